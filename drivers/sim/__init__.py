@@ -1,0 +1,1 @@
+"""Simulators of what the drivers talk to: virtual cards and readers (for `kiosk demo`, bench checks, tests)."""

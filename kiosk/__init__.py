@@ -1,0 +1,3 @@
+"""The reception kiosk's core: domain model, workflows, teleservice clients, configuration, CLI."""
+
+__version__ = "0.1.0"

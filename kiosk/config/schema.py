@@ -1,0 +1,96 @@
+"""The configuration's root and its small sections. Larger sections live in `schema_*.py` beside this."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kiosk import __version__
+from kiosk.config.binding import doc
+from kiosk.config.schema_readers import ReaderConfig
+from kiosk.config.schema_sync import SyncConfig
+from kiosk.config.schema_teleservices import DmpConfig, InsiConfig
+from kiosk.config.schema_webps import ParamsConfig, WebpsConfig
+
+Environment = Literal["prod", "test", "demo"]
+_FINESS = re.compile(r"^(?:\d{2}|2A|2B)\d{7}$")
+_OID = re.compile(r"^[0-2](?:\.(?:0|[1-9]\d*))+$")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str = doc("Accueil (démonstration)", "Site name shown on the desk and in tickets.")
+    finess: str = doc("", "The establishment's FINESS number (9 characters; 2A/2B for Corsica). Required in prod.")
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        if self.finess and not _FINESS.match(self.finess):
+            yield ("finess",), "numéro FINESS de 9 caractères attendu (chiffres, 2A/2B pour la Corse)"
+        if root.environment == "prod" and not self.finess:
+            yield ("finess",), "numéro FINESS obligatoire en production"
+
+
+@dataclass(frozen=True)
+class LpsConfig:
+    name: str = doc("KIOSK-ACCUEIL", "Software name sent to INSi and the DMP (ContexteLPS, VIHF LPS_Nom).")
+    version: str = doc(__version__, "Software version sent with it.")
+    oid: str = doc("", "The software's OID (LPS_ID, DMP message ids). Required outside demo.")
+    instance: str = doc("", "This installation's instance id (uuid); empty = derived from /etc/machine-id.")
+    insi_idam: str = doc("", "INSi software authorisation number (IDAM), required outside demo.")
+    dmp_homologation: str = doc("", "DMP homologation number (LPS_ID_HOMOLOGATION_DMP), required outside demo.")
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        if self.oid and not _OID.match(self.oid):
+            yield ("oid",), "OID attendu (ex. 1.2.250.1.xxx)"
+        if root.environment != "demo":
+            for key in ("oid", "insi_idam", "dmp_homologation"):
+                if not getattr(self, key):
+                    yield (key,), f"obligatoire en environnement {root.environment}"
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    theme: Literal["auto", "plain", "color"] = doc("auto", "plain = low-colour theme for the Linux console; auto picks it on a tty.")
+    lock_after_s: int = doc(0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).")
+    texts: dict[str, str] = doc(text="Overrides of the desk's French texts, by message id.", factory=dict)
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        if self.lock_after_s < 0:
+            yield ("lock_after_s",), "nombre de secondes positif ou nul attendu"
+
+
+@dataclass(frozen=True)
+class PrinterConfig:
+    kind: Literal["none", "escpos-usb", "escpos-serial", "escpos-network", "cups", "file"] = doc(
+        "none", "Ticket/link printer: none, ESC/POS over USB, serial or network, CUPS queue, or a file (tests)."
+    )
+    target: str = doc("", "Device, queue name, host:port or path, depending on `kind`.")
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        if self.kind != "none" and not self.target:
+            yield ("target",), f"cible obligatoire pour une imprimante de type {self.kind!r}"
+
+
+@dataclass(frozen=True)
+class Config:
+    environment: Environment = doc("demo", "prod, test or demo: decides the acceptable endpoints, INS OIDs and cards.")
+    site: SiteConfig = doc(text="", factory=SiteConfig)
+    lps: LpsConfig = doc(text="", factory=LpsConfig)
+    readers: list[ReaderConfig] = doc(text="", factory=list)
+    insi: InsiConfig = doc(text="", factory=InsiConfig)
+    dmp: DmpConfig = doc(text="", factory=DmpConfig)
+    webps: WebpsConfig = doc(text="", factory=WebpsConfig)
+    params: ParamsConfig = doc(text="", factory=ParamsConfig)
+    printer: PrinterConfig = doc(text="", factory=PrinterConfig)
+    ui: UiConfig = doc(text="", factory=UiConfig)
+    sync: SyncConfig = doc(text="", factory=SyncConfig)
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        names = [r.name for r in self.readers]
+        for i, name in enumerate(names):
+            if name and names.index(name) != i:
+                yield ("readers", i, "name"), f"nom de lecteur en double : {name!r}"
+
+    def reader(self, name: str) -> ReaderConfig | None:
+        return next((r for r in self.readers if r.name == name), None)

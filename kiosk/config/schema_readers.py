@@ -1,0 +1,32 @@
+"""`[[readers]]`: logical readers, GALSS's channels (readers.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kiosk.config.binding import doc
+
+Role = Literal["patient", "staff", "any"]
+Backend = Literal["pcsc", "serial", "sim"]
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    name: str = doc(text="Logical name used by the desk and the CLI (`--reader NAME`), e.g. \"vitale\".")
+    role: Role = doc("any", "Which cards this reader is for: patient (Vitale), staff (CPx) or any.")
+    backend: Backend = doc("pcsc", "pcsc (through pcscd), serial (direct serial CCID driver) or sim (embedded simulator).")
+    match: str = doc("", "pcsc: glob pattern on the PC/SC reader name (e.g. \"Gemalto*\"); empty matches any reader.")
+    port: str = doc("", "serial: device path (/dev/ttyUSB0) or any pyserial URL (loop://, socket://host:port, spy://...).")
+    protocol: Literal["ccid", "gbp"] = doc("ccid", "serial: line protocol (ccid = serial CCID of the GemPC Twin family).")
+    model: str = doc("GemPCTwin", "serial: reader model (GemPCTwin, GemPCPinPad, GemCorePOSPro, GemCoreSIMPro); decides the command echo.")
+    baud: int = doc(115200, "serial: line speed in baud.")
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        if not self.name.strip():
+            yield ("name",), "nom de lecteur obligatoire (ex. \"vitale\")"
+        if self.backend == "serial" and not self.port:
+            yield ("port",), "port série obligatoire avec backend = \"serial\" (ex. \"/dev/ttyUSB0\")"
+        if self.baud not in (9600, 19200, 38400, 57600, 115200):
+            yield ("baud",), "vitesse attendue : 9600, 19200, 38400, 57600 ou 115200"

@@ -1,0 +1,73 @@
+"""`[insi]` and `[dmp]`: the teleservices (teleservices.md). Empty endpoint = the environment's default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.config.binding import doc
+
+INSI_ENDPOINTS = {
+    "prod": "https://services-ps-tlsm.ameli.fr/lps",
+    "test": "https://qualiflps-services-ps-tlsm.ameli.fr:443/lps",
+}
+DMP_ENDPOINTS = {
+    "prod": "https://lps2.dmp.gouv.fr/si-dmp-server/v2/services",
+    "test": "https://formation1.lps2.dmp.gouv.fr/si-dmp-server/v2/services",
+}
+
+
+def _tls_checks(section: Any, endpoint: str, root: Any) -> Iterable[tuple[tuple, str]]:
+    if not endpoint.startswith("https://") and root.environment != "demo":
+        yield ("endpoint",), "URL https:// attendue hors environnement demo"
+    if root.environment != "demo" and not section.pkcs12:
+        yield ("pkcs12",), "certificat d'organisation (fichier PKCS#12) obligatoire hors environnement demo"
+
+
+def _timeout_checks(section: Any) -> Iterable[tuple[tuple, str]]:
+    for key in ("timeout_s", "connect_timeout_s"):
+        if getattr(section, key) <= 0:
+            yield (key,), "délai en secondes strictement positif attendu"
+
+
+@dataclass(frozen=True)
+class InsiConfig:
+    endpoint: str = doc("", "INSi URL; empty = production or test endpoint by `environment`, the embedded simulator in demo.")
+    pkcs12: str = doc("", "Organisation authentication certificate (CN INSI-AUTO or INSI-MANU) as a PKCS#12 file.")
+    pkcs12_password_file: str = doc("", "File holding the PKCS#12 password (mode 0600, owned by the kiosk user).")
+    pkcs12_password: str = doc("", "The password inline, when no file is used (prefer the file; redacted by `config show`).", secret=True)
+    ca_bundle: str = doc("", "PEM bundle of trust anchors (IGC-Santé chain); empty = the system's.")
+    timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.")
+    connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.")
+
+    def resolved_endpoint(self, environment: str) -> str:
+        return self.endpoint or INSI_ENDPOINTS.get(environment, "")
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        yield from _timeout_checks(self)
+        if self.endpoint or root.environment != "demo":
+            yield from _tls_checks(self, self.resolved_endpoint(root.environment), root)
+
+
+@dataclass(frozen=True)
+class DmpConfig:
+    endpoint: str = doc("", "DMP web services base URL (…/si-dmp-server/v2/services); empty = by `environment`.")
+    pkcs12: str = doc("", "Organisation authentication certificate for mutual TLS, PKCS#12.")
+    pkcs12_password_file: str = doc("", "File holding that PKCS#12 password.")
+    pkcs12_password: str = doc("", "The password inline, when no file is used (redacted by `config show`).", secret=True)
+    signing_pkcs12: str = doc("", "Organisation signing certificate for the VIHF assertion, PKCS#12.")
+    signing_pkcs12_password_file: str = doc("", "File holding the signing PKCS#12 password.")
+    signing_pkcs12_password: str = doc("", "The signing password inline (redacted by `config show`).", secret=True)
+    ca_bundle: str = doc("", "PEM bundle of trust anchors; empty = the system's.")
+    timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.")
+    connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.")
+
+    def resolved_endpoint(self, environment: str) -> str:
+        return self.endpoint or DMP_ENDPOINTS.get(environment, "")
+
+    def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        yield from _timeout_checks(self)
+        if self.endpoint or root.environment != "demo":
+            yield from _tls_checks(self, self.resolved_endpoint(root.environment), root)
+

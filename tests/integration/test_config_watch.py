@@ -1,0 +1,36 @@
+"""The running service's view of the file: a valid change is picked up, an invalid one refused."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from kiosk.config import load_config
+from kiosk.config.edit import set_value
+from kiosk.config.watch import ConfigWatcher
+
+
+def test_reload_valid_and_refuse_invalid(tmp_path: Path) -> None:
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[site]\nname = "A"\n')
+    changes: list[str] = []
+    errors: list[str] = []
+    changed, failed = threading.Event(), threading.Event()
+    watcher = ConfigWatcher(
+        cfg, load_config(cfg),
+        on_change=lambda c: (changes.append(c.site.name), changed.set()),
+        on_error=lambda e: (errors.append(str(e)), failed.set()),
+        debounce_s=0.1,
+    )
+    watcher.start()
+    try:
+        set_value("site.name", "B", cfg)  # atomic rename: a new inode
+        assert changed.wait(10) and changes == ["B"]
+        cfg.write_text('[site]\nname = 42\n')  # an editor saving a broken file in place
+        assert failed.wait(10)
+        assert "site.name" in errors[0] and watcher.current.site.name == "B"
+        changed.clear()
+        cfg.write_text('[site]\nname = "C"\n')
+        assert changed.wait(10) and changes == ["B", "C"]
+    finally:
+        watcher.stop()
