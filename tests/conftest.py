@@ -25,3 +25,27 @@ def run_kiosk(tmp_path: Path):
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pcscd_daemon(tmp_path_factory: pytest.TempPathFactory):
+    """The session's private pcscd with two vpcd readers ("Virtual PCD 00 00" on 35963, "... 00 01" on 35964)."""
+    from tests.support.pcscd import Pcscd, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    daemon = Pcscd(tmp_path_factory.mktemp("pcscd"))
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def pcscd(pcscd_daemon):
+    """pcscd with the default entries, restored after a test that restarted it differently (or killed it)."""
+    from tests.support.pcscd import vpcd_entry
+
+    yield pcscd_daemon
+    if pcscd_daemon.process is None or pcscd_daemon.process.poll() is not None or pcscd_daemon.entries != [vpcd_entry()]:
+        pcscd_daemon.restart([vpcd_entry()])
