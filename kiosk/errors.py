@@ -6,6 +6,8 @@ wrapped at the boundary (`raise TeleserviceError(...) from e`) so callers catch 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from drivers.errors import CardDataError, ReaderError
 
 __all__ = ["CardDataError", "ConfigError", "KioskError", "ReaderError", "TeleserviceError", "NotFoundError"]
@@ -18,9 +20,9 @@ class KioskError(Exception):
 class ConfigError(KioskError):
     """Configuration missing, unreadable or invalid. `problems` lists every one found."""
 
-    def __init__(self, message: str, problems: list[object] | None = None) -> None:
+    def __init__(self, message: str, problems: Sequence[object] | None = None) -> None:
         super().__init__(message)
-        self.problems = problems or []
+        self.problems = list(problems or [])
 
 
 class TeleserviceError(KioskError):

@@ -47,17 +47,17 @@ class Sensitive(Generic[T]):
         self._value = value
         self._masked = masked
 
-    @classmethod
-    def name(cls, value: str) -> Sensitive[str]:
-        return cls(value, mask_name(value))
+    @staticmethod
+    def name(value: str) -> Sensitive[str]:
+        return Sensitive(value, mask_name(value))
 
-    @classmethod
-    def date(cls, value: str) -> Sensitive[str]:
-        return cls(value, mask_date(value))
+    @staticmethod
+    def date(value: str) -> Sensitive[str]:
+        return Sensitive(value, mask_date(value))
 
-    @classmethod
-    def matricule(cls, value: str) -> Sensitive[str]:
-        return cls(value, mask_matricule(value))
+    @staticmethod
+    def matricule(value: str) -> Sensitive[str]:
+        return Sensitive(value, mask_matricule(value))
 
     def reveal(self) -> T:
         return self._value

@@ -35,9 +35,9 @@ def _index(text: str) -> dict[Path, int]:
         if header:
             names = _split_dotted(header.group(2))
             if header.group(1) == "[[":
-                key = tuple(names)
-                arrays[key] = arrays.get(key, -1) + 1
-                table = [*names, arrays[key]]
+                array = tuple(names)
+                arrays[array] = arrays.get(array, -1) + 1
+                table = [*names, arrays[array]]
             else:
                 table = list(names)
                 # a sub-table of the latest array element: [readers.options] after [[readers]]
@@ -48,9 +48,9 @@ def _index(text: str) -> dict[Path, int]:
                         break
             lines.setdefault(tuple(table), number)
             continue
-        key = _KEY.match(line)
-        if key:
-            path = tuple(table) + tuple(_split_dotted(key.group(1)))
+        assignment = _KEY.match(line)
+        if assignment:
+            path = tuple(table) + tuple(_split_dotted(assignment.group(1)))
             lines.setdefault(path, number)
             if line.count('"""') == 1 or line.count("'''") == 1:
                 in_multiline = True

@@ -19,7 +19,7 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return None
 
 
-def _walk(cls: type, prefix: str) -> list[dict[str, Any]]:
+def _walk(cls: Any, prefix: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
