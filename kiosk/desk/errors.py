@@ -1,0 +1,14 @@
+"""The desk session's own error: a call the current state does not allow (python-tuf's out-of-order refusal)."""
+
+from __future__ import annotations
+
+from kiosk.errors import KioskError
+
+__all__ = ["DeskStateError"]
+
+
+class DeskStateError(KioskError):
+    """An intent or event arrived in a state that cannot take it (e.g. a PIN result with no PIN asked).
+
+    The message is French and carries no patient data: the UI may show it as is.
+    """
