@@ -1,0 +1,1 @@
+"""The desk at work: the controller (readers, cards, teleservices, journal) and the headless service around it."""

@@ -1,0 +1,380 @@
+"""The desk controller: reader events and staff intents in, blocking work on worker threads, snapshots out.
+
+It owns the pure `DeskSession` behind one lock and does what the session cannot: read cards, verify the PIN,
+call INSi then the DMP for each beneficiary (results reported as they arrive), open or print Web PS pages,
+and journal every desk action. Listeners (the TUI, the JSON-lines journal, the API) receive
+`(DeskView, DeskEvent)` after each change; they are called on worker or reader threads and must not block.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.errors import CardDataError, CardSwappedError, ReaderError
+from kiosk.desk import (
+    DeskSession,
+    DeskStateError,
+    DeskView,
+    IdDocument,
+    InsStatus,
+    PatientPhase,
+    ReferenceTraits,
+    StaffPhase,
+    Ticket,
+)
+from kiosk.desk.texts import Texts
+from kiosk.errors import KioskError, TeleserviceError
+from kiosk.patient import VitaleRead
+from kiosk.service.audit import AuditJournal
+from kiosk.service.ports import CardEvent, CardEventKind, DeskPorts, Role
+
+__all__ = ["DeskController", "DeskEvent"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeskEvent:
+    """What just happened. `data` holds no patient value in clear (initials and masked INS at most)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[DeskView, DeskEvent], None]
+
+
+class DeskController:
+    def __init__(
+        self, ports: DeskPorts, *, texts: Texts | None = None, audit: AuditJournal | None = None, workers: int = 6
+    ) -> None:
+        self.ports = ports
+        self.texts = texts or Texts()
+        self.audit = audit
+        self._session = DeskSession()
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="desk")
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
+        self._readers: dict[Role, str] = {}
+        self._vitale: VitaleRead | None = None  # the card's data, in memory only while it is in the reader
+
+    # ---- lifecycle --------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.ports.start_readers(self.on_card_event)
+
+    def stop(self) -> None:
+        self.ports.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._vitale = None
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def view(self) -> DeskView:
+        with self._lock:
+            return self._session.view()
+
+    def vitale(self) -> VitaleRead | None:
+        """The current card's data, only while the desk is open (for the local API)."""
+        with self._lock:
+            return self._vitale if self._session.is_open else None
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no worker is running (tests, the scripted demo)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+    # ---- reader events (called on the backend's thread: no blocking here) -------------------------------------
+    def on_card_event(self, event: CardEvent) -> None:
+        with self._lock:
+            if event.kind is CardEventKind.BACKEND_DOWN:
+                self._emit("readers_down", message=self.texts("error.backend_down"))
+                return
+            if event.kind is CardEventKind.BACKEND_UP:
+                self._emit("readers_up")
+                return
+            assert event.role is not None
+            self._readers[event.role] = event.reader
+            if event.role is Role.STAFF:
+                self._staff_event(event)
+            else:
+                self._patient_event(event)
+
+    def _staff_event(self, event: CardEvent) -> None:
+        if event.kind is CardEventKind.INSERTED:
+            self._session.staff_inserted(event.counter)
+            self._emit("staff_card_inserted", reader=event.reader)
+            self._submit(self._read_staff, event.reader, event.counter)
+        else:
+            was_open = self._session.is_open
+            holder = self._session.view().holder
+            self._session.staff_removed()
+            if was_open and holder is not None:
+                self._journal("desk_locked", "staff card removed", holder.id_nat)
+            self._emit("desk_locked" if was_open else "staff_card_removed")
+
+    def _patient_event(self, event: CardEvent) -> None:
+        if event.kind is CardEventKind.INSERTED:
+            self._vitale = None
+            self._session.patient_inserted(event.counter)
+            self._emit("vitale_inserted", reader=event.reader)
+            self._submit(self._read_vitale, event.reader, event.counter)
+        else:
+            self._vitale = None
+            self._session.patient_removed()
+            self._emit("patient_cleared", message=self.texts("patient.cleared"))
+
+    # ---- staff intents ----------------------------------------------------------------------------------------
+    def submit_pin(self, pin: str) -> None:
+        """Raises DeskStateError when no PIN is asked."""
+        with self._lock:
+            counter = self._session.pin_submitted()
+            reader = self._readers.get(Role.STAFF, "")
+            self._emit("pin_checking")
+        self._submit(self._verify_pin, reader, counter, pin)
+
+    def lock(self) -> None:
+        with self._lock:
+            holder = self._session.view().holder
+            self._session.lock()
+            self._journal("desk_locked", "idle", holder.id_nat if holder else "")
+            self._emit("desk_locked", message=self.texts("staff.locked_idle"))
+
+    def retry(self) -> bool:
+        with self._lock:
+            again = self._session.retry_failed()
+            if again:
+                self._start_lookups()
+            return again
+
+    def lookup_traits(self, traits: ReferenceTraits) -> None:
+        with self._lock:
+            self._session.manual_patient(traits)
+            self._emit("manual_patient")
+            self._start_lookups()
+
+    def qualify(self, index: int, document: IdDocument) -> InsStatus:
+        with self._lock:
+            status = self._session.qualify(index, document)
+            row = self._session.view().row(index)
+            assert row is not None
+            ins = row.insi.ins if row.insi else None
+            self._journal("id_document_checked", status.value, self._staff_id(), ins, document=document.name)
+            self._emit("qualified", index=index, status=status.value, document=document.name)
+            return status
+
+    def page_target(self, index: int | None, page: str) -> tuple[Any, str]:
+        """(INS, OID) for a page; refuses a page that needs an INS when the beneficiary has none."""
+        with self._lock:
+            if not self._session.is_open:
+                raise DeskStateError("ouvrez d'abord le poste avec votre carte professionnelle")
+            if index is None:
+                return None, ""
+            row = self._session.view().row(index)
+            if row is None or row.insi is None or not row.insi.found or not row.insi.key_ok:
+                raise DeskStateError("ce bénéficiaire n'a pas d'INS valide : page impossible")
+            return row.insi.ins, row.insi.oid
+
+    def open_page(self, index: int | None, page: str) -> None:
+        ins, oid = self.page_target(index, page)
+        self._submit(self._page_action, "page_opened", page, ins, oid, lambda: self.ports.open_page(page, ins, oid))
+
+    def print_page(self, index: int | None, page: str) -> None:
+        ins, oid = self.page_target(index, page)
+        data = {"page": page, "ins": ins, "oid": oid, "site": ""}
+        self._submit(self._page_action, "link_printed", page, ins, oid, lambda: self.ports.print_document("link", data))
+
+    def print_ticket(self, index: int) -> None:
+        with self._lock:
+            row = self._session.view().row(index)
+            if row is None:
+                raise DeskStateError("bénéficiaire inconnu")
+            ins = row.insi.ins if row.insi and row.insi.found else None
+            data = {"row": row, "status": row.ins_status.value}
+        self._submit(self._page_action, "ticket_printed", "", ins, "", lambda: self.ports.print_document("ticket", data))
+
+    # ---- workers ----------------------------------------------------------------------------------------------
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            self._busy += 1
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:  # a bug in a worker must not leave the desk waiting forever
+                log.exception("erreur interne du poste")
+                with self._lock:
+                    self._emit("error", message="erreur interne : redémarrez la borne si le poste ne répond plus")
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+        self._pool.submit(run)
+
+    def _read_staff(self, reader: str, counter: int) -> None:
+        try:
+            read = self.ports.read_staff_card(reader, counter)
+        except (ReaderError, CardDataError, KioskError) as e:
+            with self._lock:
+                if self._session.staff_unreadable(counter, self._error_text(e)):
+                    self._journal("staff_card_read", "refused", "", detail=type(e).__name__)
+                    self._emit("staff_card_refused", message=self._session.view().staff_message)
+            return
+        with self._lock:
+            if self._session.staff_read(counter, read.holder, read.tries_left):
+                v = self._session.view()
+                self._journal("staff_card_read", v.staff_phase.value, read.holder.id_nat)
+                self._emit("staff_card_read", card_type=read.holder.card_type, tries_left=read.tries_left,
+                           blocked=v.staff_phase is StaffPhase.BLOCKED)
+
+    def _verify_pin(self, reader: str, counter: int, pin: str) -> None:
+        try:
+            answer = self.ports.verify_pin(reader, counter, pin)
+        except (ReaderError, CardDataError, KioskError) as e:
+            with self._lock:
+                if self._session.pin_failed(counter, self._error_text(e)):
+                    self._emit("pin_error", message=self._session.view().staff_message)
+            return
+        with self._lock:
+            if not self._session.pin_result(counter, answer.ok, answer.tries_left):
+                return
+            v = self._session.view()
+            staff = v.holder.id_nat if v.holder else ""
+            if answer.ok:
+                self._journal("desk_opened", "ok", staff)
+                self._emit("desk_opened", card_type=v.holder.card_type if v.holder else "")
+                if self._session.lookups_due:
+                    self._start_lookups()
+            else:
+                outcome = "blocked" if v.staff_phase is StaffPhase.BLOCKED else "wrong"
+                self._journal("pin_refused", outcome, staff, tries_left=answer.tries_left)
+                self._emit("pin_blocked" if outcome == "blocked" else "pin_wrong", tries_left=answer.tries_left)
+
+    def _read_vitale(self, reader: str, counter: int) -> None:
+        try:
+            read = self.ports.read_vitale(reader, counter)
+        except (ReaderError, CardDataError, KioskError) as e:
+            with self._lock:
+                if self._session.vitale_unreadable(counter, self._error_text(e)):
+                    self._journal("vitale_read", "unreadable", self._staff_id(), detail=type(e).__name__)
+                    self._emit("vitale_unreadable", message=self._session.view().patient_message)
+            return
+        with self._lock:
+            if not self._session.vitale_read(read):
+                return  # the card left while it was read
+            if self._session.view().patient_phase is PatientPhase.READ:
+                self._vitale = read
+            self._journal("vitale_read", "ok", self._staff_id(), beneficiaries=len(read.beneficiaries))
+            self._emit("vitale_read", beneficiaries=len(read.beneficiaries), nature=read.nature.value,
+                       shown=self._session.is_open)
+            if self._session.lookups_due:
+                self._start_lookups()
+
+    def _start_lookups(self) -> None:
+        ticket = self._session.start_lookups()
+        read, traits = self._vitale, self._session.manual_traits
+        staff = self._staff_id()
+        self._emit("lookups_started", beneficiaries=len(ticket.indexes))
+        for index in ticket.indexes:
+            self._submit(self._lookup, ticket, index, read, traits, staff)
+
+    def _lookup(self, ticket: Ticket, index: int, read: VitaleRead | None, traits: ReferenceTraits | None,
+                staff: str) -> None:
+        try:
+            if traits is not None:
+                outcome = self.ports.insi_by_traits(traits)
+            else:
+                assert read is not None
+                beneficiary = next(b for b in read.beneficiaries if b.index == index)
+                outcome = self.ports.insi_by_card(read, beneficiary)
+        except (TeleserviceError, ReaderError, CardDataError, KioskError) as e:
+            with self._lock:
+                if self._session.insi_failed(ticket, index, self._error_text(e, "error.insi")):
+                    self._journal("insi_call", "error", staff, detail=type(e).__name__, by="traits" if traits else "card")
+                    self._emit("insi_failed", index=index, message=self._session.view().row(index).insi_error)
+            return
+        with self._lock:
+            if not self._session.insi_result(ticket, index, outcome):
+                return  # the patient left meanwhile: drop it
+            self._journal("insi_call", f"CR {outcome.code.value}", staff, outcome.ins,
+                          by="traits" if traits else "card", key_ok=outcome.key_ok if outcome.ins else None)
+            row = self._session.view().row(index)
+            self._emit("insi_result", index=index, code=outcome.code.value, ins=outcome.ins.masked if outcome.ins else "",
+                       key_ok=outcome.key_ok, status=row.ins_status.value if row else "",
+                       differences=[d.trait for d in row.differences] if row else [])
+            if not outcome.found or not self._session.dmp_started(ticket, index):
+                return
+        assert outcome.ins is not None
+        try:
+            dmp = self.ports.dmp_state(outcome.ins, outcome.oid)
+        except (TeleserviceError, KioskError) as e:
+            with self._lock:
+                if self._session.dmp_failed(ticket, index, self._error_text(e, "error.dmp")):
+                    self._journal("dmp_check", "error", staff, outcome.ins, detail=type(e).__name__)
+                    self._emit("dmp_failed", index=index, message=self._session.view().row(index).dmp_error)
+            return
+        with self._lock:
+            if self._session.dmp_result(ticket, index, dmp):
+                self._journal("dmp_check", dmp.state.value, staff, outcome.ins)
+                self._emit("dmp_result", index=index, state=dmp.state.value)
+
+    def _page_action(self, kind: str, page: str, ins: Any, oid: str, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except (KioskError, OSError) as e:
+            key = "error.browser" if kind == "page_opened" else "error.printer"
+            with self._lock:
+                self._journal(kind, "error", self._staff_id(), ins, page=page, detail=type(e).__name__)
+                self._emit("action_failed", action=kind, message=self.texts(key, detail=_safe(e)))
+            return
+        with self._lock:
+            self._journal(kind, "ok", self._staff_id(), ins, page=page)
+            message = self.texts("page.opened", page=page) if kind == "page_opened" else self.texts("print.done")
+            self._emit(kind, page=page, message=message)
+
+    # ---- helpers ----------------------------------------------------------------------------------------------
+    def _staff_id(self) -> str:
+        holder = self._session.view().holder
+        return holder.id_nat if holder else ""
+
+    def _error_text(self, error: Exception, network_key: str = "error.insi") -> str:
+        if isinstance(error, CardSwappedError):
+            return self.texts("error.swapped")
+        if isinstance(error, ReaderError):
+            return self.texts("error.reader")
+        if isinstance(error, CardDataError):
+            return self.texts("error.card")
+        if isinstance(error, TeleserviceError):
+            return self.texts(network_key, detail=_safe(error))
+        return self.texts("error.config", detail=_safe(error))
+
+    def _journal(self, action: str, outcome: str, staff: str, ins: Any = None, **detail: Any) -> None:
+        if self.audit is not None:
+            try:
+                self.audit.record(action, outcome, staff=staff, ins=ins, **detail)
+            except OSError as e:
+                log.error("journal d'audit : écriture impossible (%s)", e)
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        view = self._session.view()
+        event = DeskEvent(kind, data)
+        for listener in list(self._listeners):
+            try:
+                listener(view, event)
+            except Exception:
+                log.exception("un abonné du poste a échoué")
+
+
+def _safe(error: Exception) -> str:
+    from kiosk.privacy import scrub
+
+    return scrub(str(error))[:160]

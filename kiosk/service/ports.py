@@ -1,0 +1,85 @@
+"""What the desk controller needs from the outside world, as one protocol.
+
+The controller (and so the TUI, the headless service and the demo) talks to readers, cards, teleservices,
+the Web PS and the printer only through `DeskPorts`; `kiosk.service.wiring` builds the real one from the
+drivers and the teleservice clients. Every method blocks: the controller calls them from worker threads.
+Errors are the kiosk's own (`ReaderError`, `CardSwappedError`, `CardDataError`, `TeleserviceError`, `KioskError`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kiosk.desk import DmpOutcome, InsiOutcome, ReferenceTraits, StaffHolder
+from kiosk.ins import InsMatricule
+from kiosk.patient import Beneficiary, VitaleRead
+
+__all__ = ["CardEvent", "CardEventKind", "DeskPorts", "PinAnswer", "Role", "StaffCardRead"]
+
+
+class Role(str, enum.Enum):
+    STAFF = "staff"
+    PATIENT = "patient"
+
+
+class CardEventKind(str, enum.Enum):
+    INSERTED = "inserted"
+    REMOVED = "removed"
+    BACKEND_DOWN = "backend_down"
+    BACKEND_UP = "backend_up"
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    kind: CardEventKind
+    role: Role | None  # which desk reader (None for backend-wide events)
+    reader: str = ""  # logical reader name
+    counter: int = 0  # insertion counter of that reader
+
+
+@dataclass(frozen=True)
+class StaffCardRead:
+    holder: StaffHolder
+    tries_left: int | None  # PIN tries left, when the card tells without the PIN
+
+
+@dataclass(frozen=True)
+class PinAnswer:
+    ok: bool
+    tries_left: int | None
+
+
+class DeskPorts(Protocol):
+    def start_readers(self, on_event: Callable[[CardEvent], None]) -> None:
+        """Begin watching the desk's readers; report cards already present as INSERTED."""
+
+    def stop(self) -> None:
+        """Release readers and clients. Idempotent."""
+
+    def read_staff_card(self, reader: str, counter: int) -> StaffCardRead: ...
+
+    def verify_pin(self, reader: str, counter: int, pin: str) -> PinAnswer: ...
+
+    def read_vitale(self, reader: str, counter: int) -> VitaleRead: ...
+
+    def insi_by_card(self, read: VitaleRead, beneficiary: Beneficiary) -> InsiOutcome:
+        """INSi with the card: must re-check that the same card is still in before sending (swap detection)."""
+
+    def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome: ...
+
+    def dmp_state(self, ins: InsMatricule, oid: str) -> DmpOutcome: ...
+
+    def webps_page(self, page: str, ins: InsMatricule | None, oid: str) -> str:
+        """The auto-submitting XHTML form for `page` (ins None for TableauDeBord / Parametrages)."""
+
+    def open_page(self, page: str, ins: InsMatricule | None, oid: str) -> None:
+        """Open the page in the desk's browser."""
+
+    def print_document(self, kind: str, data: dict[str, Any]) -> None:
+        """Print on the configured printer: kind "link" (the page's link sheet) or "ticket" (admission ticket)."""
+
+    def diagnostics(self) -> list[dict[str, Any]]:
+        """Rows {"what", "ok", "detail"} for the diagnostics screen: readers, services, param-lps, certificates, fleet."""

@@ -1,0 +1,77 @@
+"""The audit journal: hash chain, tamper detection, rotation, keyed patient references."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from kiosk.ins import parse_matricule
+from kiosk.service.audit import AuditJournal, read_entries, verify_journal
+
+INS = parse_matricule("297022A02077878")
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+
+
+def fill(tmp_path, days: int = 3, per_day: int = 3) -> AuditJournal:
+    j = AuditJournal(tmp_path, retention_days=30)
+    for d in range(days):
+        for i in range(per_day):
+            j.record("insi_call", "CR 00", staff="3760021832/000000018", ins=INS, now=T0 + timedelta(days=d, minutes=i))
+    return j
+
+
+def test_chain_verifies_and_never_holds_the_ins(tmp_path) -> None:
+    fill(tmp_path)
+    count, problems = verify_journal(tmp_path)
+    assert count == 9 and problems == []
+    text = "".join(p.read_text() for p in tmp_path.glob("audit-*.jsonl"))
+    assert "297022A020778" not in text and "2970" not in text
+    assert (tmp_path / "patient-key").stat().st_mode & 0o077 == 0
+
+
+def test_patient_reference_is_keyed_and_stable(tmp_path) -> None:
+    j = fill(tmp_path)
+    again = AuditJournal(tmp_path)
+    assert again.patient_ref(INS) == j.patient_ref("297022A02077878") == next(read_entries(tmp_path))["patient"]
+    assert AuditJournal(tmp_path / "other").patient_ref(INS) != j.patient_ref(INS)
+
+
+def test_reopened_journal_continues_the_chain(tmp_path) -> None:
+    fill(tmp_path, days=1)
+    AuditJournal(tmp_path).record("desk_opened", "ok", staff="x", now=T0 + timedelta(hours=1))
+    assert verify_journal(tmp_path) == (4, [])
+
+
+def _lines(path):
+    return path.read_text().splitlines(keepends=True)
+
+
+def test_removed_altered_inserted_and_truncated_entries_are_detected(tmp_path) -> None:
+    fill(tmp_path)
+    day2 = sorted(tmp_path.glob("audit-*.jsonl"))[1]
+    original = day2.read_text()
+    lines = _lines(day2)
+    day2.write_text(lines[0] + lines[2])  # removed
+    assert any("supprimée" in p.message for p in verify_journal(tmp_path)[1])
+    entry = json.loads(lines[1])
+    entry["outcome"] = "CR 01"
+    day2.write_text(lines[0] + json.dumps(entry) + "\n" + lines[2])  # altered
+    assert any("modifiée" in p.message for p in verify_journal(tmp_path)[1])
+    day2.write_text(original + "not json\n")
+    assert any("illisible" in p.message for p in verify_journal(tmp_path)[1])
+    day3 = sorted(tmp_path.glob("audit-*.jsonl"))[2]
+    day2.write_text(original)
+    day3.write_text("".join(_lines(day3)[:-1]))  # the last entry cut off
+    assert any("fin supprimées" in p.message for p in verify_journal(tmp_path)[1])
+
+
+def test_rotation_keeps_the_rest_verifiable(tmp_path) -> None:
+    j = fill(tmp_path, days=5)
+    removed = j.rotate(now=T0 + timedelta(days=32))
+    assert removed == ["audit-2026-11-01.jsonl", "audit-2026-11-02.jsonl"]
+    assert verify_journal(tmp_path) == (9, [])
+    j.record("desk_locked", "ok", now=T0 + timedelta(days=32))
+    assert verify_journal(tmp_path) == (10, [])
+    # deleting a whole kept day is still seen
+    sorted(tmp_path.glob("audit-*.jsonl"))[0].unlink()
+    assert verify_journal(tmp_path)[1]
