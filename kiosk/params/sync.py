@@ -1,0 +1,136 @@
+"""One param-lps refresh, start to finish, and the "is one due?" rule the service loop asks.
+
+Order matters for safety: download (checked hops, byte limit) -> hardened parse and URL checks -> only then
+store. Any failure records the reason in the index and leaves the current copy in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from kiosk.errors import KioskError
+from kiosk.params.document import parse_document
+from kiosk.params.errors import ParamsError
+from kiosk.params.fetch import download
+from kiosk.params.store import Copy, Store, iso, resolve_state_dir, utcnow
+
+__all__ = ["RETRY_AFTER_FAILURE", "SyncResult", "refresh_if_due", "seconds_until_due", "sync"]
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_FAILURE = timedelta(minutes=15)  # after a failed attempt, the service waits this long (or the period)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    status: str  # "updated", "not-modified" (304), "unchanged" (same bytes), "failed"
+    url: str
+    final_url: str | None = None
+    sha256: str | None = None
+    entries: int = 0
+    redirects: list[str] = field(default_factory=list)
+    checked_at: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **asdict(self)}
+
+
+def _default_url(config: Any) -> str:
+    from kiosk.config.schema_webps import ParamsConfig
+
+    return ParamsConfig().url
+
+
+@contextlib.contextmanager
+def _source(config: Any, url: str | None) -> Iterator[tuple[str, str, list[str]]]:
+    """(url, ca_bundle, allowed domains) to use. In demo, the default URL means the embedded simulator."""
+    params = config.params
+    if url is None and config.environment == "demo" and params.url == _default_url(config):
+        from kiosk.sim.paramlps import demo_server
+
+        with demo_server() as server:
+            yield server.url(), server.ca_bundle, [*params.allowed_domains, "127.0.0.1"]
+        return
+    yield url or params.url, params.ca_bundle, list(params.allowed_domains)
+
+
+def sync(config: Any, url: str | None = None, *, now: datetime | None = None) -> SyncResult:
+    """Download, check and store param-lps. Raises `ParamsFetchError` / `ParamsDataError` (exit code 3)."""
+    store = Store(resolve_state_dir(config))
+    with _source(config, url) as (source, ca_bundle, domains), _writable(store), store.locked():
+        state = store.load()
+        good = next(store.good_copies(state), None)
+        conditional = good is not None and good[0].url == source
+        try:
+            got = download(
+                source, allowed_domains=domains, max_bytes=config.params.max_bytes,
+                timeout_s=config.params.timeout_s, ca_bundle=ca_bundle,
+                etag=good[0].etag if good and conditional else None,
+                last_modified=good[0].last_modified if good and conditional else None,
+            )
+            if got.status == 304:
+                assert good is not None
+                state = store.confirm(state, now or utcnow(), etag=got.etag, last_modified=got.last_modified)
+                log.info("param-lps inchangé (304) : %s", source)
+                return SyncResult("not-modified", source, got.final_url, good[0].sha256,
+                                  len(parse_document(good[1], domains).entries), got.redirects, state.checked_at)
+            document = parse_document(got.body, domains)
+        except ParamsError as e:
+            store.record_failure(state, now or utcnow(), str(e))
+            log.warning("param-lps non mis à jour (copie précédente conservée) : %s", e)
+            raise
+        moment = now or utcnow()
+        sha = hashlib.sha256(got.body).hexdigest()
+        if good is not None and good[0].sha256 == sha and state.current and state.current.sha256 == sha:
+            state = store.confirm(state, moment, etag=got.etag, last_modified=got.last_modified)
+            return SyncResult("unchanged", source, got.final_url, sha, len(document.entries), got.redirects,
+                              state.checked_at)
+        copy = Copy(sha, source, got.final_url, iso(moment) or "", len(got.body), got.etag, got.last_modified)
+        state = store.commit(got.body, copy, state, moment)
+        log.info("param-lps mis à jour : %d entrées, %s", len(document.entries), sha[:12])
+        return SyncResult("updated", source, got.final_url, sha, len(document.entries), got.redirects,
+                          state.checked_at)
+
+
+@contextlib.contextmanager
+def _writable(store: Store) -> Iterator[None]:
+    try:
+        store.root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ParamsError(
+            f"répertoire d'état {store.root.parent} inutilisable ({e.strerror}) : voir la clé state_dir"
+        ) from e
+    yield
+
+
+def seconds_until_due(config: Any, *, now: datetime | None = None) -> float:
+    """0 when a refresh is due: never confirmed, confirmed longer ago than `params.refresh_hours`, and the
+    last failed attempt (if any) older than RETRY_AFTER_FAILURE (capped at the period)."""
+    state = Store(resolve_state_dir(config)).load()
+    now = now or utcnow()
+    period = timedelta(hours=config.params.refresh_hours)
+    due = state.checked + period if state.checked else now
+    if state.last_error and state.last_attempt:
+        due = max(due, state.last_attempt + min(RETRY_AFTER_FAILURE, period))
+    return max(0.0, (due - now).total_seconds())
+
+
+def refresh_if_due(config: Any, *, now: datetime | None = None) -> SyncResult | None:
+    """For the service loop: sync when due; None when not due. Never raises for a failed refresh: it comes
+    back as status "failed" (logged, recorded, last good copy kept)."""
+    if seconds_until_due(config, now=now) > 0:
+        return None
+    try:
+        return sync(config, now=now)
+    except KioskError as e:
+        return SyncResult("failed", config.params.url, error=str(e), checked_at=None)

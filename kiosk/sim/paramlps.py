@@ -1,0 +1,186 @@
+"""A param-lps publication server on 127.0.0.1 (HTTPS with the simulators' test PKI), for tests and the demo.
+
+The real file's schema is not public, so `sample_document` writes a plausible one: a `parametresLPS` root
+with `url` and `parametre` elements named by a `nom` attribute. The kiosk's reader does not depend on this
+layout (it maps entries by folded name, see `kiosk.params.document`); tests also feed it other shapes.
+
+The server honours If-None-Match / If-Modified-Since (304), and each path can be given a canned answer:
+a redirect, an error status, a body cut short of its Content-Length, or anything else, so that the
+client's failure handling is exercised over a real TLS connection. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+__all__ = ["DOCUMENT_PATH", "ParamLpsServer", "RecordedRequest", "Route", "demo_server", "sample_document"]
+
+DOCUMENT_PATH = "/web/dmp/documents/param-lps"
+
+SAMPLE_URLS = {
+    "webPsCpx": "https://wps-cps.dmp.monespacesante.fr",
+    "webPsPsc": "https://wps-psc.dmp.monespacesante.fr",
+    "domaineWebservices": "https://lps2.dmp.gouv.fr/",
+    "documentSecrets": "https://www.dmp.fr/documents/d/dmp/document-des-secrets",
+    "accuseCreation": "https://www.dmp.fr/documents/d/dmp/accuse-de-creation",
+    "matriceCompatibiliteNavigateur": "https://www.dmp.fr/documents/matrice-compatibilite-navigateur",
+}
+SAMPLE_PARAMETERS = {"ageMajorite": "18", "gestionMineurs": "true", "delaiAutorisationMois": "6"}
+
+
+def sample_document(urls: dict[str, str] | None = None, parameters: dict[str, str] | None = None,
+                    version: str = "2024-04-29") -> bytes:
+    """A plausible param-lps file; `urls` / `parameters` replace or add entries (value None drops one)."""
+    url_map = {k: v for k, v in {**SAMPLE_URLS, **(urls or {})}.items() if v is not None}
+    param_map = {k: v for k, v in {**SAMPLE_PARAMETERS, **(parameters or {})}.items() if v is not None}
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f"<parametresLPS version={quoteattr(version)}>", "  <urls>"]
+    lines += [f"    <url nom={quoteattr(k)}>{escape(v)}</url>" for k, v in url_map.items()]
+    lines += ["  </urls>", "  <parametres>"]
+    lines += [f"    <parametre nom={quoteattr(k)}>{escape(v)}</parametre>" for k, v in param_map.items()]
+    lines += ["  </parametres>", "</parametresLPS>", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+@dataclass
+class Route:
+    """A canned answer. `truncate_to` announces len(body) but sends only that many bytes, then hangs up."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    truncate_to: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        owner = self.server.owner
+        owner.requests.append(RecordedRequest("GET", self.path, dict(self.headers.items())))
+        route = owner.routes.get(self.path.split("?", 1)[0])
+        if route is None:
+            self._send(Route(404, b"introuvable\n", {"Content-Type": "text/plain"}))
+        elif route is owner.document_route and self._not_modified(route):
+            self._send(Route(304, b"", {"ETag": route.headers["ETag"], "Last-Modified": route.headers["Last-Modified"]}))
+        else:
+            self._send(route)
+
+    def _not_modified(self, route: Route) -> bool:
+        tag = self.headers.get("If-None-Match")
+        if tag is not None:
+            return tag == route.headers["ETag"]
+        return self.headers.get("If-Modified-Since") == route.headers["Last-Modified"]
+
+    def _send(self, route: Route) -> None:
+        self.send_response(route.status)
+        for name, value in route.headers.items():
+            self.send_header(name, value)
+        if route.status != 304:
+            self.send_header("Content-Length", str(len(route.body)))
+        if route.truncate_to is not None:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if route.status != 304:
+            self.wfile.write(route.body if route.truncate_to is None else route.body[: route.truncate_to])
+        if route.truncate_to is not None:
+            self.wfile.flush()
+            self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: ParamLpsServer
+
+
+class ParamLpsServer:
+    """`with ParamLpsServer(pki) as server:` serves `sample_document()` at `server.url()` until the block ends.
+
+    `pki` is a `kiosk.sim.pki.TestPki` (its server certificate and CA bundle); clients trust `ca_bundle`.
+    """
+
+    def __init__(self, pki: Any, document: bytes | None = None) -> None:
+        self.pki = pki
+        self.requests: list[RecordedRequest] = []
+        self.routes: dict[str, Route] = {}
+        self.document_route = Route()
+        self.set_document(sample_document() if document is None else document)
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ca_bundle(self) -> str:
+        return str(self.pki.ca_bundle)
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "server not started"
+        return self._httpd.server_address[1]
+
+    def url(self, path: str = DOCUMENT_PATH, host: str = "127.0.0.1") -> str:
+        return f"https://{host}:{self.port}{path}"
+
+    def set_document(self, data: bytes, path: str = DOCUMENT_PATH, modified: float | None = None) -> None:
+        """Publish `data` at `path` with a fresh ETag and Last-Modified (both honoured for 304s)."""
+        etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+        last_modified = formatdate(modified, usegmt=True)
+        self.document_route = Route(200, data, {"Content-Type": "application/xml", "ETag": etag,
+                                                "Last-Modified": last_modified})
+        self.routes[path] = self.document_route
+
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        self.routes[path] = Route(status, b"", {"Location": location})
+
+    def start(self) -> ParamLpsServer:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.pki.server_cert), str(self.pki.server_key))
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.owner = self
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, name="param-lps-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ParamLpsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def demo_server(document: bytes | None = None) -> Iterator[ParamLpsServer]:
+    """A throw-away PKI and server, for `kiosk params sync` in the demo environment (no network)."""
+    from kiosk.sim.pki import generate_pki
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-param-lps-") as tmp:
+        with ParamLpsServer(generate_pki(Path(tmp)), document) as server:
+            yield server

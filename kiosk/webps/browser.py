@@ -1,0 +1,78 @@
+"""Opening the Web PS page in the desk's browser (`webps.browser`, Chromium in kiosk mode on the device).
+
+The browser gets a one-shot loopback URL (see `oneshot`), never a file: the matricule stays in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.errors import KioskError
+from kiosk.ins import InsMatricule, InsOid
+from kiosk.webps.link import WebPsLink, resolve_link
+from kiosk.webps.oneshot import OneShotPage
+from kiosk.webps.xhtml import CONTENT_TYPE, render_xhtml
+
+__all__ = ["BrowserError", "OpenedPage", "open_page"]
+
+log = logging.getLogger(__name__)
+
+
+class BrowserError(KioskError):
+    """The browser command could not be started, failed, or never fetched the page."""
+
+
+@dataclass
+class OpenedPage:
+    link: WebPsLink
+    page: OneShotPage
+    process: subprocess.Popen[bytes]
+
+    @property
+    def served(self) -> bool:
+        return self.page.served
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until the browser fetched the page (True), or it expired / the browser failed (False)."""
+        deadline = time.monotonic() + (self.page.ttl_s if timeout is None else timeout)
+        while time.monotonic() < deadline:
+            if self.page.wait(0.2):
+                break
+            code = self.process.poll()
+            if code not in (None, 0):  # 0: Chromium handed the URL to a running instance and left
+                break
+        served = self.page.served
+        if served:
+            self.page.close()
+        return served
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.link.describe(), "served": self.served, "browser_pid": self.process.pid}
+
+
+def open_page(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
+              access: str | None = None, params: Any = None, *, browser: list[str] | None = None,
+              ttl_s: float = 60.0, wait: bool = True) -> OpenedPage:
+    """Validate, serve the page once on 127.0.0.1 and start `browser` (default `webps.browser`) on it.
+
+    With `wait` (the CLI), returns once the page was fetched or `ttl_s` passed (check `.served`); without,
+    returns at once (the desk) and the page expires by itself. Raises `LinkError` or `BrowserError`.
+    """
+    link = resolve_link(config, page, ins, oid, access, params)
+    command = list(browser or config.webps.browser)
+    one_shot = OneShotPage(render_xhtml(link), ttl_s=ttl_s, content_type=CONTENT_TYPE).start()
+    try:
+        process = subprocess.Popen([*command, one_shot.url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as e:
+        one_shot.close()
+        raise BrowserError(f"navigateur introuvable ou non exécutable : {command[0]!r} ({e.strerror})") from e
+    log.info("page Web PS %s ouverte dans le navigateur (%s)", link.page, link.describe()["ins"] or "sans INS")
+    opened = OpenedPage(link, one_shot, process)
+    if wait:
+        opened.wait(ttl_s)
+    return opened
