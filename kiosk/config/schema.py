@@ -75,6 +75,7 @@ class PrinterConfig:
 @dataclass(frozen=True)
 class Config:
     environment: Environment = doc("demo", "prod, test or demo: decides the acceptable endpoints, INS OIDs and cards.")
+    state_dir: str = doc("", "Directory for the kiosk's state (param-lps copies...); empty = $STATE_DIRECTORY or /var/lib/kiosk.")
     site: SiteConfig = doc(text="", factory=SiteConfig)
     lps: LpsConfig = doc(text="", factory=LpsConfig)
     readers: list[ReaderConfig] = doc(text="", factory=list)

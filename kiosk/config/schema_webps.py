@@ -62,6 +62,7 @@ class ParamsConfig:
     )
     max_bytes: int = doc(1_000_000, "Largest param-lps download accepted, bytes.")
     timeout_s: float = doc(20.0, "Download timeout, seconds.")
+    ca_bundle: str = doc("", "PEM bundle of trust anchors for the param-lps download; empty = the system's.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if not _https(self.url) and root.environment != "demo":
