@@ -75,6 +75,23 @@ class DeskController:
         with self._lock:
             self._vitale = None
 
+    def replace_ports(self, ports: DeskPorts) -> None:
+        """A new configuration for readers or services: restart on the new ports. Cards still in are
+        reported again, so the staff PIN is asked again: a session never survives a change of readers."""
+        self.ports.stop()
+        with self._lock:
+            self.ports = ports
+            self._vitale = None
+            self._session.staff_removed()  # both bump the session's generation: late answers are dropped
+            self._session.patient_removed()
+            self._emit("config_reloaded")
+        ports.start_readers(self.on_card_event)
+
+    def notice(self, kind: str, **data: Any) -> None:
+        """Tell the listeners something that does not change the desk (a refused configuration...)."""
+        with self._lock:
+            self._emit(kind, **data)
+
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 

@@ -1,0 +1,87 @@
+"""`kiosk run --headless`: the desk without a screen, as systemd runs it.
+
+Desk events go to stdout as JSON lines (masked), the hospital's software uses the local API, systemd hears
+READY=1 once the readers and the configuration are up, WATCHDOG=1 from this loop, STATUS= on each change.
+The loop sleeps until the next duty or watchdog ping: nothing wakes it when the desk is idle otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from kiosk.desk import DeskView
+from kiosk.service.api import ApiServer
+from kiosk.service.controller import DeskEvent
+from kiosk.service.eventlog import JsonLines
+from kiosk.service.notify import Notifier, watchdog_interval_s
+from kiosk.service.runtime import DeskRuntime
+
+__all__ = ["run_headless", "status_line"]
+
+log = logging.getLogger(__name__)
+
+
+def status_line(view: DeskView) -> str:
+    """systemctl status's one line: never any patient data, not even masked."""
+    if not view.is_open:
+        staff = {"absent": "poste verrouillé", "pin_required": "code porteur attendu", "checking_pin": "vérification du code",
+                 "blocked": "carte professionnelle bloquée", "refused": "carte professionnelle refusée",
+                 "reading": "lecture de la carte professionnelle"}[view.staff_phase.value]
+        return staff + (" ; carte Vitale présente" if view.patient_present else "")
+    if not view.patient_present:
+        return "poste ouvert ; en attente d'une carte Vitale"
+    pending = sum(1 for r in view.rows if not r.settled)
+    return f"poste ouvert ; {len(view.rows)} bénéficiaire(s)" + (f", {pending} recherche(s) en cours" if pending else "")
+
+
+def run_headless(
+    runtime: DeskRuntime,
+    *,
+    stdout: TextIO,
+    api_path: Path | None,
+    notifier: Notifier | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    notifier = notifier or Notifier()
+    stop = stop or threading.Event()
+    journal = JsonLines(stdout)
+    last_status = [""]
+
+    def on_change(view: DeskView, event: DeskEvent) -> None:
+        text = status_line(view)
+        if text != last_status[0]:
+            last_status[0] = text
+            notifier.status(text)
+
+    runtime.controller.add_listener(journal)
+    runtime.controller.add_listener(on_change)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    api = ApiServer(runtime.controller, api_path) if api_path else None
+    runtime.start()
+    try:
+        if api is not None:
+            api.start()
+        journal.write({"event": "ready", "api": str(api_path) if api_path else None,
+                       "environment": runtime.config.environment})
+        notifier.ready(status_line(runtime.controller.view()))
+        ping = watchdog_interval_s()
+        while not stop.is_set():
+            wait = runtime.run_due()
+            if ping is not None:
+                notifier.watchdog()
+                wait = min(wait, ping)
+            stop.wait(wait)
+    finally:
+        notifier.stopping()
+        if api is not None:
+            api.stop()
+        runtime.stop()
+        journal.write({"event": "stopped"})
+        notifier.close()
+    return 0

@@ -1,0 +1,115 @@
+"""What the TUI and the headless service share around the controller: the journal, live configuration
+reload, and the service's timed duties (param-lps refresh at least daily, audit rotation, idle lock).
+
+No polling: the main loop sleeps until the next duty is due (or the watchdog's half-period, under systemd).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import Config
+from kiosk.desk.texts import Texts
+from kiosk.errors import ConfigError
+from kiosk.service.audit import AuditJournal, audit_dir
+from kiosk.service.controller import DeskController
+from kiosk.service.ports import DeskPorts
+
+__all__ = ["DeskRuntime"]
+
+log = logging.getLogger(__name__)
+ROTATE_EVERY_S = 24 * 3600.0
+
+
+class DeskRuntime:
+    """Owns the controller for one run; `ports_factory(config)` builds the outside world from a configuration."""
+
+    def __init__(
+        self,
+        config: Config,
+        ports_factory: Callable[[Config], DeskPorts],
+        *,
+        config_path: Path | None = None,
+        refresh_params: bool = True,
+        on_config: Callable[[Config], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path
+        self._ports_factory = ports_factory
+        self._refresh_params = refresh_params
+        self._on_config = on_config
+        self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days)
+        self.controller = DeskController(ports_factory(config), texts=Texts(config.ui.texts), audit=self.audit)
+        self._watcher: Any = None
+        self._wake = threading.Event()
+        self._next_rotation = 0.0
+        self._next_params = 0.0
+        self.params_status: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self.controller.start()
+        self.audit.rotate()
+        self._next_rotation = time.monotonic() + ROTATE_EVERY_S
+        if self.config_path is not None:
+            from kiosk.config.watch import ConfigWatcher
+
+            self._watcher = ConfigWatcher(self.config_path, self.config, self._reload, self._refused)
+            self._watcher.start()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        self.controller.stop()
+
+    # ---- timed duties -----------------------------------------------------------------------------------------
+    def run_due(self) -> float:
+        """Do what is due now; return the seconds until the next duty."""
+        now = time.monotonic()
+        if now >= self._next_rotation:
+            removed = self.audit.rotate()
+            if removed:
+                log.info("journal d'audit : %d jour(s) supprimé(s) (rétention)", len(removed))
+            self._next_rotation = now + ROTATE_EVERY_S
+        if self._refresh_params and now >= self._next_params:
+            self._next_params = now + self._params_duty()
+        upcoming = [self._next_rotation - now]
+        if self._refresh_params:
+            upcoming.append(self._next_params - now)
+        return max(1.0, min(upcoming))
+
+    def _params_duty(self) -> float:
+        from kiosk.params.sync import refresh_if_due, seconds_until_due
+
+        try:
+            result = refresh_if_due(self.config)
+            if result is not None:
+                self.params_status = result.to_dict()
+                if not result.ok:
+                    log.warning("param-lps : actualisation échouée (%s) ; la dernière copie valide reste utilisée", result.error)
+            return max(60.0, seconds_until_due(self.config))
+        except Exception as e:  # a broken state directory must not stop the desk; try again later
+            log.error("param-lps : actualisation impossible (%s)", e)
+            return 900.0
+
+    # ---- live configuration -----------------------------------------------------------------------------------
+    def _reload(self, config: Config) -> None:
+        old, self.config = self.config, config
+        self.controller.texts = Texts(config.ui.texts)
+        self.audit.retention_days = config.ui.audit_retention_days
+        self.audit.record("config_reloaded", "ok", staff="")
+        if (old.readers, old.insi, old.dmp, old.webps, old.printer, old.environment, old.lps) != (
+            config.readers, config.insi, config.dmp, config.webps, config.printer, config.environment, config.lps
+        ):
+            self.controller.replace_ports(self._ports_factory(config))
+        self._next_params = 0.0  # a new [params] may change what is due
+        self._wake.set()
+        if self._on_config:
+            self._on_config(config)
+
+    def _refused(self, error: ConfigError) -> None:
+        self.controller.notice("config_refused", message=str(error).splitlines()[0])
