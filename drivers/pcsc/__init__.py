@@ -1,0 +1,1 @@
+"""PC/SC backend through pcscd, on pyscard's raw `smartcard.scard` API (event-driven, no polling)."""
