@@ -139,7 +139,7 @@ def test_sysusers_creates_the_static_kiosk_user_in_dialout(tmp_path: Path) -> No
     dialout = next(line for line in (tmp_path / "etc/group").read_text().splitlines() if line.startswith("dialout:"))
     assert "kiosk" in dialout.split(":")[3].split(",")
     shadow = (tmp_path / "etc/shadow").read_text()
-    assert re.search(r"^kiosk:!", shadow, re.M)  # no password: nobody logs in as kiosk
+    assert re.search(r"^kiosk:!", shadow, re.MULTILINE)  # no password: nobody logs in as kiosk
 
 
 def test_tmpfiles_makes_etc_kiosk_setgid_for_the_kiosk_group(tmp_path: Path) -> None:

@@ -1,0 +1,293 @@
+"""`kiosk doctor`: the registry, the exit code, and each built-in check on real files, ptys and a loopback
+HTTPS server (the pcscd checks are in tests/integration/test_doctor_pcscd.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kiosk import doctor
+from kiosk.config import parse_config
+from kiosk.doctor import DoctorContext, Level
+from tests.support.orgpki import PROD_CA, TEST_CA, Authority, https_server
+
+
+def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
+    config, _ = parse_config(textwrap.dedent(toml))  # checks are tried on configurations valid or not
+    path = tmp_path / "kiosk.toml"
+    path.write_text(textwrap.dedent(toml))
+    return DoctorContext(path, config, **kwargs)
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(doctor, "_REGISTRY", {})
+    return doctor._REGISTRY
+
+
+# -- registry and exit codes ----------------------------------------------------------------------------
+
+def test_registered_checks_run_in_order_and_a_crashing_one_is_reported_not_raised(isolated_registry, tmp_path):
+    @doctor.check("second", "Deuxième", order=20)
+    def second(ctx):
+        raise RuntimeError("boum")
+
+    doctor.register("first", "Premier", lambda ctx: doctor.ok("tout va bien"), order=10)
+    results = doctor.run(context(tmp_path))
+    assert [r.check.name for r in results] == ["first", "second"]
+    assert results[0].finding.level == Level.OK
+    assert results[1].finding.level == Level.FAIL and "boum" in results[1].finding.message
+    assert results[1].finding.action
+
+
+def test_checks_needing_the_configuration_wait_for_a_valid_one(isolated_registry, tmp_path):
+    doctor.register("needs", "Besoin", lambda ctx: doctor.ok("vu"))
+    doctor.register("free", "Libre", lambda ctx: doctor.ok("vu"), needs_config=False)
+    ctx = DoctorContext(tmp_path / "kiosk.toml", None)
+    results = {r.check.name: r.finding for r in doctor.run(ctx)}
+    assert results["needs"].level == Level.WARN and "configuration" in results["needs"].message
+    assert results["free"].level == Level.OK
+
+
+def test_exit_code_follows_the_worst_finding(isolated_registry, tmp_path):
+    doctor.register("a", "A", lambda ctx: doctor.ok("ok"))
+    assert doctor.exit_code(doctor.run(context(tmp_path))) == 0
+    doctor.register("b", "B", lambda ctx: doctor.warn("bof", "regarder"))
+    assert doctor.exit_code(doctor.run(context(tmp_path))) == 1
+    doctor.register("c", "C", lambda ctx: doctor.fail("non", "réparer"))
+    assert doctor.exit_code(doctor.run(context(tmp_path))) == 3
+    doctor.register("config", "Configuration", lambda ctx: doctor.fail("invalide", "corriger"))
+    assert doctor.exit_code(doctor.run(context(tmp_path))) == 2
+
+
+def test_discover_imports_doctor_checks_modules_which_register(isolated_registry, tmp_path, monkeypatch):
+    package = tmp_path / "plugpkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "doctor_checks.py").write_text(textwrap.dedent("""
+        from kiosk import doctor
+
+        @doctor.check("plug", "Greffon", order=85)
+        def plug(ctx):
+            return doctor.warn("vu par le greffon", "rien")
+    """))
+    (package / "broken").mkdir()
+    (package / "broken" / "__init__.py").write_text("")
+    (package / "broken" / "doctor_checks.py").write_text("raise ImportError('absent')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(doctor, "_PLUGIN_ROOTS", ("plugpkg",))
+    doctor.discover()
+    results = {r.check.name: r.finding for r in doctor.run(context(tmp_path))}
+    assert results["plug"].message == "vu par le greffon"
+    assert results["plugpkg.broken.doctor_checks"].level == Level.FAIL
+    for name in list(sys.modules):
+        if name.startswith("plugpkg"):
+            del sys.modules[name]
+
+
+# -- the CLI ----------------------------------------------------------------------------------------------
+
+def test_cli_json_lists_every_check_with_level_message_and_action(run_kiosk, tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n')
+    done = run_kiosk("doctor", "--json", config=config)
+    data = json.loads(done.stdout)
+    names = [c["name"] for c in data["checks"]]
+    for expected in ("config", "pcscd", "readers", "serial", "certificates", "endpoints", "clock", "state", "disk",
+                     "params", "sync", "watchdog"):
+        assert expected in names
+    for c in data["checks"]:
+        assert c["level"] in ("ok", "warn", "fail") and c["message"]
+        assert c["level"] == "ok" or c["action"]
+    assert done.returncode == data["exit_code"]
+
+
+def test_cli_invalid_configuration_exits_2_and_says_where(run_kiosk, tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[site]\nfiness = "12"\n')
+    done = run_kiosk("doctor", "--json", "--only", "config", config=config)
+    data = json.loads(done.stdout)
+    assert done.returncode == 2
+    (check,) = data["checks"]
+    assert check["level"] == "fail" and any("site.finess" in p for p in check["details"]["problems"])
+
+
+def test_cli_human_output_is_french_with_next_steps(run_kiosk, tmp_path):
+    done = run_kiosk("doctor", "--only", "config", config=tmp_path / "absent.toml")
+    assert done.returncode == 1
+    assert "absent : configuration de démonstration" in done.stdout and "→ installer" in done.stdout
+
+
+def test_cli_refuses_unknown_check_names(run_kiosk, tmp_path):
+    done = run_kiosk("doctor", "--only", "nimporte")
+    assert done.returncode == 2 and "kiosk doctor --list" in done.stderr
+
+
+# -- certificates -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ca() -> Authority:
+    return Authority.create(TEST_CA)
+
+
+def cert_config(path: Path, environment: str = "test") -> str:
+    return f"""
+        environment = "{environment}"
+        [insi]
+        pkcs12 = "{path}"
+        pkcs12_password = "secret"
+    """
+
+
+def test_certificate_valid_insi_auto_from_the_test_ca_is_ok(tmp_path, ca):
+    p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", days=200)
+    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    assert finding.level == Level.OK, finding
+    (item,) = finding.details["certificates"]
+    assert item["cn"] == "INSI-AUTO" and item["issuer"] == TEST_CA and 198 <= item["days_left"] <= 200
+
+
+def test_certificate_expiring_soon_is_a_warning_with_days_left(tmp_path, ca):
+    p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-MANU", days=12)
+    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    assert finding.level == Level.WARN and "expire dans 11 jour(s)" in finding.message and "renouveler" in finding.action
+
+
+@pytest.mark.parametrize("cn, kwargs, expected", [
+    ("INSI-AUTO", {"days": -3, "start_days": -400}, "expiré depuis"),
+    ("INSI-AUTO", {"days": 400, "start_days": 2}, "pas encore valide"),
+    ("ACCUEIL", {}, "DESIR_560"),
+])
+def test_certificate_failures_say_why(tmp_path, ca, cn, kwargs, expected):
+    p12 = ca.pkcs12_file(tmp_path / "auth.p12", cn, **kwargs)
+    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    assert finding.level == Level.FAIL and expected in finding.message, finding.message
+
+
+def test_certificate_from_the_test_ca_is_refused_in_production(tmp_path, ca):
+    p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO")
+    finding = doctor.check_certificates(context(tmp_path, cert_config(p12, "prod")))
+    assert finding.level == Level.FAIL and PROD_CA in finding.message
+
+
+def test_certificate_wrong_password_or_missing_file_fails_cleanly(tmp_path, ca):
+    p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", password="other")
+    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    assert finding.level == Level.FAIL and "mot de passe incorrect" in finding.message
+    finding = doctor.check_certificates(context(tmp_path, cert_config(tmp_path / "absent.p12")))
+    assert finding.level == Level.FAIL and "illisible" in finding.message
+
+
+# -- network: TLS handshake and clock skew --------------------------------------------------------------
+
+def endpoint_config(url: str, bundle: Path) -> str:
+    return f"""
+        environment = "test"
+        [insi]
+        endpoint = "{url}"
+        ca_bundle = "{bundle}"
+        [dmp]
+        endpoint = "{url}"
+        ca_bundle = "{bundle}"
+        [params]
+        url = "{url}"
+        ca_bundle = "{bundle}"
+    """
+
+
+def test_endpoints_reached_over_verified_tls_and_clock_compared(tmp_path, ca):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(ca.pem())
+    with https_server(tmp_path, ca) as url:
+        ctx = context(tmp_path, endpoint_config(url, bundle))
+        finding = doctor.check_endpoints(ctx)
+        assert finding.level == Level.OK, finding
+        assert finding.details["reached"] == ["INSi", "DMP", "param-lps"]
+        clock = doctor.check_clock(ctx)
+    assert clock.level == Level.OK and abs(clock.details["skew_s"]) < 5
+
+
+def test_clock_skew_is_reported_against_the_server_date(tmp_path, ca):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(ca.pem())
+    late = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
+    with https_server(tmp_path, ca, date=late) as url:
+        ctx = context(tmp_path, endpoint_config(url, bundle))
+        doctor.check_endpoints(ctx)
+        clock = doctor.check_clock(ctx)
+    assert clock.level == Level.FAIL and clock.details["skew_s"] < -500 and "NTP" in clock.action
+
+
+def test_endpoint_with_an_untrusted_certificate_or_nobody_listening_fails(tmp_path, ca):
+    other = tmp_path / "other.pem"
+    other.write_bytes(Authority.create("AC INCONNUE").pem())
+    with https_server(tmp_path, ca) as url:
+        finding = doctor.check_endpoints(context(tmp_path, endpoint_config(url, other)))
+    assert finding.level == Level.FAIL and "certificat du serveur refusé" in finding.message
+    finding = doctor.check_endpoints(context(tmp_path, endpoint_config(url, other)))  # server now closed
+    assert finding.level == Level.FAIL and "injoignable" in finding.message and "réseau" in finding.action
+
+
+def test_demo_has_no_endpoint_to_reach(tmp_path):
+    assert doctor.check_endpoints(context(tmp_path)).level == Level.OK
+
+
+# -- serial ports, state, disk, param-lps, fleet --------------------------------------------------------
+
+def test_serial_port_present_on_a_pty_absent_when_unplugged(tmp_path):
+    master, slave = os.openpty()
+    try:
+        port = os.ttyname(slave)
+        toml = f'[[readers]]\nname = "vitale"\nrole = "patient"\nbackend = "serial"\nport = "{port}"\n'
+        assert doctor.check_serial(context(tmp_path, toml)).level == Level.OK
+        toml = '[[readers]]\nname = "vitale"\nbackend = "serial"\nport = "/dev/ttyUSB97"\n'
+        finding = doctor.check_serial(context(tmp_path, toml))
+        assert finding.level == Level.FAIL and "/dev/ttyUSB97 absent" in finding.message and "dialout" in finding.action
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_state_dir_must_exist_and_be_writable(tmp_path):
+    assert doctor.check_state(context(tmp_path, f'state_dir = "{tmp_path}"')).level == Level.OK
+    finding = doctor.check_state(context(tmp_path, f'state_dir = "{tmp_path / "nope"}"'))
+    assert finding.level == Level.FAIL and "absent" in finding.message
+
+
+def test_disk_reports_free_space(tmp_path):
+    finding = doctor.check_disk(context(tmp_path, f'state_dir = "{tmp_path}"'))
+    assert finding.details["free_bytes"] > 0 and "Mio libres" in finding.message
+
+
+@pytest.mark.parametrize("hours, level", [(2, Level.OK), (30, Level.WARN), (80, Level.FAIL)])
+def test_param_lps_age(tmp_path, hours, level):
+    from kiosk.params.store import Copy, State, Store
+
+    now = dt.datetime.now(dt.UTC)
+    then = now - dt.timedelta(hours=hours)
+    store = Store(tmp_path)
+    with store.locked():
+        store.commit(b"<xml/>", Copy("0" * 64, "https://x", "https://x", then.isoformat(), 6), State(), then)
+    finding = doctor.check_params(context(tmp_path, f'state_dir = "{tmp_path}"', now=now))
+    assert finding.level == level and f"il y a {hours} h" in finding.message
+
+
+def test_param_lps_never_downloaded(tmp_path):
+    finding = doctor.check_params(context(tmp_path, f'environment = "test"\nstate_dir = "{tmp_path}"'))
+    assert finding.level == Level.FAIL and "kiosk params sync" in finding.action
+
+
+def test_fleet_sync_needs_its_trusted_root(tmp_path):
+    assert doctor.check_sync(context(tmp_path)).level == Level.OK
+    toml = f'[sync]\nenabled = true\nurl = "https://fleet.example"\ntrusted_root = "{tmp_path / "root.json"}"\n'
+    finding = doctor.check_sync(context(tmp_path, toml))
+    assert finding.level == Level.FAIL and "kiosk provision" in finding.action
+    (tmp_path / "root.json").write_text("{}")
+    assert doctor.check_sync(context(tmp_path, toml)).level == Level.OK
