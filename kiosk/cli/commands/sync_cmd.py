@@ -1,0 +1,70 @@
+"""`kiosk sync [--offline | --status]`: this kiosk's configuration from the fleet repository (TUF)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kiosk import exitcodes
+from kiosk.cli.context import CliContext
+
+ORDER = 75
+
+# A refused update never changes the configuration; the exit code says whose problem it is.
+_EXIT = {"network": exitcodes.EXTERNAL, "security": exitcodes.EXTERNAL, "too_large": exitcodes.EXTERNAL,
+         "busy": exitcodes.EXTERNAL, "invalid": exitcodes.USAGE, "setup": exitcodes.USAGE}
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("sync", parents=[parent], help="fetch this kiosk's configuration from the fleet (TUF)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--offline", action="store_true",
+                      help="no network: re-apply the last verified fleet layers with the local layer")
+    mode.add_argument("--status", action="store_true", help="sync age, metadata expiry, last error (no network)")
+    p.set_defaults(handler=cmd_sync)
+
+
+def cmd_sync(ctx: CliContext) -> int:
+    from kiosk.fleet.state import fleet_status
+
+    if ctx.args.status:
+        status = fleet_status(ctx.config)
+        lines = [f"flotte : {status.level}"]
+        if status.last_success:
+            lines.append(f"  dernière synchronisation réussie : {status.last_success:%d/%m/%Y %H:%M} UTC")
+        if status.expires:
+            lines.append(f"  métadonnées valides jusqu'au {status.expires:%d/%m/%Y %H:%M} UTC")
+        lines += [f"  ! {m}" for m in status.messages]
+        ctx.emit(status.to_dict(), "\n".join(lines))
+        return exitcodes.OK
+
+    from kiosk.fleet.client import SyncError, sync
+
+    ctx.say("synchronisation de la configuration de flotte…")
+    try:
+        report = sync(ctx.config, ctx.config_path, offline=ctx.args.offline)
+    except SyncError as e:
+        lines = [f"synchronisation refusée : {e.reason}"]
+        if e.detail:
+            lines.append(f"  détail : {e.detail}")
+        lines += [f"  {p}" for p in e.problems]
+        lines.append(f"  la configuration en vigueur ({ctx.config_path}) n'a pas changé")
+        ctx.emit({"ok": False, "changed": False, "error": e.kind, **e.to_dict()}, "\n".join(lines))
+        return _EXIT[e.kind]
+    names = {"defaults": "défauts", "site": "site", "device": "poste"}
+    layers = ", ".join(f"{names[layer.name]} {'✓' if layer.present else 'absente'}" for layer in report.layers)
+    lines = [
+        f"{report.path} : {'mis à jour' if report.changed else 'inchangé'}"
+        + (" (hors ligne, dernières couches vérifiées)" if report.offline else ""),
+        f"  couches : {layers}, locale {'✓' if report.local_present else 'vide'} ({report.local_file})",
+    ]
+    if report.carried_over:
+        lines.append(f"  modifications faites à la main reportées dans {report.local_file} : "
+                     + ", ".join(report.carried_over))
+    if report.removals_ignored:
+        lines.append("  suppressions faites à la main non reportables (remises à la valeur de la flotte) : "
+                     + ", ".join(report.removals_ignored))
+    if report.expires:
+        lines.append(f"  métadonnées valides jusqu'au {min(report.expires.values())}")
+    ctx.emit({"ok": True, **report.to_dict()}, "\n".join(lines))
+    return exitcodes.OK
