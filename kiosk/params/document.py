@@ -13,6 +13,7 @@ network, keeps libxml2's size limits (huge_tree off) and caps the number of entr
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ MAX_ELEMENTS = 5000
 MAX_VALUE_CHARS = 4096
 _NAME_ATTRS = ("nom", "name", "cle", "key", "id", "code")
 _VALUE_ATTRS = ("valeur", "value", "url", "href")
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,21 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _refuse_before_parsing(data: bytes) -> None:
+    """No DTD reaches libxml2: even with entity resolution and DTD loading off, it still reads external
+    parameter entities (`<!ENTITY % x SYSTEM "file:///...">`) of an internal subset. ASCII-incompatible
+    encodings (UTF-16/32) are refused so that this byte-level check cannot be sidestepped."""
+    start = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not start.lstrip().startswith(b"<"):
+        raise ParamsDataError("param-lps illisible : XML attendu (UTF-8 ou ISO-8859-1)")
+    if _DOCTYPE.search(data):
+        raise ParamsDataError("param-lps refusé : une DTD (<!DOCTYPE>, entités) n'a rien à faire dans ce fichier")
+
+
 def _parse_xml(data: bytes) -> Any:
     from lxml import etree
 
+    _refuse_before_parsing(data)
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False,
         remove_comments=True, remove_pis=True, collect_ids=False,

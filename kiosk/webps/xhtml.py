@@ -9,7 +9,7 @@ covers a browser with JavaScript off. Every value goes through XML escaping, val
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from kiosk.ins import InsMatricule, InsOid
 from kiosk.webps.link import WebPsLink, resolve_link
@@ -21,11 +21,16 @@ _DOCTYPE = ('<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
             '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">')
 
 
+def _attr(value: str) -> str:
+    """A double-quoted attribute value, escaped (&, <, >, ")."""
+    return '"' + escape(value, {'"': "&quot;"}) + '"'
+
+
 def render_xhtml(link: WebPsLink) -> str:
     fields = ""
     if link.ins is not None and link.oid is not None:
-        fields = (f'        <input type="hidden" name="INS" value={quoteattr(link.ins.value)} />\n'
-                  f'        <input type="hidden" name="typeINS" value={quoteattr(link.oid.value)} />\n')
+        fields = (f'        <input type="hidden" name="INS" value={_attr(link.ins.value)} />\n'
+                  f'        <input type="hidden" name="typeINS" value={_attr(link.oid.value)} />\n')
     return (
         f"{_DOCTYPE}\n"
         '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="fr" lang="fr">\n'
@@ -36,7 +41,7 @@ def render_xhtml(link: WebPsLink) -> str:
         "  </head>\n"
         '  <body onload="document.forms[0].submit()">\n'
         f"    <p>Redirection vers le DMP en cours ({escape(link.page)}), veuillez patienter.</p>\n"
-        f'    <form action={quoteattr(link.url)} method="post">\n'
+        f'    <form action={_attr(link.url)} method="post">\n'
         "      <div>\n"
         f"{fields}"
         '        <noscript><div><input type="submit" value="Continuer vers le DMP" /></div></noscript>\n'

@@ -1,0 +1,130 @@
+"""A stand-in Web PS on 127.0.0.1 (HTTPS, the simulators' test PKI) that records what the desk's browser
+posts to `<base>/AccesDirect/<page>`, for the Chromium test and the demo.
+
+It answers every POST with a small French page naming the page asked and the masked matricule received;
+it keeps the received fields (in memory only) so that a test can check the method, the path, `INS` and
+`typeINS`. Two bases are served, `/wps-cps` and `/wps-psc`, as the CPx and Pro Santé Connect ones.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from kiosk.privacy import mask_matricule
+
+__all__ = ["Received", "WebPsStandIn"]
+
+MAX_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    content_type: str
+    fields: dict[str, list[str]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _record(self, method: str) -> None:
+        length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        content_type = self.headers.get("Content-Type", "")
+        fields = parse_qs(body, keep_blank_values=True) if "form-urlencoded" in content_type else {}
+        owner = self.server.owner
+        with owner.lock:
+            owner.received.append(Received(method, self.path, content_type, fields))
+            owner.arrived.set()
+        ins = fields.get("INS", [""])[0]
+        text = (f"<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Web PS (simulateur)</title>"
+                f"</head><body><h1>Web PS (simulateur)</h1><p>{escape(method)} {escape(self.path)}</p>"
+                f"<p>INS : {escape(mask_matricule(ins)) if ins else '(aucun)'}</p></body></html>")
+        data = text.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._record("POST")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._record("GET")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: WebPsStandIn
+
+
+class WebPsStandIn:
+    """`with WebPsStandIn(pki) as wps:` then point webps.cpx_base at `wps.cpx_base`, and read `wps.received`."""
+
+    def __init__(self, pki: Any) -> None:
+        self.pki = pki
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Event()
+        self._httpd: _Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "not started"
+        return self._httpd.server_address[1]
+
+    @property
+    def cpx_base(self) -> str:
+        return f"https://127.0.0.1:{self.port}/wps-cps"
+
+    @property
+    def psc_base(self) -> str:
+        return f"https://127.0.0.1:{self.port}/wps-psc"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """True once `count` requests arrived."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return True
+                self.arrived.clear()
+            self.arrived.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+        return len(self.received) >= count
+
+    def start(self) -> WebPsStandIn:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.pki.server_cert), str(self.pki.server_key))
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.owner = self
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        self._httpd = httpd
+        threading.Thread(target=httpd.serve_forever, name="webps-standin", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> WebPsStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,93 @@
+"""Opening the page without a disk: a one-shot loopback URL behind a random token, served once, expiring."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import parse_config
+from kiosk.webps import BrowserError, OneShotPage, open_page
+
+NIR = "255069999999934"
+# A "browser" that fetches the URL it is given, as Chromium would, and keeps nothing.
+FETCHER = "import sys, urllib.request; urllib.request.urlopen(sys.argv[-1], timeout=10).read()"
+
+
+def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def test_served_once_then_gone() -> None:
+    with OneShotPage("<p>secret</p>", ttl_s=30) as page:
+        assert page.url.startswith("http://127.0.0.1:") and len(page.token) >= 40
+        wrong = page.url.rsplit("/", 1)[0] + "/" + "x" * len(page.token)
+        assert _get(wrong)[0] == 404
+        status, body, headers = _get(page.url)
+        assert (status, body) == (200, b"<p>secret</p>")
+        assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Content-Type"].startswith("application/xhtml+xml")
+        assert page.served and page.wait(0)
+        assert _get(page.url)[0] == 404
+
+
+def test_expires_unserved() -> None:
+    page = OneShotPage("<p>secret</p>", ttl_s=0.3).start()
+    url = page.url
+    assert not page.wait(1.0)
+    assert page.expired
+    try:
+        status: int | None = _get(url)[0]
+    except OSError:  # the server has stopped listening
+        status = None
+    assert status in (None, 404)
+
+
+def _config(tmp_path: Path, browser: list[str]):  # type: ignore[no-untyped-def]
+    config, _ = parse_config(f'state_dir = "{tmp_path}"\n[webps]\nbrowser = {json.dumps(browser)}\n')
+    return config
+
+
+def test_open_page_hands_a_token_url_to_the_browser(tmp_path: Path) -> None:
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", FETCHER]), "DossierPatient", NIR, ttl_s=20)
+    assert opened.served
+    assert opened.process.wait(10) == 0
+    assert opened.describe()["ins"] == "2550...34"
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and NIR.encode() in p.read_bytes()]
+
+
+def test_open_page_without_wait_returns_at_once_and_the_page_waits(tmp_path: Path) -> None:
+    slow = "import sys, time, urllib.request; time.sleep(0.5); urllib.request.urlopen(sys.argv[-1]).read()"
+    start = time.monotonic()
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", slow]), "TableauDeBord", wait=False, ttl_s=20)
+    assert time.monotonic() - start < 0.5 and not opened.served
+    assert opened.wait(10)
+
+
+def test_missing_or_failing_browser(tmp_path: Path) -> None:
+    with pytest.raises(BrowserError, match="introuvable"):
+        open_page(_config(tmp_path, ["/nonexistent/chromium"]), "TableauDeBord")
+    start = time.monotonic()
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", "raise SystemExit(4)"]), "TableauDeBord", ttl_s=20)
+    assert not opened.served and time.monotonic() - start < 10
+
+
+def test_cli_link_open(run_kiosk, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = {json.dumps([sys.executable, "-c", FETCHER])}\n')
+    done = run_kiosk("link", "DossierPatient", "--ins", NIR, "--open", "--json", config=config)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["served"] is True and data["ins"] == "2550...34" and NIR not in done.stdout + done.stderr
+    config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "pass"]\n')
+    done = run_kiosk("link", "TableauDeBord", "--open", "--ttl", "1", config=config)
+    assert done.returncode == 3 and "expirée" in done.stderr
