@@ -62,6 +62,8 @@ class DmpConfig:
     ca_bundle: str = doc("", "PEM bundle of trust anchors; empty = the system's.")
     timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.")
     connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.")
+    secteur_activite: str = doc("SA07^1.2.250.1.71.4.2.4", "VIHF Secteur_Activite: the establishment's activity sector (code^code system).")
+    profession: str = doc("10", "VIHF role: profession code (code system 1.2.250.1.71.1.2.7) the establishment acts under.")
 
     def resolved_endpoint(self, environment: str) -> str:
         return self.endpoint or DMP_ENDPOINTS.get(environment, "")

@@ -1,0 +1,84 @@
+"""The DMP client for TD0.2: SOAP 1.2 envelope with WS-Addressing and the signed VIHF, over mutual TLS."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from lxml import etree
+
+from kiosk import tlsclient
+from kiosk.dmp.td02 import ACTION, SERVICE, DmpStatus, build_query, parse_td02_reply
+from kiosk.dmp.vihf import VihfProfile, build_vihf
+from kiosk.errors import TeleserviceError
+from kiosk.guards import check_oid
+from kiosk.ins import InsMatricule
+from kiosk.soapxml import SOAP12
+
+__all__ = ["DmpClient", "WSA", "WSSE"]
+
+log = logging.getLogger(__name__)
+
+WSA = "http://www.w3.org/2005/08/addressing"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+
+
+class DmpClient:
+    """`exists(matricule, oid)`: the TD0.2 existence test. Thread-safe; one per process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        profile: VihfProfile,
+        *,
+        identity: tlsclient.ClientIdentity | None,
+        signer: tlsclient.ClientIdentity,
+        ca_bundle: str = "",
+        limits: tlsclient.HttpLimits = tlsclient.HttpLimits(),
+        environment: str = "demo",
+        pool_size: int = 8,
+    ) -> None:
+        if not base_url:
+            raise TeleserviceError("DMP : aucune adresse de service configurée (dmp.endpoint)")
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}/patients"
+        self.profile = profile
+        self.signer = signer
+        self.limits = limits
+        self.environment = environment
+        self.session = tlsclient.make_session(tlsclient.client_ssl_context(identity, ca_bundle), ca_bundle, pool_size)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> DmpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def envelope(self, ins: str, oid: str) -> bytes:
+        soap = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"soap": SOAP12, "wsa": WSA})
+        header = etree.SubElement(soap, f"{{{SOAP12}}}Header")
+        must = {f"{{{SOAP12}}}mustUnderstand": "true"}
+        etree.SubElement(header, f"{{{WSA}}}Action", must).text = ACTION
+        etree.SubElement(header, f"{{{WSA}}}MessageID").text = f"uuid:{uuid.uuid4()}"
+        etree.SubElement(header, f"{{{WSA}}}To").text = self.url
+        security = etree.SubElement(header, f"{{{WSSE}}}Security", must, nsmap={"wsse": WSSE})
+        security.append(build_vihf(self.profile, self.signer, ins, oid))
+        etree.SubElement(soap, f"{{{SOAP12}}}Body").append(build_query(ins, oid, self.profile.lps_id, self.profile.lps_name))
+        return etree.tostring(soap, xml_declaration=True, encoding="UTF-8")
+
+    def exists(self, matricule: InsMatricule, oid: str | None = None, *, before_send: Callable[[], None] | None = None) -> DmpStatus:
+        """TD0.2 for one INS. `oid` defaults to the matricule's (NIR .8 / NIA .9)."""
+        oid = oid or matricule.default_oid().value
+        check_oid(oid, self.environment, self.base_url)
+        body = self.envelope(matricule.value, oid)
+        if before_send is not None:
+            before_send()
+        headers = {"Content-Type": f'application/soap+xml;charset=UTF-8;action="{ACTION}"'}
+        reply = tlsclient.post(self.session, self.url, body, headers, self.limits, SERVICE)
+        status = parse_td02_reply(reply.status_code, reply.content)
+        log.info("DMP TD0.2 %s : %s en %.0f ms", matricule, status.state.value, reply.elapsed_s * 1000)
+        return status

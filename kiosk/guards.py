@@ -1,0 +1,45 @@
+"""Guard rails: test or demo material never reaches a production teleservice.
+
+Checked inside the clients, before anything is built or sent, so no caller can forget them. "Production"
+means `environment = "prod"` or an endpoint on a production host, whatever the environment says: a test
+kiosk pointed by mistake at the real INSi is caught too.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from kiosk.errors import KioskError
+from kiosk.ins import InsOid
+from kiosk.patient import CardNature, VitaleRead
+
+__all__ = ["GuardError", "PRODUCTION_HOSTS", "check_card", "check_oid", "is_production"]
+
+PRODUCTION_HOSTS = frozenset({"services-ps-tlsm.ameli.fr", "services-ps.ameli.fr", "lps2.dmp.gouv.fr"})
+_TEST_OIDS = frozenset({InsOid.TEST.value, InsOid.DEMO.value})
+
+
+class GuardError(KioskError):
+    """Refused before any request: test/demo data aimed at production."""
+
+
+def is_production(environment: str, endpoint: str) -> bool:
+    return environment == "prod" or (urlsplit(endpoint).hostname or "").lower() in PRODUCTION_HOSTS
+
+
+def check_card(read: VitaleRead | None, environment: str, endpoint: str) -> None:
+    """A test or demo Vitale card (or one whose nature is unknown in prod) is refused for production."""
+    if read is None or not is_production(environment, endpoint):
+        return
+    if read.nature in (CardNature.TEST, CardNature.DEMO):
+        raise GuardError(
+            f"carte Vitale de {'test' if read.nature is CardNature.TEST else 'démonstration'} refusée : "
+            "elle ne doit jamais être présentée à un téléservice de production"
+        )
+    if read.nature is CardNature.UNKNOWN:
+        raise GuardError("carte Vitale de nature inconnue (réelle, test ou démonstration ?) : refusée en production")
+
+
+def check_oid(oid: str, environment: str, endpoint: str) -> None:
+    if oid in _TEST_OIDS and is_production(environment, endpoint):
+        raise GuardError(f"OID INS de test ou de démonstration ({oid}) refusé pour un téléservice de production")

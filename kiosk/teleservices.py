@@ -1,0 +1,140 @@
+"""Build the INSi and DMP clients from the configuration (one place for the CLI, the desk and the service).
+
+In `environment = "demo"` with no endpoint configured, the embedded simulators are started on 127.0.0.1
+with a PKI generated in a private tmpfs directory, and removed on exit: `kiosk insi ...` and
+`kiosk dmp ...` work out of the box, with no network.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk import tlsclient
+from kiosk.config import Config
+from kiosk.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kiosk.dmp import DmpClient
+    from kiosk.insi import InsiClient
+
+__all__ = ["Teleservices", "installation_instance", "open_teleservices", "private_tmpdir"]
+
+_DEMO_IDAM = "DEMO-KIOSK"
+_DEMO_LPS_OID = "1.2.250.1.999.1.1"
+_PROFESSIONS = {"10": "Médecin", "21": "Pharmacien", "40": "Chirurgien-dentiste", "50": "Sage-femme", "60": "Infirmier"}
+
+
+@dataclass
+class Teleservices:
+    insi: InsiClient | None
+    dmp: DmpClient | None
+    simulated: bool
+
+
+def installation_instance(configured: str) -> str:
+    """ContexteLPS/Instance: configured, else a uuid derived from /etc/machine-id (stable per device)."""
+    if configured:
+        return configured
+    try:
+        machine = Path("/etc/machine-id").read_text(encoding="ascii").strip()
+    except OSError:
+        machine = ""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, machine)) if machine else str(uuid.uuid4())
+
+
+def private_tmpdir(prefix: str) -> Path:
+    """A 0700 directory on tmpfs when one is available (/dev/shm), for keys that must not reach a disk."""
+    base = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
+def _limits(section: object) -> tlsclient.HttpLimits:
+    return tlsclient.HttpLimits(connect_timeout_s=section.connect_timeout_s, timeout_s=section.timeout_s)  # type: ignore[attr-defined]
+
+
+def _identity(path: str, password_file: str, password: str, what: str) -> tlsclient.ClientIdentity:
+    if not path:
+        raise ConfigError(f"{what} non configuré")
+    return tlsclient.load_identity(path, password_file, password, what)
+
+
+def _insi(config: Config, endpoint: str, demo: bool) -> InsiClient:
+    from kiosk.insi import InsiClient, LpsIdentity
+
+    section = config.insi
+    identity = _identity(section.pkcs12, section.pkcs12_password_file, section.pkcs12_password, "insi.pkcs12")
+    lps = LpsIdentity(
+        idam=config.lps.insi_idam or (_DEMO_IDAM if demo else ""),
+        name=config.lps.name,
+        version=config.lps.version,
+        instance=installation_instance(config.lps.instance),
+        emitter=config.site.finess or config.lps.name,
+    )
+    return InsiClient(
+        endpoint, lps, identity=identity, ca_bundle=section.ca_bundle, limits=_limits(section), environment=config.environment
+    )
+
+
+def _dmp(config: Config, endpoint: str, demo: bool) -> DmpClient:
+    from kiosk.dmp import DmpClient, VihfProfile
+
+    section = config.dmp
+    identity = _identity(section.pkcs12, section.pkcs12_password_file, section.pkcs12_password, "dmp.pkcs12")
+    signer = _identity(
+        section.signing_pkcs12, section.signing_pkcs12_password_file, section.signing_pkcs12_password, "dmp.signing_pkcs12"
+    )
+    profile = VihfProfile(
+        structure_id=config.site.finess or ("000000000" if demo else ""),
+        structure_name=config.site.name,
+        secteur_activite=section.secteur_activite,
+        role_code=section.profession,
+        role_label=_PROFESSIONS.get(section.profession, ""),
+        lps_name=config.lps.name,
+        lps_version=config.lps.version,
+        lps_id=config.lps.oid or (_DEMO_LPS_OID if demo else ""),
+        lps_homologation=config.lps.dmp_homologation or ("DEMO" if demo else ""),
+    )
+    return DmpClient(
+        endpoint, profile, identity=identity, signer=signer, ca_bundle=section.ca_bundle, limits=_limits(section),
+        environment=config.environment,
+    )
+
+
+@contextmanager
+def open_teleservices(config: Config, *, insi: bool = True, dmp: bool = True) -> Iterator[Teleservices]:
+    """The clients asked for, closed (and any embedded simulator stopped, its PKI removed) on exit."""
+    insi_endpoint = config.insi.resolved_endpoint(config.environment)
+    dmp_endpoint = config.dmp.resolved_endpoint(config.environment)
+    demo = config.environment == "demo"
+    with ExitStack() as stack:
+        simulated = demo and ((insi and not insi_endpoint) or (dmp and not dmp_endpoint))
+        if simulated:
+            from kiosk.sim.teleservices import start_simulators
+
+            workdir = private_tmpdir("kiosk-sim-")
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            sims = stack.enter_context(start_simulators(workdir))
+            auth = {"pkcs12": str(sims.auth_pkcs12), "pkcs12_password_file": str(sims.auth_password_file), "ca_bundle": str(sims.ca_bundle)}
+            if not insi_endpoint:
+                insi_endpoint = sims.insi_url
+                config = replace(config, insi=replace(config.insi, endpoint=insi_endpoint, **auth))
+            if not dmp_endpoint:
+                dmp_endpoint = sims.dmp_url
+                config = replace(config, dmp=replace(
+                    config.dmp, endpoint=dmp_endpoint, signing_pkcs12=str(sims.signing_pkcs12),
+                    signing_pkcs12_password_file=str(sims.signing_password_file), **auth,
+                ))
+        insi_client = _insi(config, insi_endpoint, demo) if insi else None
+        if insi_client is not None:
+            stack.callback(insi_client.close)
+        dmp_client = _dmp(config, dmp_endpoint, demo) if dmp else None
+        if dmp_client is not None:
+            stack.callback(dmp_client.close)
+        yield Teleservices(insi_client, dmp_client, bool(simulated))
