@@ -71,6 +71,8 @@ class _Counting:
 def _read_sfi(channel: _Counting, what: str) -> bytes:
     """READ BINARY by SFI 2, then by offset while the card returns full 256-byte chunks."""
     resp = exchange(channel, L.READ_SFI2)  # type: ignore[arg-type]
+    if resp.sw in (0x6A82, 0x6981, 0x6986):
+        raise CardDataError(f"pas une carte Vitale lisible : {what} impossible ({resp.describe()})")
     data = bytearray(_file_data(resp, what))
     while len(data) % 256 == 0 and data and len(data) < MAX_FILE:
         off = len(data)
