@@ -123,7 +123,7 @@ class SimulatedSerialReader:
     # -- serving ---------------------------------------------------------------------------------------------
 
     def start(self) -> SimulatedSerialReader:
-        self._thread = threading.Thread(target=self.serve, name="serial-reader-sim", daemon=True)
+        self._thread = threading.Thread(target=self.serve, name="sim-serial-reader", daemon=True)
         self._thread.start()
         return self
 

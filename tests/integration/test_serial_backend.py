@@ -1,0 +1,364 @@
+"""The serial CCID backend against the simulated reader over real pty pairs (socat) and a pyserial URL:
+events without polling, the Vitale and CPx readers, the reader manager's sessions, exclusivity and swap
+detection unchanged, unplug and replug, models with and without echo, line noise, a silent reader."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from drivers.base import EventKind, ReaderEvent
+from drivers.errors import CardSwappedError, ReaderError
+from drivers.serial import SerialBackend, SerialReaderSpec
+from drivers.serial.link import LinkTimeouts
+from drivers.sim.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
+
+pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="socat is not installed (Debian package socat)")
+
+FAST = LinkTimeouts(echo_s=0.3, answer_s=0.5, ceiling_s=5.0, retries=3)
+
+
+class Events:
+    def __init__(self) -> None:
+        self.q: queue.Queue[object] = queue.Queue()
+        self.all: list[object] = []
+
+    def __call__(self, event: object) -> None:
+        self.all.append(event)
+        self.q.put(event)
+
+    def wait(self, kind: object, timeout: float = 10.0) -> object:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = self.q.get(timeout=left)
+            except queue.Empty:
+                break
+            if event.kind is kind:  # type: ignore[attr-defined]
+                return event
+        raise AssertionError(f"no {kind} in {[e.kind.value for e in self.all]}")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def line(tmp_path):
+    pair = PtyPair(str(tmp_path / "reader"), str(tmp_path / "host")).start()
+    yield pair
+    pair.stop()
+
+
+@pytest.fixture
+def sim(line):
+    reader = SimulatedSerialReader(line.reader, echo=True).start()
+    yield reader
+    reader.stop()
+
+
+def start_backend(port: str, **spec):
+    events = Events()
+    backend = SerialBackend([SerialReaderSpec(port=port, timeouts=FAST, **spec)])
+    backend.start(events)
+    return backend, events
+
+
+@pytest.fixture
+def backend(line, sim):
+    backend, events = start_backend(line.host)
+    events.wait(EventKind.READER_ADDED)
+    yield backend, events
+    backend.stop()
+
+
+def vitale():
+    from drivers.sim.cards import demo_vitale_family
+
+    return demo_vitale_family()
+
+
+def test_insert_read_remove_through_the_vitale_reader(backend, sim) -> None:
+    from drivers.cards.vitale import read_vitale
+
+    b, events = backend
+    name = b.readers()[0].name
+    assert b.firmware(name).startswith("GemPC Twin")
+    sim.insert(vitale())
+    inserted = events.wait(EventKind.CARD_INSERTED)
+    assert inserted.atr == bytes.fromhex("3B751300004409EA9000")
+    with b.connect(name) as channel, channel.transaction():
+        data = read_vitale(channel)
+    assert [p.prenom for p in data.beneficiaries] == ["DOMINIQUE", "MICHEL", "LÉO", "LINA"]
+    assert data.beneficiaries[0].nir == "297022A02077878"
+    sim.remove()
+    removed = events.wait(EventKind.CARD_REMOVED)
+    assert removed.card_counter == inserted.card_counter
+    with pytest.raises(ReaderError, match="pas de carte"):
+        b.connect(name)
+
+
+def test_card_movements_arrive_without_any_polling(backend, sim) -> None:
+    b, events = backend
+    sim.insert(vitale())
+    events.wait(EventKind.CARD_INSERTED)
+    time.sleep(0.2)
+    before = sum(1 for direction, _ in sim.log if direction == "in")
+    time.sleep(1.5)  # idle, card present: the driver sends nothing
+    assert sum(1 for direction, _ in sim.log if direction == "in") == before
+    t0 = time.monotonic()
+    sim.remove()
+    events.wait(EventKind.CARD_REMOVED)
+    assert time.monotonic() - t0 < 0.5
+    assert sum(1 for direction, _ in sim.log if direction == "in") == before  # the removal cost no command
+
+
+def test_cpx_reader_works_unchanged(backend, sim) -> None:
+    from drivers.cards.cpx import read_cpx
+    from drivers.sim.cards import demo_cpe
+
+    b, events = backend
+    sim.insert(demo_cpe())
+    events.wait(EventKind.CARD_INSERTED)
+    with b.connect(b.readers()[0].name) as channel, channel.transaction():
+        data = read_cpx(channel)
+    assert (data.surname, data.card_type) == ("ACCUEIL", "CPE")
+
+
+def test_swapped_card_is_refused_by_channel_and_manager(line, sim) -> None:
+    from drivers.cards.vitale import read_vitale
+    from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager
+    from drivers.sim.cards import demo_vitale_single
+
+    seen = Events()
+    serial = SerialBackend([SerialReaderSpec(port=line.host, timeouts=FAST)])
+    manager = ReaderManager([LogicalReaderSpec("vitale", "patient", "serial")], backends=[serial])
+    manager.start(seen)
+    try:
+        seen.wait(ManagerEventKind.READER_BACK)
+        sim.insert(vitale())
+        first = seen.wait(ManagerEventKind.CARD_INSERTED)
+        assert first.logical == "vitale" and first.card_kind.value == "vitale" and first.role_ok
+        with manager.session("vitale", expect_counter=first.card_counter) as channel:
+            assert read_vitale(channel).beneficiaries[0].prenom == "DOMINIQUE"
+            stale = manager.reader("vitale").card_counter
+        old = serial.connect(manager.reader("vitale").physical)
+        sim.remove()
+        seen.wait(ManagerEventKind.CARD_REMOVED)
+        sim.insert(demo_vitale_single())
+        second = seen.wait(ManagerEventKind.CARD_INSERTED)
+        assert second.card_counter != first.card_counter
+        with pytest.raises(CardSwappedError):
+            manager.ensure_current("vitale", stale)
+        with pytest.raises(CardSwappedError):
+            old.transmit(bytes.fromhex("00A4000C023F00"))  # a channel on the first card never reaches the second
+        with pytest.raises(CardSwappedError):
+            old.ensure_same_card()
+        with manager.session("vitale", expect_counter=second.card_counter) as channel:
+            assert read_vitale(channel).beneficiaries[0].nom_usuel == "TCHITCHI"
+    finally:
+        manager.stop()
+
+
+def test_exclusive_session_makes_the_other_wait(line, sim) -> None:
+    from drivers.manager import LogicalReaderSpec, ReaderManager
+
+    serial = SerialBackend([SerialReaderSpec(port=line.host, timeouts=FAST)])
+    manager = ReaderManager([LogicalReaderSpec("vitale", "patient", "serial")], backends=[serial])
+    seen = Events()
+    manager.start(seen)
+    try:
+        sim.insert(vitale())
+        manager.wait_for_card("vitale", timeout=10)
+        order: list[str] = []
+        inside = threading.Event()
+
+        def other() -> None:
+            inside.wait(5)
+            with manager.session("vitale") as channel:
+                order.append("B in")
+                channel.transmit(bytes.fromhex("00A4000C023F00"))
+            order.append("B out")
+
+        t = threading.Thread(target=other)
+        t.start()
+        with manager.session("vitale") as channel:
+            order.append("A in")
+            inside.set()
+            time.sleep(0.5)  # B tries meanwhile: it must wait for A's end of exclusivity
+            channel.transmit(bytes.fromhex("00A4000C023F00"))
+            order.append("A out")
+        t.join(10)
+        assert order == ["A in", "A out", "B in", "B out"]
+    finally:
+        manager.stop()
+
+
+def test_unplug_removes_the_reader_and_replug_restores_it(line, sim) -> None:
+    from drivers.cards.vitale import read_vitale
+
+    b, events = start_backend(line.host)
+    try:
+        events.wait(EventKind.READER_ADDED)
+        sim.insert(vitale())
+        events.wait(EventKind.CARD_INSERTED)
+        name = b.readers()[0].name
+        channel = b.connect(name)
+        line.stop()  # both ptys vanish, as a USB serial adapter pulled out
+        events.wait(EventKind.CARD_REMOVED)
+        events.wait(EventKind.READER_REMOVED)
+        assert b.readers() == []
+        with pytest.raises(ReaderError):
+            channel.transmit(bytes.fromhex("00A4000C023F00"))
+        with pytest.raises(ReaderError, match="absent|inconnu"):
+            b.connect(name)
+        time.sleep(0.5)
+        line.start()  # plugged back (new /dev/pts numbers behind the same links)
+        again = SimulatedSerialReader(line.reader, card=vitale()).start()
+        try:
+            events.wait(EventKind.READER_ADDED, timeout=15)
+            events.wait(EventKind.CARD_INSERTED)
+            with b.connect(name) as ch, ch.transaction():
+                assert len(read_vitale(ch).beneficiaries) == 4
+        finally:
+            again.stop()
+    finally:
+        b.stop()
+
+
+def test_reader_absent_at_start_appears_when_plugged(tmp_path) -> None:
+    pair = PtyPair(str(tmp_path / "r"), str(tmp_path / "h"))
+    b, events = start_backend(pair.host)
+    try:
+        time.sleep(0.5)
+        assert b.readers() == []
+        pair.start()
+        reader = SimulatedSerialReader(pair.reader).start()
+        try:
+            events.wait(EventKind.READER_ADDED, timeout=15)
+        finally:
+            reader.stop()
+    finally:
+        b.stop()
+        pair.stop()
+
+
+@pytest.mark.parametrize("model,sim_echo", [("GemCorePOSPro", False), ("GemPCPinPad", True)])
+def test_models_with_and_without_echo(line, model, sim_echo) -> None:
+    from drivers.cards.vitale import read_vitale
+
+    reader = SimulatedSerialReader(line.reader, card=vitale(), echo=sim_echo).start()
+    b, events = start_backend(line.host, model=model)
+    try:
+        events.wait(EventKind.CARD_INSERTED)
+        with b.connect(b.readers()[0].name) as channel:
+            assert len(read_vitale(channel).beneficiaries) == 4
+        echoes = [raw for d, raw in reader.log if d == "out" and raw[:3] == b"\x03\x06\x6f"]
+        assert bool(echoes) == sim_echo
+    finally:
+        b.stop()
+        reader.stop()
+
+
+def test_line_noise_is_survived(line) -> None:
+    from drivers.cards.vitale import read_vitale
+
+    noise = LineNoise(corrupt=0.15, garbage=0.15, truncate=0.05, drop_echo=0.05, seed=7)
+    reader = SimulatedSerialReader(line.reader, card=vitale(), noise=noise).start()
+    b, events = start_backend(line.host)
+    try:
+        events.wait(EventKind.CARD_INSERTED, timeout=20)
+        name = b.readers()[0].name
+        for _ in range(5):
+            with b.connect(name) as channel:
+                data = read_vitale(channel)
+            assert data.beneficiaries[0].nir == "297022A02077878"
+        link = b._readers[name].link
+        assert link.stats["naks_sent"] + link.stats["repeats"] > 0  # damage happened and was repaired
+    finally:
+        b.stop()
+        reader.stop()
+
+
+def test_t0_time_extension_bytes(backend, sim) -> None:
+    b, events = backend
+    sim.time_extensions = 3
+    sim.insert(vitale())
+    events.wait(EventKind.CARD_INSERTED)
+    with b.connect(b.readers()[0].name) as channel:
+        assert channel.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"
+    assert any(raw == b"\x80" for d, raw in sim.log if d == "out")
+
+
+def test_silent_reader_gives_a_bounded_reader_error(backend, sim) -> None:
+    b, events = backend
+    sim.insert(vitale())
+    events.wait(EventKind.CARD_INSERTED)
+    channel = b.connect(b.readers()[0].name)
+    sim.noise.silent = True
+    t0 = time.monotonic()
+    with pytest.raises(ReaderError, match="écho|muet"):
+        channel.transmit(bytes.fromhex("00A4000C023F00"))
+    assert time.monotonic() - t0 < FAST.ceiling_s
+    sim.noise.silent = False
+    assert channel.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"  # and it recovers
+
+
+def test_nothing_answers_on_the_port(line) -> None:
+    b, events = start_backend(line.host)  # a pty with no reader behind it
+    try:
+        time.sleep(FAST.echo_s * (FAST.retries + 2))
+        assert b.readers() == []
+        assert not [e for e in events.all if e.kind is EventKind.READER_ADDED]
+    finally:
+        t0 = time.monotonic()
+        b.stop()
+        assert time.monotonic() - t0 < 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_pyserial_url_transport() -> None:
+    """The same driver over `socket://` (a terminal server, ser2net): socat joins two TCP ends."""
+    from drivers.cards.vitale import read_vitale
+
+    a, h = _free_port(), _free_port()
+    relay = subprocess.Popen(["socat", f"TCP-LISTEN:{a},bind=127.0.0.1,reuseaddr", f"TCP-LISTEN:{h},bind=127.0.0.1,reuseaddr"],
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                reader = SimulatedSerialReader(f"socket://127.0.0.1:{a}", card=vitale()).start()
+                break
+            except ReaderError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        b, events = start_backend(f"socket://127.0.0.1:{h}")
+        try:
+            events.wait(EventKind.CARD_INSERTED, timeout=15)
+            with b.connect(b.readers()[0].name) as channel:
+                assert len(read_vitale(channel).beneficiaries) == 4
+        finally:
+            b.stop()
+            reader.stop()
+    finally:
+        relay.terminate()
+        relay.wait(5)
+
+
+def test_stop_is_prompt_and_leaves_no_thread(line, sim) -> None:
+    b, events = start_backend(line.host)
+    events.wait(EventKind.READER_ADDED)
+    t0 = time.monotonic()
+    b.stop()
+    assert time.monotonic() - t0 < 2
+    time.sleep(0.1)
+    assert not [t for t in threading.enumerate() if t.name.startswith("serial") and t.is_alive()]
