@@ -83,13 +83,13 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             self._send(Route(404, b"introuvable\n", {"Content-Type": "text/plain"}))
         elif route is owner.document_route and self._not_modified(route):
-            self._send(Route(304, b"", {"ETag": route.headers["ETag"], "Last-Modified": route.headers["Last-Modified"]}))
+            self._send(Route(304, b"", {k: v for k, v in route.headers.items() if k in ("ETag", "Last-Modified")}))
         else:
             self._send(route)
 
     def _not_modified(self, route: Route) -> bool:
         tag = self.headers.get("If-None-Match")
-        if tag is not None:
+        if tag is not None and "ETag" in route.headers:
             return tag == route.headers["ETag"]
         return self.headers.get("If-Modified-Since") == route.headers["Last-Modified"]
 
@@ -141,12 +141,14 @@ class ParamLpsServer:
     def url(self, path: str = DOCUMENT_PATH, host: str = "127.0.0.1") -> str:
         return f"https://{host}:{self.port}{path}"
 
-    def set_document(self, data: bytes, path: str = DOCUMENT_PATH, modified: float | None = None) -> None:
-        """Publish `data` at `path` with a fresh ETag and Last-Modified (both honoured for 304s)."""
-        etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
-        last_modified = formatdate(modified, usegmt=True)
-        self.document_route = Route(200, data, {"Content-Type": "application/xml", "ETag": etag,
-                                                "Last-Modified": last_modified})
+    def set_document(self, data: bytes, path: str = DOCUMENT_PATH, modified: float | None = None,
+                     etag: bool = True) -> None:
+        """Publish `data` at `path` with a fresh Last-Modified and (unless `etag` is False) an ETag; both are
+        honoured for 304s, If-None-Match first."""
+        headers = {"Content-Type": "application/xml", "Last-Modified": formatdate(modified, usegmt=True)}
+        if etag:
+            headers["ETag"] = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+        self.document_route = Route(200, data, headers)
         self.routes[path] = self.document_route
 
     def redirect(self, path: str, location: str, status: int = 302) -> None:
