@@ -1,1 +1,1 @@
-"""The reception desk's Textual app and the headless renderer. Renders state, sends intents; no I/O."""
+"""The reception desk's Textual TUI: a thin App, one screen per desk state, styles in .tcss files."""

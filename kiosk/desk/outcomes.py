@@ -62,6 +62,7 @@ class DmpState(str, enum.Enum):
     CLOSED = "closed"
     NOT_CREATED = "not_created"
     NO_INS = "no_ins"  # no INS from INSi: the DMP cannot be asked
+    UNKNOWN = "unknown"  # the DMP answered with a state the kiosk does not know: shown, never guessed
 
 
 @dataclass(frozen=True)

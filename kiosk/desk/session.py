@@ -203,7 +203,9 @@ class DeskSession:
         row = self._pending(ticket, index, "insi")
         if row is None:
             return False
-        dmp_step, dmp = (Step.IDLE, None) if outcome.found else (Step.DONE, DmpOutcome(DmpState.NO_INS))
+        # An INS whose key fails is shown, flagged, and never sent on to the DMP (nor to a Web PS page).
+        usable = outcome.found and outcome.key_ok
+        dmp_step, dmp = (Step.IDLE, None) if usable else (Step.DONE, DmpOutcome(DmpState.NO_INS))
         self._rows[index] = dataclasses.replace(
             row, insi_step=Step.DONE, insi=outcome, insi_error="", dmp_step=dmp_step, dmp=dmp
         )

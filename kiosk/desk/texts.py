@@ -57,7 +57,8 @@ _DMP = {
     DmpState.EMERGENCY_REFUSED: "DMP ouvert, accès en urgence refusé",
     DmpState.CLOSED: "DMP fermé (réactivation par Mon espace santé)",
     DmpState.NOT_CREATED: "pas de DMP (création par Mon espace santé)",
-    DmpState.NO_INS: "non interrogé (pas d'INS)",
+    DmpState.NO_INS: "non interrogé (pas d'INS valide)",
+    DmpState.UNKNOWN: "état du DMP non reconnu (voir le Web PS)",
 }
 _STEP = {Step.IDLE: "en attente", Step.PENDING: "recherche…", Step.FAILED: "échec", Step.SKIPPED: "non interrogé"}
 

@@ -328,7 +328,7 @@ class DeskController:
             self._emit("insi_result", index=index, code=outcome.code.value, ins=outcome.ins.masked if outcome.ins else "",
                        key_ok=outcome.key_ok, status=row.ins_status.value if row else "",
                        differences=[d.trait for d in row.differences] if row else [])
-            if not outcome.found or not self._session.dmp_started(ticket, index):
+            if not (outcome.found and outcome.key_ok) or not self._session.dmp_started(ticket, index):
                 return
         assert outcome.ins is not None
         try:

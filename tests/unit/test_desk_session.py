@@ -363,3 +363,16 @@ def test_view_never_reveals_patient_data_in_repr() -> None:
     text = repr(s.view())
     for secret in ("ADRTROIS", "DOMINIQUE", "1997", "297022A020778"):
         assert secret not in text
+
+
+def test_inconsistent_key_never_reaches_the_dmp() -> None:
+    s = DeskSession()
+    open_desk(s)
+    s.patient_inserted(7)
+    s.vitale_read(family())
+    t = s.start_lookups()
+    s.insi_result(t, 0, found("181036322045660", "HERMANN", ("GATIEN",), "M", "1981-03-24"))
+    r = s.view().row(0)
+    assert r.dmp_step is Step.DONE and r.dmp.state is DmpState.NO_INS
+    with pytest.raises(DeskStateError):
+        s.dmp_started(t, 0)

@@ -1,7 +1,8 @@
-"""`kiosk demo`: the desk on its embedded simulators.
+"""`kiosk demo [--headless]`: the whole desk on its embedded simulators (no hardware, no network, no root).
 
-Until the desk exists, it walks the CNDA test identities through the INS core and the configuration
-check: the best end-to-end path available.
+With --headless it plays a scripted morning at the desk and prints what happened (patient data masked);
+with --json the desk's events come out as JSON lines instead. Without it, the Textual desk opens and
+function keys put the virtual cards in and out of the virtual readers.
 """
 
 from __future__ import annotations
@@ -14,31 +15,83 @@ from kiosk.cli.context import CliContext
 
 ORDER = 1
 
-CNDA_IDENTITIES = [
-    ("ADRTROIS DOMINIQUE", "297022A02077878"),
-    ("CORSE ANTHONY", "180032B02040123"),
-    ("TCHITCHI CATARINA", "236066322083656"),
-    ("ECETINSI PIERRE-ALAIN", "109076322083489"),
-    ("HERMANN GATIEN", "181036322045660"),
-]
-
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("demo", parents=[parent], help="the whole desk on the embedded simulators (no hardware, no network)")
-    p.add_argument("--headless", action="store_true", help="play a scripted session and print what happened")
+    p.add_argument("--headless", action="store_true", help="play a scripted morning at the desk and print what happened")
     p.set_defaults(handler=cmd_demo)
 
 
 def cmd_demo(ctx: CliContext) -> int:
-    from kiosk.config import parse_config
-    from kiosk.ins import parse_matricule
+    from kiosk.service.demo import DemoWorld
 
-    config, problems = parse_config("")
-    rows = []
-    for name, value in CNDA_IDENTITIES:
-        m = parse_matricule(value, strict=False)
-        rows.append({"identity": name, "masked": m.masked, "kind": m.kind.value, "key_ok": m.key_ok})
-    lines = [f"Configuration par défaut ({config.environment}) : {'valide' if not problems else problems}"]
-    lines += [f"  {r['identity']:<24} {r['masked']}  {r['kind']}  {'clé correcte' if r['key_ok'] else 'clé incohérente (signalée)'}" for r in rows]
-    ctx.emit({"environment": config.environment, "identities": rows}, "\n".join(lines))
+    ctx.say("Démarrage des simulateurs (INSi, DMP, param-lps, Web PS) et des lecteurs virtuels…")
+    with DemoWorld() as world:
+        if ctx.args.headless:
+            return _headless(ctx, world)
+        return _tui(world)
+
+
+def _headless(ctx: CliContext, world: Any) -> int:
+    from kiosk.service.eventlog import JsonLines
+    from kiosk.service.morning import play_morning
+    from ui.narrator import Narrator
+
+    if ctx.json:
+        world.runtime.controller.add_listener(JsonLines(ctx.stdout))
+        summary = play_morning(world, lambda text: None)
+        JsonLines(ctx.stdout).write({"event": "demo_done", **summary})
+    else:
+        narrator = Narrator(ctx.stdout)
+        world.runtime.controller.add_listener(narrator)
+        narrator.say("Matinée de démonstration à l'accueil (données patient masquées) :")
+        summary = play_morning(world, narrator.say)
+    return exitcodes.OK if summary["audit_ok"] else exitcodes.EXTERNAL
+
+
+class _DemoKeys:
+    """F2 / F3 / F4 in the TUI: the receptionist's CPE in and out, the next Vitale card, take it out."""
+
+    def __init__(self, world: Any) -> None:
+        from drivers.sim import cards
+
+        self.world = world
+        self.cards = cards
+        self.profiles = list(cards.VITALE_PROFILES)
+        self.next = 0
+        self.staff_in = False
+
+    def toggle_staff(self) -> str:
+        from kiosk.service.demo import DEMO_PIN, STAFF_READER
+
+        if self.staff_in:
+            self.world.backend.remove(STAFF_READER)
+            self.staff_in = False
+            return "CPE retirée"
+        self.world.backend.insert(STAFF_READER, self.cards.demo_cpe())
+        self.staff_in = True
+        return f"CPE insérée (code de démonstration : {DEMO_PIN})"
+
+    def next_vitale(self) -> str:
+        from kiosk.service.demo import VITALE_READER
+
+        name = self.profiles[self.next % len(self.profiles)]
+        self.next += 1
+        self.world.backend.insert(VITALE_READER, self.cards.VITALE_PROFILES[name]())
+        return f"carte Vitale « {name} » insérée"
+
+    def remove_vitale(self) -> str:
+        from kiosk.service.demo import VITALE_READER
+
+        self.world.backend.remove(VITALE_READER)
+        return "carte Vitale retirée"
+
+
+def _tui(world: Any) -> int:
+    from ui.app import DeskApp, pick_theme
+
+    config = world.config
+    app = DeskApp(world.runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
+                  theme=pick_theme(config.ui.theme), demo=_DemoKeys(world))
+    app.run()
     return exitcodes.OK

@@ -1,0 +1,120 @@
+"""The demo's world: virtual readers and cards, INSi / DMP / param-lps / Web PS simulators on 127.0.0.1,
+and a configuration pointing at them. Needs no hardware, no network and no root.
+
+Private keys of the simulators' PKI and the demo's state (audit journal, param-lps copy) live in a private
+temporary directory (tmpfs when there is one), removed on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drivers.sim.backend import SimBackend
+from kiosk.config import Config, parse_config
+from kiosk.errors import ConfigError
+from kiosk.service.runtime import DeskRuntime
+from kiosk.service.wiring import LivePorts
+
+__all__ = ["DemoWorld", "STAFF_READER", "VITALE_READER"]
+
+STAFF_READER = "Lecteur CPx (simulé)"
+VITALE_READER = "Lecteur Vitale (simulé)"
+DEMO_PIN = "1234"
+# Checks that look at the machine's pcscd and serial ports: meaningless on the virtual readers.
+DEMO_SKIPPED_CHECKS = frozenset({"pcscd", "readers", "serial", "watchdog", "sync"})
+
+
+def _private_dir() -> Path:
+    for base in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if base and os.access(base, os.W_OK):
+            return Path(tempfile.mkdtemp(prefix="kiosk-demo-", dir=base))
+    return Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+
+
+@dataclass
+class DemoWorld:
+    """`with DemoWorld() as world:` then `world.runtime.controller`, `world.backend.insert(...)`."""
+
+    latency_s: float = 0.0
+    workdir: Path = field(default_factory=_private_dir)
+    backend: SimBackend = field(init=False)
+    runtime: DeskRuntime = field(init=False)
+    config: Config = field(init=False)
+    sims: Any = field(init=False)
+    webps: Any = field(init=False)
+    _stack: contextlib.ExitStack = field(init=False, default_factory=contextlib.ExitStack)
+
+    def __enter__(self) -> DemoWorld:
+        from kiosk.sim.paramlps import ParamLpsServer
+        from kiosk.sim.teleservices import start_simulators
+        from kiosk.sim.webps import WebPsStandIn
+
+        stack = self._stack
+        try:
+            stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
+            self.sims = stack.enter_context(start_simulators(self.workdir / "pki", latency_s=self.latency_s))
+            params = ParamLpsServer(self.sims.pki).start()
+            stack.callback(params.stop)
+            self.webps = stack.enter_context(WebPsStandIn(self.sims.pki).start())
+            self.config = self._config(params)
+            self.backend = SimBackend((STAFF_READER, VITALE_READER))
+            self.runtime = DeskRuntime(
+                self.config,
+                lambda c: LivePorts(c, backends=[self.backend], skip_checks=DEMO_SKIPPED_CHECKS),
+            )
+            self.runtime.start()
+            stack.callback(self.runtime.stop)
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _config(self, params: Any) -> Config:
+        state = self.workdir / "state"
+        state.mkdir(mode=0o700)
+        text = f"""
+environment = "demo"
+state_dir = "{state}"
+
+[site]
+name = "Accueil (démonstration)"
+
+[[readers]]
+name = "cpx"
+role = "staff"
+backend = "sim"
+match = "{STAFF_READER}"
+
+[[readers]]
+name = "vitale"
+role = "patient"
+backend = "sim"
+match = "{VITALE_READER}"
+
+[printer]
+kind = "file"
+target = "{self.workdir / 'imprimante.bin'}"
+
+[params]
+url = "{params.url()}"
+ca_bundle = "{params.ca_bundle}"
+
+[webps]
+cpx_base = "{self.webps.cpx_base}"
+psc_base = "{self.webps.psc_base}"
+
+{self.sims.config_toml()}
+"""
+        config, problems = parse_config(text, "<démonstration>")
+        if problems:
+            raise ConfigError("configuration de démonstration invalide : " + "; ".join(map(str, problems)))
+        return config

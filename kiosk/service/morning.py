@@ -1,0 +1,114 @@
+"""`kiosk demo --headless`: a scripted morning at the desk, on the demo's virtual cards and simulators.
+
+Every step goes through the same controller, readers, cards and teleservice clients as the real desk;
+only the hands are scripted (cards in and out, a PIN typed, an ID document checked).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from drivers.sim import cards
+from kiosk.desk import DeskView, IdDocument, ReferenceTraits
+from kiosk.service.audit import audit_dir, verify_journal
+from kiosk.service.controller import DeskEvent
+from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+
+__all__ = ["play_morning"]
+
+
+def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, object]:
+    controller = world.runtime.controller
+    backend = world.backend
+    seen: list[str] = []
+    started = threading.Event()
+
+    def watch(view: DeskView, event: DeskEvent) -> None:
+        seen.append(event.kind)
+        if event.kind == "lookups_started":
+            started.set()
+
+    controller.add_listener(watch)
+
+    def step(clock: str, text: str) -> None:
+        say(f"{clock}  {text}")
+
+    def settle() -> None:
+        controller.wait_idle(60)
+
+    step("07:58", "Une carte Vitale est restée dans le lecteur, le poste est encore verrouillé.")
+    backend.insert(VITALE_READER, cards.demo_vitale_single())
+    settle()
+    step("08:00", "La secrétaire d'accueil insère sa CPE et se trompe de code.")
+    backend.insert(STAFF_READER, cards.demo_cpe())
+    settle()
+    controller.submit_pin("0000")
+    settle()
+    step("08:01", "Elle tape le bon code : le poste s'ouvre et la carte restée dans le lecteur est traitée.")
+    controller.submit_pin(DEMO_PIN)
+    settle()
+    step("08:03", "La patiente reprend sa carte.")
+    backend.remove(VITALE_READER)
+    settle()
+
+    step("08:10", "Une famille : quatre bénéficiaires sur une carte (deux ne sont pas connus d'INSi).")
+    backend.insert(VITALE_READER, cards.demo_vitale_family())
+    settle()
+    step("08:12", "Ticket d'admission imprimé pour l'assurée ; page DMP préparée pour elle.")
+    controller.print_ticket(0)
+    settle()
+    ins, oid = controller.page_target(0, "DossierPatient")
+    page = controller.ports.webps_page("DossierPatient", ins, oid)
+    say(f"   page Web PS DossierPatient prête ({len(page)} octets, INS {ins.masked}, OID {oid})")
+    backend.remove(VITALE_READER)
+    settle()
+
+    step("08:20", "Un père et son fils : la clé de l'INS du père est invalide (donnée de test CNDA), le fils a d'anciens INS.")
+    backend.insert(VITALE_READER, cards.demo_vitale_child())
+    settle()
+    step("08:22", "La secrétaire vérifie le passeport du fils : identité qualifiée.")
+    controller.qualify(1, IdDocument.PASSEPORT)
+    try:
+        controller.qualify(0, IdDocument.CNI)
+    except Exception as e:  # the key-inconsistent INS can never be qualified: the desk says so
+        say(f"   qualification du père refusée : {e}")
+    backend.remove(VITALE_READER)
+    settle()
+
+    step("08:30", "Une carte aux noms accentués : pas de DMP pour l'assuré.")
+    backend.insert(VITALE_READER, cards.demo_vitale_accents())
+    settle()
+    backend.remove(VITALE_READER)
+    settle()
+
+    step("08:40", "Un patient retire sa carte pendant la recherche (réseau lent) : ses résultats tardifs sont écartés.")
+    world.sims.set_latency(1.0)
+    started.clear()
+    backend.insert(VITALE_READER, cards.demo_vitale_single())
+    started.wait(10)
+    time.sleep(0.2)
+    backend.remove(VITALE_READER)
+    settle()
+    world.sims.set_latency(0.0)
+    view = controller.view()
+    say(f"   après le retrait : {len(view.rows)} ligne(s) à l'écran, patient {view.patient_phase.value}")
+
+    step("08:50", "Une patiente sans carte : recherche par traits (deux homonymes, puis le second prénom tranche).")
+    controller.lookup_traits(ReferenceTraits("JUMEAU", ("CLAUDE", "MARIE"), "F", "1985-02-07", "75056"))
+    settle()
+    controller.print_page(None, "TableauDeBord")
+    settle()
+
+    step("09:00", "Un patient inconnu d'INSi se présente sans carte.")
+    controller.lookup_traits(ReferenceTraits("HOUILLES", ("PIERRE",), "M", "1993-01-27", "63220"))
+    settle()
+
+    step("09:05", "La secrétaire part en pause et retire sa CPE : le poste se verrouille.")
+    backend.remove(STAFF_READER)
+    settle()
+
+    count, problems = verify_journal(audit_dir(world.config))
+    say(f"Journal d'audit : {count} entrée(s), chaîne {'intacte' if not problems else 'ROMPUE'}.")
+    return {"events": len(seen), "audit_entries": count, "audit_ok": not problems}

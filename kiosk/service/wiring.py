@@ -1,0 +1,222 @@
+"""The real `DeskPorts`: the reader manager and card applications, INSi and DMP clients, the Web PS page,
+the printer and the doctor's checks, built from one configuration.
+
+This is the only module of the desk that knows the other parts' types: it maps them onto the desk's own
+(`StaffHolder`, `InsiOutcome`, `DmpOutcome`) so that the session and the screens stay independent of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from drivers.atr import CardKind
+from drivers.base import ReaderBackend
+from drivers.errors import CardDataError, CardSwappedError
+from drivers.manager import ManagerEvent, ManagerEventKind, ReaderManager
+from kiosk.config import Config
+from kiosk.desk import DmpOutcome, DmpState, FormerIns, InsiCode, InsiOutcome, ReferenceTraits, StaffHolder
+from kiosk.errors import KioskError
+from kiosk.ins import InsMatricule
+from kiosk.patient import Beneficiary, VitaleRead
+from kiosk.service.ports import CardEvent, CardEventKind, PinAnswer, Role, StaffCardRead
+from kiosk.service.printing import PrintJob, print_job, ticket_job
+
+__all__ = ["LivePorts", "dmp_outcome", "insi_outcome"]
+
+log = logging.getLogger(__name__)
+
+_DMP_STATES = {
+    "not_created": DmpState.NOT_CREATED,
+    "closed": DmpState.CLOSED,
+    "open_authorised": DmpState.AUTHORISED,
+    "open_not_authorised": DmpState.NOT_AUTHORISED,
+    "open_blocked": DmpState.BLOCKED,
+    "open_emergency_refused": DmpState.EMERGENCY_REFUSED,
+}
+
+
+def insi_outcome(result: Any) -> InsiOutcome:
+    """`kiosk.insi.InsiResult` -> the desk's `InsiOutcome` (the key-inconsistent INS is kept, flagged)."""
+    code = InsiCode(result.code.value)
+    identity = result.identity
+    if identity is None:
+        return InsiOutcome(code, result.label)
+    t = identity.traits
+    prenoms = tuple(p for p in (t.liste_prenom or t.prenom).split() if p) or ((t.prenom,) if t.prenom else ())
+    return InsiOutcome(
+        code, result.label, identity.active.matricule, identity.active.oid,
+        former=tuple(FormerIns(h.matricule, h.oid) for h in identity.former),
+        traits=ReferenceTraits(t.nom_naissance, prenoms, t.sexe, t.date_naissance, t.lieu_naissance),
+    )
+
+
+def dmp_outcome(status: Any) -> DmpOutcome:
+    state = _DMP_STATES.get(status.state.value, DmpState.UNKNOWN)
+    return DmpOutcome(state, status.label)
+
+
+class LivePorts:
+    def __init__(self, config: Config, *, config_path: Path | None = None,
+                 backends: Sequence[ReaderBackend] | None = None,
+                 teleservices: Callable[[Config], contextlib.AbstractContextManager[Any]] | None = None,
+                 skip_checks: frozenset[str] = frozenset()) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.manager = ReaderManager(config.readers, backends)
+        self._teleservices_factory = teleservices
+        self._clients: Any = None  # kiosk.teleservices.Teleservices, opened on first use
+        self._stack = contextlib.ExitStack()
+        self._clients_lock = threading.Lock()
+        self._roles: dict[str, Role] = {}  # logical reader -> the role of the card last seen there
+        self._skip_checks = skip_checks
+
+    # ---- readers ----------------------------------------------------------------------------------------------
+    def start_readers(self, on_event: Callable[[CardEvent], None]) -> None:
+        def handle(event: ManagerEvent) -> None:
+            mapped = self._map(event)
+            if mapped is not None:
+                on_event(mapped)
+
+        self.manager.start(handle)
+
+    def _role_of(self, event: ManagerEvent) -> Role | None:
+        reader = self.manager.reader(event.logical) if event.logical else None
+        if reader is not None and reader.role in ("patient", "staff"):
+            return Role(reader.role)
+        return {CardKind.VITALE: Role.PATIENT, CardKind.CPX: Role.STAFF}.get(event.card_kind)
+
+    def _map(self, event: ManagerEvent) -> CardEvent | None:
+        if event.kind is ManagerEventKind.BACKEND_DOWN:
+            return CardEvent(CardEventKind.BACKEND_DOWN, None)
+        if event.kind is ManagerEventKind.BACKEND_UP:
+            return CardEvent(CardEventKind.BACKEND_UP, None)
+        if event.logical is None:
+            return None
+        if event.kind is ManagerEventKind.CARD_INSERTED:
+            if not event.role_ok:
+                log.warning("carte %s dans le lecteur %s, qui n'est pas fait pour elle", event.family.value, event.logical)
+            role = self._role_of(event)
+            if role is None:
+                return None
+            self._roles[event.logical] = role
+            return CardEvent(CardEventKind.INSERTED, role, event.logical, event.card_counter)
+        if event.kind in (ManagerEventKind.CARD_REMOVED, ManagerEventKind.READER_GONE):
+            role = self._roles.pop(event.logical, None)
+            return CardEvent(CardEventKind.REMOVED, role, event.logical, event.card_counter) if role else None
+        return None
+
+    def stop(self) -> None:
+        self.manager.stop()
+        with self._clients_lock:
+            self._stack.close()
+            self._clients = None
+
+    # ---- cards ------------------------------------------------------------------------------------------------
+    def read_staff_card(self, reader: str, counter: int) -> StaffCardRead:
+        from drivers.cards.cpx import pin_tries
+        from kiosk.cards import read_cpx
+
+        holder = read_cpx(self.manager, reader)
+        if holder.card_counter != counter:
+            raise CardSwappedError("la carte professionnelle a changé pendant sa lecture")
+        if holder.test_pki and self.config.environment == "prod":
+            raise CardDataError("carte de test (IGC-Santé TEST) refusée en production")
+        with self.manager.session(reader, expect_counter=counter) as channel:
+            _, left = pin_tries(channel)
+        name = f"{holder.prenom.title()} {holder.nom}".strip()
+        return StaffCardRead(StaffHolder(name, holder.idnat, holder.card_type, holder.profession, holder.organisation), left)
+
+    def verify_pin(self, reader: str, counter: int, pin: str) -> PinAnswer:
+        from drivers.cards.cpx import verify_pin
+
+        try:
+            with self.manager.session(reader, expect_counter=counter) as channel:
+                result = verify_pin(channel, pin)
+        except ValueError as e:
+            raise KioskError(str(e)) from None
+        return PinAnswer(result.ok, 0 if result.blocked else result.tries_left)
+
+    def read_vitale(self, reader: str, counter: int) -> VitaleRead:
+        from kiosk.cards import read_vitale
+
+        read = read_vitale(self.manager, reader)
+        if read.card_counter != counter:
+            raise CardSwappedError("la carte Vitale a changé pendant sa lecture")
+        return read
+
+    # ---- teleservices -----------------------------------------------------------------------------------------
+    def _teleservices(self) -> Any:
+        """The INSi and DMP clients, built once (zeep parses its WSDL once) and shared by the workers."""
+        with self._clients_lock:
+            if self._clients is None:
+                if self._teleservices_factory is None:
+                    from kiosk.teleservices import open_teleservices
+
+                    self._teleservices_factory = open_teleservices
+                self._clients = self._stack.enter_context(self._teleservices_factory(self.config))
+            return self._clients
+
+    def insi_by_card(self, read: VitaleRead, beneficiary: Beneficiary) -> InsiOutcome:
+        insi = self._teleservices().insi
+        check = lambda: self.manager.ensure_current(read.reader, read.card_counter)  # noqa: E731
+        return insi_outcome(insi.search_vitale(beneficiary, read, before_send=check))
+
+    def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome:
+        from kiosk.insi import InvalidTraitsError, Traits
+
+        insi = self._teleservices().insi
+        try:
+            query = Traits(traits.nom_naissance, traits.prenoms, traits.sexe, traits.date_naissance, traits.lieu_naissance)
+        except InvalidTraitsError as e:
+            raise KioskError(f"traits refusés : {e.reason}") from None
+        return insi_outcome(insi.search_traits_strategy(query))
+
+    def dmp_state(self, ins: InsMatricule, oid: str) -> DmpOutcome:
+        dmp = self._teleservices().dmp
+        return dmp_outcome(dmp.exists(ins, oid))
+
+    # ---- Web PS and printer -----------------------------------------------------------------------------------
+    def webps_page(self, page: str, ins: InsMatricule | None, oid: str) -> str:
+        from kiosk.webps import build_page
+
+        return build_page(self.config, page, ins, oid or None)
+
+    def open_page(self, page: str, ins: InsMatricule | None, oid: str) -> None:
+        from kiosk.webps import open_page
+
+        open_page(self.config, page, ins, oid or None, wait=False)
+
+    def print_document(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "ticket":
+            job = ticket_job(self.config.site.name, data)
+        else:
+            from kiosk.webps import render_print
+
+            printable = render_print(self.config, data["page"], data.get("ins"), data.get("oid") or None)
+            job = PrintJob(tuple(printable.text.splitlines()), qr=printable.url)
+        print_job(self.config.printer, job)
+
+    # ---- diagnostics ------------------------------------------------------------------------------------------
+    def diagnostics(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for lr in self.manager.logical_readers():
+            if lr.physical is None:
+                rows.append({"what": f"Lecteur {lr.name}", "ok": None, "detail": "aucun lecteur associé pour l'instant"})
+            else:
+                card = lr.family.value if lr.card_present else "pas de carte"
+                rows.append({"what": f"Lecteur {lr.name}", "ok": True, "detail": f"{lr.physical} ({lr.backend}) : {card}"})
+        from kiosk import doctor
+
+        doctor.discover()
+        ctx = doctor.DoctorContext(self.config_path or Path("/etc/kiosk/kiosk.toml"), config=self.config)
+        wanted = [c.name for c in doctor.checks() if c.name not in self._skip_checks]
+        for result in doctor.run(ctx, wanted):
+            f = result.finding
+            detail = f.message + (f" — {f.action}" if f.action else "")
+            rows.append({"what": result.check.title, "ok": None if f.level == 1 else f.level == 0, "detail": detail})
+        return rows

@@ -1,0 +1,141 @@
+"""The desk's Textual app: thin. It follows the controller's snapshots and picks the screen for the state.
+
+Controller listeners run on worker threads; they only post a message here (thread-safe, non-blocking),
+and the UI thread renders. Locking the desk closes every dialog at once: no patient data stays on screen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from kiosk.desk import DeskView, StaffPhase
+from kiosk.desk.texts import Texts
+from kiosk.service.controller import DeskController, DeskEvent
+from ui.screens.base import DeskModal, DeskScreen
+from ui.screens.desk import OpenDeskScreen
+from ui.screens.pin import PinScreen
+from ui.screens.waiting import WaitingScreen
+
+__all__ = ["DemoKeys", "DeskApp", "pick_theme"]
+
+STYLES = Path(__file__).resolve().parent / "styles"
+
+
+class DemoKeys(Protocol):
+    """The demo's virtual cards, driven from the keyboard."""
+
+    def toggle_staff(self) -> str: ...
+
+    def next_vitale(self) -> str: ...
+
+    def remove_vitale(self) -> str: ...
+
+
+def pick_theme(setting: str) -> str:
+    """"plain" on the Linux console (TERM=linux) when the setting is auto."""
+    if setting == "auto":
+        return "plain" if os.environ.get("TERM", "") in ("linux", "vt100", "vt220") else "color"
+    return setting
+
+
+class DeskApp(App[None]):
+    TITLE = "Accueil"
+    BINDINGS = [Binding("f12", "diagnostics", "Diagnostic", show=False)]
+
+    class Changed(Message):
+        def __init__(self, view: DeskView, event: DeskEvent) -> None:
+            super().__init__()
+            self.view, self.event = view, event
+
+    def __init__(
+        self,
+        controller: DeskController,
+        *,
+        pages: dict[str, bool],
+        site: str = "",
+        theme: str = "color",
+        demo: DemoKeys | None = None,
+    ) -> None:
+        plain = theme == "plain"
+        css = [STYLES / "desk.tcss"] + ([STYLES / "plain.tcss"] if plain else [])
+        super().__init__(css_path=css, ansi_color=plain)
+        self.controller = controller
+        self.pages = pages
+        self.demo = demo
+        self.plain = plain
+        self.sub_title = site
+        self._base = ""
+        if demo is not None:
+            self.bind("f2", "demo_staff", description="Carte CPE")
+            self.bind("f3", "demo_vitale", description="Vitale suivante")
+            self.bind("f4", "demo_remove", description="Retirer la Vitale")
+
+    @property
+    def texts(self) -> Texts:
+        return self.controller.texts
+
+    def on_mount(self) -> None:
+        if self.plain:
+            self.theme = "ansi-dark"
+        self.title = self.texts("title")
+        self.controller.add_listener(lambda view, event: self.post_message(self.Changed(view, event)))
+        self._route(self.controller.view(), None)
+
+    def on_desk_app_changed(self, message: Changed) -> None:
+        self._route(message.view, message.event)
+
+    def _route(self, view: DeskView, event: DeskEvent | None) -> None:
+        if view.is_open:
+            wanted = "desk"
+        elif view.staff_phase in (StaffPhase.PIN_REQUIRED, StaffPhase.CHECKING_PIN):
+            wanted = "pin"
+        else:
+            wanted = "waiting"
+        if wanted != self._base:
+            while len(self.screen_stack) > 2:  # dialogs and the diagnostics go: nothing stays over a lock
+                self.pop_screen()
+            screen = {"desk": OpenDeskScreen, "pin": PinScreen, "waiting": WaitingScreen}[wanted]()
+            if self._base:
+                self.switch_screen(screen)
+            else:
+                self.push_screen(screen)
+            self._base = wanted
+            self.call_after_refresh(self._show, view, event)
+        else:
+            self._show(view, event)
+
+    def _show(self, view: DeskView, event: DeskEvent | None) -> None:
+        for screen in list(self.screen_stack):
+            if isinstance(screen, (DeskScreen, DeskModal)) and screen.is_mounted:
+                screen.show(view, event)
+        if event is not None and event.kind in ("action_failed", "readers_down", "config_refused", "error"):
+            self.notify(str(event.data.get("message", "")), severity="error", timeout=10)
+        elif event is not None and event.kind in ("page_opened", "link_printed", "ticket_printed"):
+            self.notify(str(event.data.get("message", "")))
+
+    # ---- app-wide keys ----------------------------------------------------------------------------------------
+    def action_diagnostics(self) -> None:
+        from ui.screens.diagnostics import DiagnosticsScreen
+
+        if not isinstance(self.screen, DiagnosticsScreen):
+            self.push_screen(DiagnosticsScreen())
+
+    def _demo(self, what: str) -> None:
+        if self.demo is not None:
+            self.notify(getattr(self.demo, what)(), timeout=3)
+
+    def action_demo_staff(self) -> None:
+        self._demo("toggle_staff")
+
+    def action_demo_vitale(self) -> None:
+        self._demo("next_vitale")
+
+    def action_demo_remove(self) -> None:
+        self._demo("remove_vitale")
+

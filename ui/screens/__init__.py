@@ -1,0 +1,1 @@
+"""One screen per desk state (waiting, PIN, desk) and the dialogs opened from the desk."""

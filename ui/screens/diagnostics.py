@@ -1,0 +1,53 @@
+"""Diagnostics for staff and technicians: readers, services, param-lps age, certificates, fleet sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from ui.screens.base import DeskScreen
+
+__all__ = ["DiagnosticsScreen"]
+
+
+class DiagnosticsScreen(DeskScreen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Retour"), Binding("f5", "refresh", "Actualiser")]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=True)
+        yield Static("Diagnostic de la borne", classes="dialog-title")
+        table: DataTable[str] = DataTable(id="checks", cursor_type="row")
+        table.add_columns("Élément", "État", "Détail")
+        yield table
+        yield Static("Vérification en cours…", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.query_one("#message", Static).update("Vérification en cours…")
+        self._collect()
+
+    @work(thread=True, exclusive=True)
+    def _collect(self) -> None:
+        try:
+            rows = self.app.controller.ports.diagnostics()  # type: ignore[attr-defined]
+        except Exception as e:  # a diagnostic that fails is itself a diagnostic
+            rows = [{"what": "diagnostic", "ok": False, "detail": f"{type(e).__name__}: {e}"}]
+        self.app.call_from_thread(self._fill, rows)
+
+    def _fill(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#checks", DataTable)
+        table.clear()
+        for r in rows:
+            state = "OK" if r.get("ok") else ("?" if r.get("ok") is None else "ÉCHEC")
+            table.add_row(str(r.get("what", "")), state, str(r.get("detail", "")))
+        failed = sum(1 for r in rows if r.get("ok") is False)
+        self.query_one("#message", Static).update(
+            "Tout est en ordre." if not failed else f"{failed} point(s) à corriger : appelez le technicien (kiosk doctor)."
+        )

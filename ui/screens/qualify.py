@@ -1,0 +1,48 @@
+"""INS qualification: staff record which high-trust ID document they checked against INSi's traits."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from kiosk.desk import DeskStateError, IdDocument, PatientRow
+from ui.format import birth_date
+from ui.screens.base import DeskModal
+
+__all__ = ["QualifyScreen"]
+
+
+class QualifyScreen(DeskModal):
+    BINDINGS = [Binding("escape", "dismiss", "Annuler")]
+
+    def __init__(self, card_counter: int, row: PatientRow) -> None:
+        super().__init__(card_counter)
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        traits = self.row.insi.traits if self.row.insi else None
+        if traits is not None:
+            against = (f"{traits.nom_naissance} {' '.join(traits.prenoms)}, {traits.sexe}, "
+                       f"né(e) le {birth_date(traits.date_naissance)}")
+        else:
+            b = self.row.beneficiary
+            against = f"{b.birth_name} {b.prenom}, né(e) le {birth_date(b.date_naissance)} (pas de traits INSi)"
+        with Vertical(classes="dialog"):
+            yield Static("Pièce d'identité vérifiée", classes="dialog-title")
+            yield Static(f"Comparez la pièce avec : {against}")
+            yield OptionList(*[Option(d.value, id=d.name) for d in IdDocument], id="documents")
+            yield Static("Entrée : enregistrer · Échap : annuler", classes="hint")
+            yield Static("", id="message")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        document = IdDocument[str(event.option.id)]
+        try:
+            status = self.app.controller.qualify(self.row.index, document)  # type: ignore[attr-defined]
+        except DeskStateError as e:
+            self.query_one("#message", Static).update(str(e))
+            return
+        self.app.notify(self.app.texts("qualify.done", status=status.value, document=document.value))  # type: ignore[attr-defined]
+        self.dismiss()
