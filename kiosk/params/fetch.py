@@ -1,8 +1,8 @@
 """Downloading param-lps: HTTPS only, redirects followed by hand (each target checked), conditional GET,
 a byte limit applied while reading (after decompression), a whole-operation deadline.
 
-Redirects are followed by this module rather than by requests so that every hop is checked before it is
-contacted: https, and a host that is the configured one or inside the allowed domains. 301, 302, 303
+Redirects are followed by this module rather than by requests so that every hop, the first included, is
+checked before it is contacted: https, and a host inside `params.allowed_domains`. 301, 302, 303
 (homologation rule) and 307/308 are followed, at most MAX_REDIRECTS times.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from kiosk.params.errors import ParamsFetchError
-from kiosk.params.urlcheck import host_allowed, url_problem
+from kiosk.params.urlcheck import url_problem
 
 __all__ = ["Download", "download"]
 
@@ -31,12 +31,6 @@ class Download:
     redirects: list[str] = field(default_factory=list)
 
 
-def _check_first(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ParamsFetchError(f"URL de param-lps refusée ({url!r}) : https:// attendu")
-
-
 def download(
     url: str,
     *,
@@ -51,8 +45,9 @@ def download(
     import requests
     import urllib3
 
-    _check_first(url)
-    first_host = urlsplit(url).hostname or ""
+    problem = url_problem(url, allowed_domains)
+    if problem:
+        raise ParamsFetchError(f"URL de param-lps refusée ({url}) : {problem}")
     deadline = time.monotonic() + timeout_s
     headers = {"Accept": "application/xml, text/xml;q=0.9, */*;q=0.1", "User-Agent": "kiosk-accueil param-lps"}
     if etag:
@@ -83,9 +78,8 @@ def download(
                     if not location:
                         raise ParamsFetchError(f"redirection {response.status_code} sans en-tête Location")
                     target = urljoin(current, location)
-                    host = urlsplit(target).hostname or ""
                     problem = url_problem(target, allowed_domains)
-                    if problem and not (host == first_host and urlsplit(target).scheme == "https"):
+                    if problem:
                         raise ParamsFetchError(f"redirection refusée vers {target} : {problem}")
                     redirects.append(target)
                     if len(redirects) > MAX_REDIRECTS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def _config_mtime(config_path: str | Path | None) -> datetime | None:
     if not config_path:
         return None
     try:
-        return datetime.fromtimestamp(Path(config_path).stat().st_mtime, timezone.utc)
+        return datetime.fromtimestamp(Path(config_path).stat().st_mtime, UTC)
     except OSError:
         return None
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from xml.sax.saxutils import escape, quoteattr
 
 __all__ = ["DOCUMENT_PATH", "ParamLpsServer", "RecordedRequest", "Route", "demo_server", "sample_document"]
@@ -76,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         owner = self.server.owner
         owner.requests.append(RecordedRequest("GET", self.path, dict(self.headers.items())))
         route = owner.routes.get(self.path.split("?", 1)[0])
@@ -154,7 +154,7 @@ class ParamLpsServer:
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         self.routes[path] = Route(status, b"", {"Location": location})
 
-    def start(self) -> ParamLpsServer:
+    def start(self) -> Self:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(self.pki.server_cert), str(self.pki.server_key))
         httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -171,7 +171,7 @@ class ParamLpsServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> ParamLpsServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -183,6 +183,6 @@ def demo_server(document: bytes | None = None) -> Iterator[ParamLpsServer]:
     """A throw-away PKI and server, for `kiosk params sync` in the demo environment (no network)."""
     from kiosk.sim.pki import generate_pki
 
-    with tempfile.TemporaryDirectory(prefix="kiosk-param-lps-") as tmp:
-        with ParamLpsServer(generate_pki(Path(tmp)), document) as server:
-            yield server
+    with tempfile.TemporaryDirectory(prefix="kiosk-param-lps-") as tmp, \
+            ParamLpsServer(generate_pki(Path(tmp)), document) as server:
+        yield server

@@ -12,7 +12,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -59,10 +59,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._record("POST")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._record("GET")
 
 
@@ -107,7 +107,7 @@ class WebPsStandIn:
             self.arrived.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         return len(self.received) >= count
 
-    def start(self) -> WebPsStandIn:
+    def start(self) -> Self:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(self.pki.server_cert), str(self.pki.server_key))
         httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -123,7 +123,7 @@ class WebPsStandIn:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> WebPsStandIn:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["OneShotPage"]
 
@@ -25,7 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # the path holds the token: keep it out of stderr
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         body = self.server.owner._take(self.path)
         if body is None:
             self._reply(404, b"Page expir\xc3\xa9e ou d\xc3\xa9j\xc3\xa0 ouverte.\n", "text/plain; charset=utf-8")
@@ -48,6 +48,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: OneShotPage
+
+
+def _stop(httpd: _Server) -> None:
+    httpd.shutdown()
+    httpd.server_close()
 
 
 class OneShotPage:
@@ -89,7 +94,7 @@ class OneShotPage:
             self._served.set()
             return body
 
-    def start(self) -> OneShotPage:
+    def start(self) -> Self:
         httpd = _Server(("127.0.0.1", 0), _Handler)
         httpd.owner = self
         self._httpd = httpd
@@ -112,10 +117,10 @@ class OneShotPage:
         if self._timer is not None:
             self._timer.cancel()
         httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            threading.Thread(target=lambda: (httpd.shutdown(), httpd.server_close()), daemon=True).start()
+        if httpd is not None:  # shutdown() blocks until serve_forever returns: never from its own thread
+            threading.Thread(target=_stop, args=(httpd,), daemon=True).start()
 
-    def __enter__(self) -> OneShotPage:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

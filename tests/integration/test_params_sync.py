@@ -17,7 +17,7 @@ from kiosk.params import ParamsDataError, ParamsFetchError, current_settings, re
 from kiosk.params.store import Store, utcnow
 from kiosk.sim.paramlps import DOCUMENT_PATH, ParamLpsServer, Route, sample_document
 
-DOMAINS = ["dmp.fr", "dmp.gouv.fr", "monespacesante.fr", "localhost"]
+DOMAINS = ["dmp.fr", "dmp.gouv.fr", "monespacesante.fr", "127.0.0.1", "localhost"]
 HOSTILE = b"""<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>
 <parametresLPS><url nom="webPsCpx">https://wps-cps.dmp.monespacesante.fr</url><x>&b;</x></parametresLPS>"""
 
@@ -158,6 +158,15 @@ def test_http_error_status(tmp_path: Path, server: ParamLpsServer) -> None:
     server.routes[DOCUMENT_PATH] = Route(503, b"indisponible")
     with pytest.raises(ParamsFetchError, match="HTTP 503"):
         sync(_config(tmp_path, server))
+
+
+def test_a_download_url_outside_the_allow_list_is_not_contacted(tmp_path: Path, server: ParamLpsServer) -> None:
+    config = _config(tmp_path, server, allowed_domains=["dmp.fr"])
+    with pytest.raises(ParamsFetchError, match="hors de la liste"):
+        sync(config)
+    with pytest.raises(ParamsFetchError, match="https"):
+        sync(config, "http://www.dmp.fr/web/dmp/documents/param-lps")
+    assert server.requests == []
 
 
 def test_server_down(tmp_path: Path, server: ParamLpsServer) -> None:

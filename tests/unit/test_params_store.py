@@ -18,7 +18,7 @@ def _copy(data: bytes, when: str = "2026-01-01T00:00:00+00:00") -> Copy:
 
 
 def _config(tmp_path: Path, extra: str = ""):  # type: ignore[no-untyped-def]
-    config, problems = parse_config(f'environment = "prod"\nstate_dir = "{tmp_path}"\n{extra}')
+    config, _problems = parse_config(f'environment = "prod"\nstate_dir = "{tmp_path}"\n{extra}')
     return config
 
 
