@@ -16,7 +16,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,6 +336,12 @@ class SerialBackend(ReaderBackend):
         self._on_event: Callable[[ReaderEvent], None] = lambda event: None
         self._readers = {s.reader_name: _SerialReader(s, self._emit) for s in specs}
         self._started = False
+
+    @classmethod
+    def from_config(cls, readers: Iterable[Any]) -> SerialBackend:
+        """One reader per `[[readers]]` entry with backend = "serial"; each is named "<model> <port>", the name a
+        logical reader's `match` can select when several serial readers are configured."""
+        return cls([SerialReaderSpec.from_config(r) for r in readers if str(r.backend) == BackendId.SERIAL.value])
 
     def _emit(self, event: ReaderEvent) -> None:
         try:

@@ -362,3 +362,50 @@ def test_stop_is_prompt_and_leaves_no_thread(line, sim) -> None:
     assert time.monotonic() - t0 < 2
     time.sleep(0.1)
     assert not [t for t in threading.enumerate() if t.name.startswith("serial") and t.is_alive()]
+
+
+def test_configured_serial_readers_through_the_manager(tmp_path) -> None:
+    """`[[readers]]` entries with backend = "serial" (two readers, one without echo) bound by `match`."""
+    from drivers.cards.cpx import read_cpx
+    from drivers.cards.vitale import read_vitale
+    from drivers.manager import ReaderManager
+    from drivers.sim.cards import demo_cpe
+    from kiosk.config import parse_config
+
+    one = PtyPair(str(tmp_path / "r1"), str(tmp_path / "h1")).start()
+    two = PtyPair(str(tmp_path / "r2"), str(tmp_path / "h2")).start()
+    sims = [SimulatedSerialReader(one.reader, card=vitale()).start(),
+            SimulatedSerialReader(two.reader, card=demo_cpe(), echo=False).start()]
+    config, problems = parse_config(f"""
+[[readers]]
+name = "vitale"
+role = "patient"
+backend = "serial"
+port = "{one.host}"
+match = "GemPCTwin {one.host}"
+
+[[readers]]
+name = "cpe"
+role = "staff"
+backend = "serial"
+port = "{two.host}"
+model = "GemCorePOSPro"
+match = "GemCorePOSPro {two.host}"
+""")
+    assert not problems
+    manager = ReaderManager(config.readers, backends=[SerialBackend.from_config(config.readers)])
+    manager.start()
+    try:
+        patient = manager.wait_for_card("vitale", timeout=10)
+        staff = manager.wait_for_card("cpe", timeout=10)
+        assert patient.family.kind.value == "vitale" and staff.family.kind.value == "cpx"
+        with manager.session("vitale", expect_counter=patient.card_counter) as channel:
+            assert len(read_vitale(channel).beneficiaries) == 4
+        with manager.session("cpe", expect_counter=staff.card_counter) as channel:
+            assert read_cpx(channel).card_type == "CPE"
+    finally:
+        manager.stop()
+        for sim in sims:
+            sim.stop()
+        one.stop()
+        two.stop()

@@ -1,0 +1,78 @@
+"""`kiosk sim serial-reader` as a technician runs it: a pty pair made with socat, a virtual card, card
+movements typed on standard input, read by the kiosk's serial backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from drivers.base import EventKind
+from drivers.serial import SerialBackend, SerialReaderSpec
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="socat is not installed (Debian package socat)")
+
+VERB = ["sim-serial-reader"]
+
+
+def test_cli_simulator_serves_a_vitale_and_moves_cards(tmp_path) -> None:
+    from drivers.cards.vitale import read_vitale
+
+    host = str(tmp_path / "ttyKIOSK")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", *VERB, "--pty", host, "--card", "vitale:enfant", "--json"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=dict(os.environ, KIOSK_CONFIG=str(tmp_path / "kiosk.toml")),
+    )
+    events: queue.Queue = queue.Queue()
+    backend = SerialBackend([SerialReaderSpec(port=host)])
+    try:
+        ready = json.loads(proc.stdout.readline())
+        assert ready["event"] == "ready" and ready["host"] == host and ready["echo"] is True
+        backend.start(events.put)
+
+        def wait(kind):
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    e = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if e.kind is kind:
+                    return e
+            raise AssertionError(f"no {kind}")
+
+        wait(EventKind.CARD_INSERTED)
+        with backend.connect(backend.readers()[0].name) as channel:
+            assert read_vitale(channel).beneficiaries[1].nir == "109076322083489"
+        proc.stdin.write("remove\n")
+        proc.stdin.flush()
+        wait(EventKind.CARD_REMOVED)
+        proc.stdin.write("insert cpe\n")
+        proc.stdin.flush()
+        assert wait(EventKind.CARD_INSERTED).atr
+        proc.stdin.write("insert nothing\n")  # a typo at the prompt is reported, not fatal
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        assert proc.wait(10) == 0
+        lines = [json.loads(line) for line in proc.stdout.read().splitlines()]
+        assert [e["event"] for e in lines] == ["removed", "inserted", "error"]
+        assert not os.path.exists(host)  # the pty pair went with it
+    finally:
+        backend.stop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def test_cli_refuses_an_unknown_card(run_kiosk) -> None:
+    result = run_kiosk(*VERB, "--port", "/dev/null", "--card", "carte-bleue", "--json")
+    assert result.returncode == 2
+    assert "type de carte inconnu" in json.loads(result.stdout)["message"]
