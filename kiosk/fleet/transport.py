@@ -73,7 +73,9 @@ class BoundedFetcher(FetcherInterface):
         try:
             response = self._pool(url).request("GET", url, preload_content=False, redirect=False)
         except urllib3.exceptions.MaxRetryError as e:
-            if isinstance(e.reason, urllib3.exceptions.TimeoutError):
+            # NewConnectionError derives from ConnectTimeoutError in urllib3 2: a refusal is not slowness
+            slow = not isinstance(e.reason, urllib3.exceptions.NewConnectionError)
+            if slow and isinstance(e.reason, urllib3.exceptions.TimeoutError):
                 raise exceptions.SlowRetrievalError(f"{url}: délai dépassé") from e
             raise exceptions.DownloadError(f"{url}: {e.reason}") from e
         except urllib3.exceptions.HTTPError as e:
