@@ -8,6 +8,7 @@ It speaks the protocol of `drivers/serial/frame.py` from the reader's side, fait
   with Escape `01 01 00`), or after the next command's echo in synchronous mode (Escape `01 01 01`, libccid);
 - PowerOn (ATR), PowerOff, GetSlotStatus, XfrBlock (T=0 TPDU level: the payload goes to the card as is,
   and a PPS request is accepted), Escape (`02` firmware, `01 01 xx` notification mode), Set/GetParameters;
+- `line_rate`: a pty has no baud rate; this makes every byte take its 8N2 wire time (benchmarks);
 - `time_extensions` T=0 time-extension bytes (`80`) before each card answer, and `LineNoise` to damage what
   goes out (corrupted bytes, garbage between frames, lost echoes, truncated answers, a silent reader).
 
@@ -74,6 +75,7 @@ class SimulatedSerialReader:
         firmware: bytes = DEFAULT_FIRMWARE,
         time_extensions: int = 0,
         noise: LineNoise | None = None,
+        line_rate: int | None = None,
     ) -> None:
         if isinstance(port, str):
             from drivers.serial.port import open_port
@@ -85,6 +87,7 @@ class SimulatedSerialReader:
         self.firmware = firmware
         self.time_extensions = time_extensions
         self.noise = noise or LineNoise()
+        self.line_rate = line_rate  # baud to emulate on a pty (which has none): bytes arrive after their wire time
         self.synchronous = False  # notification mode (Escape 01 01 xx)
         self.powered = False
         self.parameters = T0_PARAMETERS
@@ -161,7 +164,13 @@ class SimulatedSerialReader:
         except Exception:
             pass
 
+    def _wire(self, n: int) -> None:
+        """Wait as long as `n` bytes take on a real line (11 bits each at 8N2)."""
+        if self.line_rate:
+            time.sleep(n * 11 / self.line_rate)
+
     def _send(self, data: bytes) -> None:
+        self._wire(len(data))
         self.log.append(("out", data))
         self.port.write(data)
         self.port.flush()
@@ -176,6 +185,7 @@ class SimulatedSerialReader:
                 if self._last_answer:
                     self._send(self._last_answer)
             elif isinstance(event, Frame):
+                self._wire(len(event.raw))  # the command's own time on the wire
                 if self.echo and not self.noise.chance(self.noise.drop_echo):
                     self._send(event.raw)
                 for sequence in self._pending:
