@@ -7,12 +7,14 @@ and the UI thread renders. Locking the desk closes every dialog at once: no pati
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.timer import Timer
 
 from kiosk.desk import DeskView, StaffPhase
 from kiosk.desk.texts import Texts
@@ -61,6 +63,9 @@ class DeskApp(App[None]):
         site: str = "",
         theme: str = "color",
         demo: DemoKeys | None = None,
+        duties: Callable[[], float] | None = None,
+        lock_after_s: int = 0,
+        show_clock: bool = True,
     ) -> None:
         plain = theme == "plain"
         css = [STYLES / "desk.tcss"] + ([STYLES / "plain.tcss"] if plain else [])
@@ -71,6 +76,10 @@ class DeskApp(App[None]):
         self.plain = plain
         self.sub_title = site
         self._base = ""
+        self._duties = duties
+        self.lock_after_s = lock_after_s
+        self.show_clock = show_clock  # off in snapshot tests
+        self._idle_timer: Timer | None = None
         if demo is not None:
             self.bind("f2", "demo_staff", description="Carte CPE")
             self.bind("f3", "demo_vitale", description="Vitale suivante")
@@ -86,9 +95,38 @@ class DeskApp(App[None]):
         self.title = self.texts("title")
         self.controller.add_listener(lambda view, event: self.post_message(self.Changed(view, event)))
         self._route(self.controller.view(), None)
+        if self._duties is not None:
+            self._run_duties()
+
+    def _run_duties(self) -> None:
+        """param-lps refresh and journal rotation, on the UI's clock: the next run is set for when it is due."""
+        assert self._duties is not None
+        self.run_worker(self._duties_worker, thread=True, exclusive=True, group="duties")
+
+    def _duties_worker(self) -> None:
+        assert self._duties is not None
+        delay = self._duties()
+        self.call_from_thread(self.set_timer, delay, self._run_duties)
+
+    def on_key(self) -> None:
+        """Any key restarts the idle lock's countdown."""
+        self._arm_idle_lock()
+
+    def _arm_idle_lock(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
+            self._idle_timer = None
+        if self.lock_after_s > 0 and self.controller.view().is_open:
+            self._idle_timer = self.set_timer(self.lock_after_s, self._idle_lock)
+
+    def _idle_lock(self) -> None:
+        if self.controller.view().is_open:
+            self.controller.lock()
 
     def on_desk_app_changed(self, message: Changed) -> None:
         self._route(message.view, message.event)
+        if message.event.kind == "desk_opened":
+            self._arm_idle_lock()
 
     def _route(self, view: DeskView, event: DeskEvent | None) -> None:
         if view.is_open:

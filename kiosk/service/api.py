@@ -82,6 +82,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 log.exception("API locale : erreur interne")
                 answer = {"ok": False, "error": "internal", "message": "erreur interne"}
             self.wfile.write((json.dumps(answer, ensure_ascii=False, default=str) + "\n").encode())
+            if answer.get("error") == "too_large":
+                return  # the rest of that line is not a request: drop the connection
 
 
 class _Server(socketserver.ThreadingUnixStreamServer):

@@ -84,7 +84,7 @@ class DeskController:
             self._vitale = None
             self._session.staff_removed()  # both bump the session's generation: late answers are dropped
             self._session.patient_removed()
-            self._emit("config_reloaded")
+            self._emit("readers_restarted")
         ports.start_readers(self.on_card_event)
 
     def notice(self, kind: str, **data: Any) -> None:

@@ -107,6 +107,7 @@ class DeskRuntime:
         ):
             self.controller.replace_ports(self._ports_factory(config))
         self._next_params = 0.0  # a new [params] may change what is due
+        self.controller.notice("config_reloaded")
         self._wake.set()
         if self._on_config:
             self._on_config(config)

@@ -33,7 +33,7 @@ class OpenDeskScreen(DeskScreen):
         self._shown_counter: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=True)
+        yield Header(show_clock=self.app.show_clock)  # type: ignore[attr-defined]
         yield Static("", id="staff")
         yield Static("", id="waiting")
         with Horizontal(id="patient"):

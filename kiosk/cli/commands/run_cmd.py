@@ -1,0 +1,48 @@
+"""`kiosk run [--headless]`: the desk on the configured readers and teleservices.
+
+Without --headless, the Textual desk (the receptionist's screen). With it, what systemd runs: JSON lines on
+stdout, sd_notify READY / WATCHDOG / STATUS, the local API on a Unix socket (mode 0660).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kiosk.cli.context import CliContext
+
+ORDER = 2
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("run", parents=[parent], help="the desk on the configured readers and teleservices (systemd runs --headless)")
+    p.add_argument("--headless", action="store_true", help="no screen: JSON lines on stdout, sd_notify, local API")
+    p.add_argument("--api-socket", metavar="PATH", help="local API socket (default: $RUNTIME_DIRECTORY/api.sock or /run/kiosk/api.sock)")
+    p.add_argument("--no-api", action="store_true", help="headless without the local API")
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_run(ctx: CliContext) -> int:
+    from kiosk.service.runtime import DeskRuntime
+    from kiosk.service.wiring import LivePorts
+
+    config = ctx.config  # ConfigError -> exit 2 before anything starts
+    path = ctx.config_path
+    runtime = DeskRuntime(config, lambda c: LivePorts(c, config_path=path), config_path=path if path.exists() else None)
+    if ctx.args.headless:
+        from kiosk.service.api import default_socket_path
+        from kiosk.service.headless import run_headless
+
+        api = None if ctx.args.no_api else Path(ctx.args.api_socket) if ctx.args.api_socket else default_socket_path()
+        return run_headless(runtime, stdout=ctx.stdout, api_path=api)
+    from ui.app import DeskApp, pick_theme
+
+    runtime.start()
+    try:
+        app = DeskApp(runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
+                      theme=pick_theme(config.ui.theme), duties=runtime.run_due, lock_after_s=config.ui.lock_after_s)
+        app.run()
+    finally:
+        runtime.stop()
+    return 0
