@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.base import CardChannel
-from drivers.errors import CardDataError
+from drivers.errors import CardDataError, ReaderError
 
 __all__ = ["Response", "command", "exchange", "STATUS_TEXT"]
 
@@ -64,6 +64,8 @@ def command(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | N
 
 
 def _split(raw: bytes) -> tuple[bytes, int]:
+    if not raw:  # no card answers nothing: the transport lost it (vpcd does this when the card is pulled)
+        raise ReaderError("aucune réponse de la carte (retirée pendant l'échange ?)")
     if len(raw) < 2:
         raise CardDataError(f"réponse de la carte trop courte ({len(raw)} octet(s), statut absent)")
     return raw[:-2], raw[-2] << 8 | raw[-1]

@@ -6,7 +6,7 @@ import pytest
 
 from drivers.apdu import command, exchange
 from drivers.base import CardChannel
-from drivers.errors import CardDataError
+from drivers.errors import CardDataError, ReaderError
 
 
 class Scripted(CardChannel):
@@ -58,6 +58,8 @@ def test_status_word_errors_are_card_data_errors() -> None:
         exchange(Scripted(["6A82"]), b"\x00\xa4\x00\x00").expect_ok("sélection")
     with pytest.raises(CardDataError, match="trop courte"):
         exchange(Scripted(["90"]), b"\x00\xb0\x00\x00\x00")
+    with pytest.raises(ReaderError, match="aucune réponse"):
+        exchange(Scripted([""]), b"\x00\xb0\x00\x00\x00")
     with pytest.raises(CardDataError, match="sans fin"):
         exchange(Scripted(["6101"] + ["AA6101"] * 100), b"\x00\xa4\x00\x00\x00")
 

@@ -1,0 +1,148 @@
+"""Vitale and CPx cards read through the real pcscd + vpcd, via the reader manager: pulled cards, swaps,
+exclusive sessions."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from drivers.errors import CardSwappedError, ReaderError
+from drivers.manager import ManagerEventKind, ReaderManager
+from drivers.sim import cards
+from drivers.sim.vpcd import VpcdCard
+
+pytestmark = pytest.mark.pcscd
+
+R0, R1 = "Virtual PCD 00 00", "Virtual PCD 00 01"
+
+
+@pytest.fixture
+def manager(pcscd):
+    from drivers.pcsc.backend import PcscBackend
+
+    events = []
+    m = ReaderManager([], backends=[PcscBackend()])
+    m.start(events.append)
+    m.events = events  # type: ignore[attr-defined]
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def vpcd():
+    inserted: list[VpcdCard] = []
+
+    def insert(card, slot: int = 0, **kw) -> VpcdCard:
+        v = VpcdCard(card, port=35963 + slot, **kw)
+        v.insert()
+        inserted.append(v)
+        return v
+
+    yield insert
+    for v in inserted:
+        v.remove()
+        wait_empty(v.port - 35963)
+
+
+def wait_empty(slot: int, timeout: float = 10.0) -> None:
+    """Wait until pcscd sees the reader empty: vpcd notices a closed socket at its next presence poll, and a
+    card put back before that would look like the same card (no human swaps cards that fast)."""
+    from drivers.pcsc.backend import PcscBackend
+
+    name = (R0, R1)[slot]
+    deadline = time.monotonic() + timeout
+    while any(r.name == name and r.card_present for r in PcscBackend().readers()):
+        assert time.monotonic() < deadline, f"{name} still shows a card"
+        time.sleep(0.05)
+
+
+def test_both_cards_read_through_pcscd(manager, vpcd) -> None:
+    from kiosk.cards import read_cpx, read_vitale, verify_pin
+
+    vpcd(cards.demo_cpe(), slot=1)
+    holder = read_cpx(manager, timeout=10)
+    assert (holder.reader, holder.card_type, holder.nom, holder.family) == ("staff", "CPE", "ACCUEIL", "CPS3")
+    vpcd(cards.demo_vitale_family(), slot=0)
+    read = read_vitale(manager, timeout=10)
+    assert read.reader == "patient" and read.card_type == "Vitale 2"
+    assert [b.prenom for b in read.beneficiaries] == ["DOMINIQUE", "MICHEL", "LÉO", "LINA"]
+    assert read.beneficiaries[0].nir_individuel.value == "297022A02077878"
+    assert {lr.name: lr.physical for lr in manager.logical_readers()} == {"patient": R0, "staff": R1}
+    wrong = verify_pin(manager, holder, "0000")
+    assert wrong.tries_left == 2 and verify_pin(manager, holder, "1234").ok
+
+
+def test_card_pulled_mid_read_gives_a_clean_error(manager, vpcd) -> None:
+    from kiosk.cards import read_vitale
+
+    vpcd(cards.demo_vitale_family(), drop_after=5)
+    manager.wait_for_card(R0, timeout=10)
+    with pytest.raises(ReaderError) as info:
+        read_vitale(manager, R0, timeout=10)
+    assert "ADRTROIS" not in str(info.value)
+    def removed() -> bool:
+        return any(e.kind is ManagerEventKind.CARD_REMOVED and e.physical == R0 for e in manager.events)
+
+    for _ in range(200):
+        if removed():
+            break
+        threading.Event().wait(0.05)
+    assert removed(), manager.events
+    assert not manager.reader("patient").card_present
+
+
+def test_swap_between_read_and_use_is_refused(manager, vpcd) -> None:
+    from kiosk.cards import read_vitale
+
+    first = vpcd(cards.demo_vitale_family())
+    read = read_vitale(manager, timeout=10)
+    manager.ensure_current(read.reader, read.card_counter)
+    first.remove()
+    wait_empty(0)
+    vpcd(cards.demo_vitale_child())
+    manager.wait_for_card("patient", timeout=10)
+    with pytest.raises(CardSwappedError):
+        manager.ensure_current(read.reader, read.card_counter)
+    again = read_vitale(manager, "patient", timeout=10)
+    assert again.card_counter != read.card_counter
+    assert again.beneficiaries[1].prenom == "PIERRE-ALAIN"
+
+
+def test_two_sessions_never_interleave(manager, vpcd) -> None:
+    from drivers.cards.vitale import read_vitale
+
+    card = vpcd(cards.demo_vitale_family(), tagger=lambda apdu: apdu[:4].hex())
+    manager.wait_for_card(timeout=10)
+    errors: list[BaseException] = []
+
+    def worker(tid: int) -> None:
+        try:
+            for _ in range(4):
+                with manager.session("patient") as channel:
+                    channel.transmit(bytes((0x80, 0xCA, 0x00, tid, 0x00)))  # start marker (6D00 from the card)
+                    read_vitale(channel)
+                    channel.transmit(bytes((0x80, 0xCA, 0x01, tid, 0x00)))  # end marker
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    markers = [(a[2], a[3]) for _, a in card.apdus if a[:2] == b"\x80\xca"]
+    assert len(markers) == 24
+    owner = None
+    for _, apdu in card.apdus:
+        if apdu[:2] == b"\x80\xca":
+            if apdu[2] == 0:
+                assert owner is None, "a session started inside another one"
+                owner = apdu[3]
+            else:
+                assert owner == apdu[3]
+                owner = None
+        else:
+            assert owner is not None, "an APDU outside any session"
