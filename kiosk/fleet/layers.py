@@ -95,12 +95,15 @@ def changed_values(
     new = {k: v for k, v in flatten(after) if k[0] not in skipped}
     layer: dict[str, Any] = {}
     for path, value in new.items():
+        if value == {}:  # an emptied table says nothing by itself; its keys show up as removed
+            continue
         if old.get(path, _ABSENT) != value:
             node = layer
             for part in path[:-1]:
                 node = node.setdefault(part, {})
             node[path[-1]] = copy.deepcopy(value)
-    removed = sorted(".".join(p) for p in old if p not in new and not any(p[:i] in new for i in range(1, len(p))))
+    replaced = {p for p, v in new.items() if v != {}}  # a table turned into a value: reported as changed
+    removed = sorted(".".join(p) for p in old if p not in new and not any(p[:i] in replaced for i in range(1, len(p))))
     return layer, removed
 
 

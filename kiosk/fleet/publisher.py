@@ -221,13 +221,16 @@ def validate_layers(ws: Workspace) -> dict[str, bytes]:
         raw = path.read_bytes()
         name = "defaults" if target == "defaults.toml" else ("site" if target.endswith("/site.toml") else "device")
         try:
-            parsed[target] = parse_layer(name, raw)
+            layer = parsed[target] = parse_layer(name, raw)
         except LayerError as e:
             problems.append(f"{path}: {e}")
-            continue
+            try:
+                layer = parse_layer("local", raw)  # refused for its [sync]: still say what else is wrong
+            except LayerError:
+                continue
         problems += [f"{path}: {key} : secret interdit dans le dépôt de flotte (lisible par tous les postes), "
                      "à mettre dans la couche locale du poste ou dans un fichier"
-                     for key in _secret_keys(parsed[target])]
+                     for key in _secret_keys(layer)]
         data[target] = raw
     combos: list[tuple[str, list[str]]] = []
     sites = sorted({t.split("/")[1] for t in files if t.startswith("sites/")})
