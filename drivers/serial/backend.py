@@ -124,6 +124,9 @@ class _SerialReader:
         self._stop.set()
         self._wake.set()
         self._events.put(("stop", None, None))
+        link = self.link
+        if link is not None:
+            link.close()  # an exchange in progress (a silent reader) must not hold stop() up
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 

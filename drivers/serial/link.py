@@ -217,8 +217,11 @@ class SerialLink:
                 return response
 
     def close(self) -> None:
-        """Stop the receive thread and close the port. Idempotent."""
+        """Stop the receive thread and close the port; an exchange waiting on this link fails at once. Idempotent."""
         self._closing = True
+        if self.lost is None:
+            self.lost = LinkLostError(f"lecteur série {self.name} fermé")
+        self._inbox.put(_LOST)
         cancel = getattr(self.port, "cancel_read", None)
         try:
             if cancel:
