@@ -1,9 +1,10 @@
 """Reading SOAP 1.2 answers without trusting them: one hardened parser and the fault shape.
 
-Everything a teleservice (or a simulator) receives goes through `parse_untrusted`: no DTD loaded, no entity
-resolved, no network, no huge-tree mode, and any DOCTYPE refused outright (entity expansion attacks need
-one). Answers are then read by qualified name, never by child position: real services do not keep the
-XSD's order (INSi puts `DateDeb` before `IdIndividu`).
+Everything a teleservice (or a simulator) receives goes through `parse_untrusted`: any DOCTYPE is refused
+outright before parsing (entity expansion attacks need one, and libxml2 would fetch an external subset),
+then no DTD loaded, no entity resolved, no network, no huge-tree mode. Answers are then read by qualified
+name, never by child position: real services do not keep the XSD's order (INSi puts `DateDeb` before
+`IdIndividu`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def parse_untrusted(data: bytes, service: str) -> etree._Element:
     """Parse bytes from the network into an element; any doubt is an `UntrustedXmlError`."""
     if not data.strip():
         raise UntrustedXmlError(f"{service} : réponse vide")
+    # Refused before libxml2 sees them: it fetches an external DTD subset even with DTD loading off, and a
+    # UTF-16/32 document would hide a DOCTYPE from the byte search below (SOAP answers here are UTF-8).
+    if data[:2] in (b"\xfe\xff", b"\xff\xfe") or b"\x00" in data[:64]:
+        raise UntrustedXmlError(f"{service} : réponse refusée (encodage autre qu'UTF-8)")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise UntrustedXmlError(f"{service} : réponse refusée (DOCTYPE / entités interdits)")
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as e:

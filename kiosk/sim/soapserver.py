@@ -90,12 +90,22 @@ class _Handler(BaseHTTPRequestHandler):
         cn = next((v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"), "")
         request = SimRequest(self.path, self.headers.get("Content-Type", ""), body, cn)
         self.server.received.append(request)
+        with self.server.lock:
+            self.server.count += 1
+            self.server.in_flight += 1
+            self.server.peak_in_flight = max(self.server.peak_in_flight, self.server.in_flight)
+        try:
+            self._answer(request)
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
+
+    def _answer(self, request: SimRequest) -> None:
         try:
             reply = self.server.app(request)
         except Exception:  # a simulator bug must show as a 500, not kill the thread silently
             log.exception("simulateur %s : erreur interne", self.server.name)
             reply = SimReply(500, b"simulator error", "text/plain")
-        self.server.count += 1
         wait = self.server.latency_s + reply.delay_s
         if wait and self.server.stopping.wait(wait):
             return
@@ -129,6 +139,9 @@ class SoapServer(ThreadingHTTPServer):
         self.latency_s = latency_s
         self.hang_limit_s = 600.0
         self.count = 0
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most requests being answered at once: shows a client's concurrency
         self.stopping = threading.Event()
         self.received: deque[SimRequest] = deque(maxlen=64)  # in memory only, for bench checks and tests
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
