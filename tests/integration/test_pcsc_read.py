@@ -43,7 +43,8 @@ def vpcd():
     yield insert
     for v in inserted:
         v.remove()
-        wait_empty(v.port - 35963)
+    for slot in {v.port - 35963 for v in inserted}:
+        wait_empty(slot)
 
 
 def wait_empty(slot: int, timeout: float = 10.0) -> None:
