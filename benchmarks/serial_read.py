@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers.cards.vitale import read_vitale  # noqa: E402
-from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager  # noqa: E402
-from drivers.serial import SerialBackend, SerialReaderSpec  # noqa: E402
-from drivers.sim.cards import demo_vitale_family  # noqa: E402
-from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader  # noqa: E402
+from drivers.cards.vitale import read_vitale
+from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager
+from drivers.serial import SerialBackend, SerialReaderSpec
+from drivers.sim.cards import demo_vitale_family
+from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
 
 
 def measure(runs: int, line_rate: int | None) -> dict[str, object]:
@@ -63,8 +63,8 @@ def measure(runs: int, line_rate: int | None) -> dict[str, object]:
             manager.stop()
             sim.stop()
             pair.stop()
-    ms = lambda xs: 1000 * statistics.median(xs)  # noqa: E731
-    p95 = lambda xs: 1000 * sorted(xs)[max(0, int(len(xs) * 0.95) - 1)]  # noqa: E731
+    ms = lambda xs: 1000 * statistics.median(xs)
+    p95 = lambda xs: 1000 * sorted(xs)[max(0, int(len(xs) * 0.95) - 1)]
     return {
         "line": f"{line_rate} baud (8N2, paced)" if line_rate else "pty, unpaced",
         "insertion→event": ms(to_event), "event→parsed": ms(to_data), "total": ms(totals), "total p95": p95(totals),

@@ -14,6 +14,7 @@ When the budget is spent, `ReaderError` with a French message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -22,9 +23,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import serial
+
 from drivers.errors import ReaderError
 from drivers.serial import ccid
-from drivers.serial.frame import NAK_FRAME, BadFrame, Frame, FrameDecoder, FrameError, Nak, Noise, SlotChange, TimeExtension, encode_frame
+from drivers.serial.frame import (
+    NAK_FRAME,
+    BadFrame,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    Nak,
+    Noise,
+    SlotChange,
+    TimeExtension,
+    encode_frame,
+)
 
 __all__ = ["LinkLostError", "LinkTimeouts", "SerialLink"]
 
@@ -92,7 +106,7 @@ class SerialLink:
                     self._decoder.reset()
                 for event in self._decoder.feed(data):
                     self._dispatch(event)
-        except Exception as e:  # pyserial raises SerialException, OSError, or TypeError on a port closed under it
+        except (serial.SerialException, OSError, TypeError, ValueError) as e:  # TypeError: port closed under read()
             error = e
         if not self._closing:
             self.lost = error or LinkLostError("port fermé")
@@ -129,7 +143,7 @@ class SerialLink:
         try:
             self.port.write(data)
             self.port.flush()
-        except Exception as e:
+        except (serial.SerialException, OSError, TypeError, ValueError) as e:
             raise LinkLostError(f"écriture impossible sur {self.name} : {e}") from e
 
     def _exchange(self, message: bytes, expect: int, answer_s: float) -> ccid.Response:
@@ -223,13 +237,9 @@ class SerialLink:
             self.lost = LinkLostError(f"lecteur série {self.name} fermé")
         self._inbox.put(_LOST)
         cancel = getattr(self.port, "cancel_read", None)
-        try:
-            if cancel:
+        if cancel:
+            with contextlib.suppress(serial.SerialException, OSError, TypeError, ValueError):
                 cancel()
-        except Exception:
-            pass
         self._thread.join(timeout=2)
-        try:
+        with contextlib.suppress(serial.SerialException, OSError):
             self.port.close()
-        except Exception:
-            pass

@@ -18,6 +18,7 @@ usual line: `socat pty,raw,echo=0,link=/tmp/reader pty,raw,echo=0,link=/tmp/host
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -27,11 +28,20 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
+
+import serial
 
 from drivers.serial import ccid
 from drivers.serial.frame import (
-    CTRL_ACK, NAK_FRAME, SYNC, BadFrame, Frame, FrameDecoder, Nak, lrc,
+    CTRL_ACK,
+    NAK_FRAME,
+    SYNC,
+    BadFrame,
+    Frame,
+    FrameDecoder,
+    Nak,
+    lrc,
 )
 from drivers.sim.vcard import VirtualCard
 
@@ -143,7 +153,7 @@ class SimulatedSerialReader:
                 self.log.append(("in", data))
                 for event in self._decoder.feed(data):
                     self._handle(event)
-        except Exception as e:  # the line went away (pty closed, device unplugged)
+        except (serial.SerialException, OSError, TypeError, ValueError) as e:  # the line went away (pty closed, unplugged)
             if not self._closing:
                 log.info("simulateur : ligne perdue (%s)", e)
         finally:
@@ -152,17 +162,13 @@ class SimulatedSerialReader:
     def stop(self) -> None:
         self._closing = True
         cancel = getattr(self.port, "cancel_read", None)
-        try:
-            if cancel:
+        if cancel:
+            with contextlib.suppress(serial.SerialException, OSError, TypeError, ValueError):
                 cancel()
-        except Exception:
-            pass
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
-        try:
+        with contextlib.suppress(serial.SerialException, OSError):
             self.port.close()
-        except Exception:
-            pass
 
     def _wire(self, n: int) -> None:
         """Wait as long as `n` bytes take on a real line (11 bits each at 8N2)."""
@@ -227,7 +233,7 @@ class SimulatedSerialReader:
     def _answer(self, message: bytes) -> bytes:
         kind, slot, seq = message[0], message[5], message[6]
         data = message[10:]
-        expected = ccid.ANSWER_TO.get(kind) if kind in ccid.Command._value2member_map_ else None
+        expected = ccid.ANSWER_TO.get(ccid.Command(kind)) if kind in ccid.Command._value2member_map_ else None
         if slot != 0:
             return self._reply(expected or ccid.ResponseType.SLOT_STATUS, seq, 0x40 | self._icc(), BAD_SLOT)
         if kind == ccid.Command.POWER_ON:
@@ -264,7 +270,7 @@ class SimulatedSerialReader:
             self._send(b"\x80")
         try:
             response = self.card.process(tpdu)
-        except Exception:  # a virtual card must not raise; a real chip would answer "no precise diagnosis"
+        except Exception:
             log.exception("carte virtuelle en erreur")
             response = b"\x6f\x00"
         return self._reply(ccid.ResponseType.DATA_BLOCK, seq, self._icc(), data=response)
@@ -325,8 +331,9 @@ class PtyPair:
             if os.path.islink(link):
                 os.unlink(link)
 
-    def __enter__(self) -> PtyPair:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from drivers.base import EventKind, ReaderEvent
+from drivers.base import EventKind
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.serial import SerialBackend, SerialReaderSpec
 from drivers.serial.link import LinkTimeouts
@@ -101,7 +101,7 @@ def test_insert_read_remove_through_the_vitale_reader(backend, sim) -> None:
 
 
 def test_card_movements_arrive_without_any_polling(backend, sim) -> None:
-    b, events = backend
+    _b, events = backend
     sim.insert(vitale())
     events.wait(EventKind.CARD_INSERTED)
     time.sleep(0.2)

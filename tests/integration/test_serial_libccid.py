@@ -81,7 +81,7 @@ def test_libccidtwin_reads_a_virtual_vitale_through_the_simulator(twin) -> None:
 def test_raw_pyscard_sees_the_twin(twin) -> None:
     from smartcard.System import readers
 
-    pcscd, sim = twin
+    pcscd, _sim = twin
     deadline = time.monotonic() + 10
     while TWIN not in [str(r) for r in readers()]:
         assert time.monotonic() < deadline, pcscd.log()[-4000:]
@@ -91,7 +91,7 @@ def test_raw_pyscard_sees_the_twin(twin) -> None:
     connection.connect()
     try:
         assert bytes(connection.getATR()).hex().upper() == "3B751300004409EA9000"
-        data, sw1, sw2 = connection.transmit(list(bytes.fromhex("00A4000C023F00")))
+        _data, sw1, sw2 = connection.transmit(list(bytes.fromhex("00A4000C023F00")))
         assert (sw1, sw2) == (0x90, 0x00)
     finally:
         connection.disconnect()

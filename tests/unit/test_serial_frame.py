@@ -9,8 +9,18 @@ from hypothesis import strategies as st
 from drivers.errors import ReaderError
 from drivers.serial import ccid
 from drivers.serial.frame import (
-    NAK_FRAME, BadFrame, Frame, FrameDecoder, FrameError, Nak, Noise, SlotChange, TimeExtension,
-    decode_frame, encode_frame, lrc,
+    NAK_FRAME,
+    BadFrame,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    Nak,
+    Noise,
+    SlotChange,
+    TimeExtension,
+    decode_frame,
+    encode_frame,
+    lrc,
 )
 
 GET_SLOT_STATUS = bytes.fromhex("65 00000000 00 07 000000")

@@ -96,7 +96,7 @@ def make_link():
 
 
 def test_echo_then_answer(make_link):
-    link, reader = make_link(lambda n, m, raw: [raw, answer_for(m, b"\x3b\x00")])
+    link, _reader = make_link(lambda n, m, raw: [raw, answer_for(m, b"\x3b\x00")])
     r = link.command(ccid.Command.POWER_ON)
     assert r.type == ccid.ResponseType.DATA_BLOCK and r.data == b"\x3b\x00"
     assert link.stats["naks_sent"] == link.stats["repeats"] == 0
@@ -216,7 +216,7 @@ def test_truncated_answer_is_resynchronised_and_asked_again(make_link):
 def test_card_movements_reach_the_callback_without_any_command(make_link):
     seen = []
     got = threading.Event()
-    link, reader = make_link(lambda n, m, raw: [], on_slot_change=lambda p: (seen.append(p), got.set() if len(seen) == 2 else None))
+    _link, reader = make_link(lambda n, m, raw: [], on_slot_change=lambda p: (seen.append(p), got.set() if len(seen) == 2 else None))
     reader.write(b"\x50\x03")
     reader.write(b"\x50\x02")
     assert got.wait(2)

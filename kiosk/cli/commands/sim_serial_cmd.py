@@ -60,9 +60,11 @@ def _card(spec: str | None) -> Any:
 
 
 def cmd_serial_reader(ctx: CliContext) -> int:
+    from drivers.errors import ReaderError
     from drivers.serial.models import model
     from drivers.serial.port import wait_for_device
     from drivers.sim.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
+    from kiosk.errors import ConfigError
 
     args = ctx.args
     card = _card(args.card)
@@ -109,7 +111,7 @@ def cmd_serial_reader(ctx: CliContext) -> int:
                         break
                     else:
                         say("error", f"commande inconnue {words[0]!r} (insert [TYPE[:PROFIL]], remove, quit)")
-            except Exception as e:  # a bad card name typed at the prompt must not end the simulator
+            except (ConfigError, ValueError) as e:  # a bad card name typed at the prompt must not end the simulator
                 say("error", f"erreur : {e}")
         else:
             return  # standard input closed (run in the background): keep serving until a signal
@@ -126,7 +128,7 @@ def cmd_serial_reader(ctx: CliContext) -> int:
         while not stop.is_set():
             try:
                 sim = SimulatedSerialReader(port, card=state["card"], echo=echo, time_extensions=args.time_extensions, noise=noise)
-            except Exception as e:
+            except ReaderError as e:
                 say("waiting", f"port {port} indisponible ({e}) : attente")
                 if not wait_for_device(port, stop, wake, attempt):
                     break
