@@ -409,3 +409,35 @@ match = "GemCorePOSPro {two.host}"
             sim.stop()
         one.stop()
         two.stop()
+
+
+def test_manager_sees_the_reader_go_and_come_back(line, sim) -> None:
+    """Unplugged: the logical reader is gone (READER_GONE); plugged back: READER_BACK, and it reads again."""
+    from drivers.cards.vitale import read_vitale
+    from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager
+
+    seen = Events()
+    manager = ReaderManager([LogicalReaderSpec("vitale", "patient", "serial")],
+                            backends=[SerialBackend([SerialReaderSpec(port=line.host, timeouts=FAST)])])
+    manager.start(seen)
+    try:
+        seen.wait(ManagerEventKind.READER_BACK)
+        sim.insert(vitale())
+        seen.wait(ManagerEventKind.CARD_INSERTED)
+        line.stop()
+        assert seen.wait(ManagerEventKind.READER_GONE).logical == "vitale"
+        assert manager.reader("vitale").physical is None
+        with pytest.raises(ReaderError):
+            with manager.session("vitale"):
+                pass
+        line.start()
+        again = SimulatedSerialReader(line.reader, card=vitale()).start()
+        try:
+            assert seen.wait(ManagerEventKind.READER_BACK, timeout=15).logical == "vitale"
+            card = seen.wait(ManagerEventKind.CARD_INSERTED)
+            with manager.session("vitale", expect_counter=card.card_counter) as channel:
+                assert len(read_vitale(channel).beneficiaries) == 4
+        finally:
+            again.stop()
+    finally:
+        manager.stop()
