@@ -80,10 +80,10 @@ class DeskApp(App[None]):
         self.lock_after_s = lock_after_s
         self.show_clock = show_clock  # off in snapshot tests
         self._idle_timer: Timer | None = None
-        if demo is not None:
-            self.bind("f2", "demo_staff", description="Carte CPE")
-            self.bind("f3", "demo_vitale", description="Vitale suivante")
-            self.bind("f4", "demo_remove", description="Retirer la Vitale")
+        if demo is not None:  # priority: the virtual cards move even while a dialog is open, as real ones do
+            for key, action, label in (("f2", "demo_staff", "Carte CPE"), ("f3", "demo_vitale", "Vitale suivante"),
+                                       ("f4", "demo_remove", "Retirer la Vitale")):
+                self._bindings.bind(key, action, label, priority=True)
 
     @property
     def texts(self) -> Texts:
@@ -93,6 +93,8 @@ class DeskApp(App[None]):
         if self.plain:
             self.theme = "ansi-dark"
         self.title = self.texts("title")
+        for name, screen in (("waiting", WaitingScreen), ("pin", PinScreen), ("desk", OpenDeskScreen)):
+            self.install_screen(screen(), name)
         self.controller.add_listener(lambda view, event: self.post_message(self.Changed(view, event)))
         self._route(self.controller.view(), None)
         if self._duties is not None:
@@ -138,11 +140,16 @@ class DeskApp(App[None]):
         if wanted != self._base:
             while len(self.screen_stack) > 2:  # dialogs and the diagnostics go: nothing stays over a lock
                 self.pop_screen()
-            screen = {"desk": OpenDeskScreen, "pin": PinScreen, "waiting": WaitingScreen}[wanted]()
+            # The base screens are installed once and kept: render the new state into both the screen left
+            # (a locked view has no rows, so the hidden desk keeps no patient) and the one shown.
+            for name in (self._base, wanted):
+                screen = self.get_screen(name) if name else None
+                if isinstance(screen, DeskScreen) and screen.is_mounted:
+                    screen.show(view, event)
             if self._base:
-                self.switch_screen(screen)
+                self.switch_screen(wanted)
             else:
-                self.push_screen(screen)
+                self.push_screen(wanted)
             self._base = wanted
             self.call_after_refresh(self._show, view, event)
         else:

@@ -21,7 +21,7 @@ from kiosk.errors import ConfigError
 from kiosk.service.runtime import DeskRuntime
 from kiosk.service.wiring import LivePorts
 
-__all__ = ["DemoWorld", "STAFF_READER", "VITALE_READER"]
+__all__ = ["DEMO_PIN", "DemoHands", "DemoWorld", "STAFF_READER", "VITALE_READER"]
 
 STAFF_READER = "Lecteur CPx (simulé)"
 VITALE_READER = "Lecteur Vitale (simulé)"
@@ -118,3 +118,35 @@ psc_base = "{self.webps.psc_base}"
         if problems:
             raise ConfigError("configuration de démonstration invalide : " + "; ".join(map(str, problems)))
         return config
+
+
+class DemoHands:
+    """F2 / F3 / F4 in the TUI: the receptionist's CPE in and out, the next Vitale card, take it out."""
+
+    def __init__(self, world: DemoWorld) -> None:
+        from drivers.sim import cards
+
+        self.world = world
+        self.cards = cards
+        self.profiles = list(cards.VITALE_PROFILES)
+        self.next = 0
+        self.staff_in = False
+
+    def toggle_staff(self) -> str:
+        if self.staff_in:
+            self.world.backend.remove(STAFF_READER)
+            self.staff_in = False
+            return "CPE retirée"
+        self.world.backend.insert(STAFF_READER, self.cards.demo_cpe())
+        self.staff_in = True
+        return f"CPE insérée (code de démonstration : {DEMO_PIN})"
+
+    def next_vitale(self) -> str:
+        name = self.profiles[self.next % len(self.profiles)]
+        self.next += 1
+        self.world.backend.insert(VITALE_READER, self.cards.VITALE_PROFILES[name]())
+        return f"carte Vitale « {name} » insérée"
+
+    def remove_vitale(self) -> str:
+        self.world.backend.remove(VITALE_READER)
+        return "carte Vitale retirée"

@@ -49,49 +49,12 @@ def _headless(ctx: CliContext, world: Any) -> int:
     return exitcodes.OK if summary["audit_ok"] else exitcodes.EXTERNAL
 
 
-class _DemoKeys:
-    """F2 / F3 / F4 in the TUI: the receptionist's CPE in and out, the next Vitale card, take it out."""
-
-    def __init__(self, world: Any) -> None:
-        from drivers.sim import cards
-
-        self.world = world
-        self.cards = cards
-        self.profiles = list(cards.VITALE_PROFILES)
-        self.next = 0
-        self.staff_in = False
-
-    def toggle_staff(self) -> str:
-        from kiosk.service.demo import DEMO_PIN, STAFF_READER
-
-        if self.staff_in:
-            self.world.backend.remove(STAFF_READER)
-            self.staff_in = False
-            return "CPE retirée"
-        self.world.backend.insert(STAFF_READER, self.cards.demo_cpe())
-        self.staff_in = True
-        return f"CPE insérée (code de démonstration : {DEMO_PIN})"
-
-    def next_vitale(self) -> str:
-        from kiosk.service.demo import VITALE_READER
-
-        name = self.profiles[self.next % len(self.profiles)]
-        self.next += 1
-        self.world.backend.insert(VITALE_READER, self.cards.VITALE_PROFILES[name]())
-        return f"carte Vitale « {name} » insérée"
-
-    def remove_vitale(self) -> str:
-        from kiosk.service.demo import VITALE_READER
-
-        self.world.backend.remove(VITALE_READER)
-        return "carte Vitale retirée"
-
-
 def _tui(world: Any) -> int:
+    from kiosk.service.demo import DemoHands
     from ui.app import DeskApp, pick_theme
 
     config = world.config
     app = DeskApp(world.runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
-                  theme=pick_theme(config.ui.theme), demo=_DemoKeys(world))
+                  theme=pick_theme(config.ui.theme), demo=DemoHands(world))
     app.run()
     return exitcodes.OK
