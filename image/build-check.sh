@@ -3,7 +3,7 @@
 # debootstrap, the way pi-gen applies it to Raspberry Pi OS, then show the kiosk installed, its units
 # enabled and verified, its user, the SSH policy, and `kiosk doctor` running inside the tree.
 #
-#   image/build-check.sh [--fetch-only] [--workdir DIR] [--keep]
+#   image/build-check.sh [--fetch-only | --cache-ready] [--workdir DIR] [--keep]
 #
 # Downloads (debootstrap's packages, the stage's .deb files, the Python wheels) are cached in
 # $KIOSK_BUILD_CACHE (default /var/cache/kiosk-build): --fetch-only fills the cache (network needed), and a
@@ -17,13 +17,14 @@ MIRROR="${KIOSK_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
 ARCH=amd64
 OFFLINE="${KIOSK_BUILD_OFFLINE:-0}"
-WORKDIR="" KEEP=0 FETCH_ONLY=0
+WORKDIR="" KEEP=0 FETCH_ONLY=0 CACHE_READY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--fetch-only) FETCH_ONLY=1 ;;
 		--workdir) WORKDIR="$2"; shift ;;
 		--keep) KEEP=1 ;;
-		*) echo "usage: $0 [--fetch-only] [--workdir DIR] [--keep]" >&2; exit 2 ;;
+		--cache-ready) CACHE_READY=1 ;;
+		*) echo "usage: $0 [--fetch-only | --cache-ready] [--workdir DIR] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -41,6 +42,12 @@ deps_key=$( { packages; grep -A30 '^dependencies' "${SRC}/pyproject.toml"; grep 
 TARBALL="${CACHE}/debootstrap-${SUITE}-${ARCH}-minbase.tgz"
 APT_CACHE="${CACHE}/apt-${SUITE}-${ARCH}"
 WHEELS="${CACHE}/wheels-${deps_key}"
+if [ "${CACHE_READY}" = 1 ]; then  # can an offline build run? (exit 0 yes, 1 no with the reason)
+	for need in "${TARBALL}" "${APT_CACHE}/lists" "${WHEELS}"; do
+		[ -e "${need}" ] || { echo "${need} absent: run image/build-check.sh --fetch-only (network)"; exit 1; }
+	done
+	exit 0
+fi
 mkdir -p "${CACHE}" "${APT_CACHE}/archives/partial" "${APT_CACHE}/lists/partial"
 
 # -- the root filesystem --------------------------------------------------------------------------------
@@ -51,7 +58,10 @@ MOUNTS=()
 cleanup() {
 	local i
 	for ((i=${#MOUNTS[@]}-1; i>=0; i--)); do umount -l "${MOUNTS[$i]}" 2>/dev/null || true; done
-	if [ "${KEEP}" = 0 ] && [ -d "${ROOTFS_DIR}" ]; then rm -rf "${ROOTFS_DIR}"; fi
+	if findmnt -rn -o TARGET | grep -q "^${ROOTFS_DIR}/"; then
+		echo "build-check: mounts left under ${ROOTFS_DIR}: not deleting it" >&2; return
+	fi
+	if [ "${KEEP}" = 0 ] && [ -d "${ROOTFS_DIR}" ]; then rm -rf --one-file-system "${ROOTFS_DIR}"; fi
 }
 trap cleanup EXIT
 bind() { mkdir -p "$2"; mount --bind "$1" "$2"; MOUNTS+=("$2"); }
@@ -71,7 +81,7 @@ if [ ! -s "${TARBALL}" ]; then
 	mv "${TARBALL}.part" "${TARBALL}"
 fi
 say "debootstrap: unpacking ${SUITE} ${ARCH} into ${ROOTFS_DIR}"
-rm -rf "${ROOTFS_DIR}"
+rm -rf --one-file-system "${ROOTFS_DIR}"
 debootstrap --variant=minbase --arch="${ARCH}" --unpack-tarball="${TARBALL}" "${SUITE}" "${ROOTFS_DIR}" "${MIRROR}" >"${WORKDIR}/debootstrap.log" 2>&1 \
 	|| { tail -20 "${WORKDIR}/debootstrap.log" >&2; exit 3; }
 mount_chroot

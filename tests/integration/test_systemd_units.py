@@ -48,7 +48,7 @@ def verifiable(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stubs.mkdir()
     for unit in UNIT_FILES:
         text = unit.read_text().replace("/opt/kiosk/bin/kiosk", str(kiosk))
-        for binary in sorted(set(re.findall(r"(/usr/bin/[\w.-]+)", text))):
+        for binary in sorted(set(re.findall(r"^Exec\w*=[-@:+!]*(/\S+)", text, re.M)) | set(re.findall(r"(/usr/bin/[\w.-]+)", text))):
             if not Path(binary).exists():
                 stub = stubs / Path(binary).name
                 stub.write_text("#!/bin/sh\nexit 0\n")
