@@ -65,9 +65,19 @@ def _source(config: Any, url: str | None) -> Iterator[tuple[str, str, list[str]]
 
 
 def sync(config: Any, url: str | None = None, *, now: datetime | None = None) -> SyncResult:
-    """Download, check and store param-lps. Raises `ParamsFetchError` / `ParamsDataError` (exit code 3)."""
+    """Download, check and store param-lps. Raises `ParamsFetchError` / `ParamsDataError`, or `ParamsError`
+    when the state directory is unusable (all exit code 3)."""
     store = Store(resolve_state_dir(config))
-    with _source(config, url) as (source, ca_bundle, domains), _writable(store), store.locked():
+    try:
+        return _sync(config, store, url, now)
+    except OSError as e:
+        raise ParamsError(
+            f"répertoire d'état {store.root} inutilisable ({e.strerror or e.__class__.__name__}) : voir la clé state_dir"
+        ) from e
+
+
+def _sync(config: Any, store: Store, url: str | None, now: datetime | None) -> SyncResult:
+    with _source(config, url) as (source, ca_bundle, domains), store.locked():
         state = store.load()
         good = next(store.good_copies(state), None)
         conditional = good is not None and good[0].url == source
@@ -100,17 +110,6 @@ def sync(config: Any, url: str | None = None, *, now: datetime | None = None) ->
         log.info("param-lps mis à jour : %d entrées, %s", len(document.entries), sha[:12])
         return SyncResult("updated", source, got.final_url, sha, len(document.entries), got.redirects,
                           state.checked_at)
-
-
-@contextlib.contextmanager
-def _writable(store: Store) -> Iterator[None]:
-    try:
-        store.root.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ParamsError(
-            f"répertoire d'état {store.root.parent} inutilisable ({e.strerror}) : voir la clé state_dir"
-        ) from e
-    yield
 
 
 def seconds_until_due(config: Any, *, now: datetime | None = None) -> float:

@@ -219,6 +219,14 @@ def test_cli_sync_and_show(run_kiosk, tmp_path: Path, server: ParamLpsServer) ->
     assert "source : param-lps" in human.stdout and "en échec" in human.stdout
 
 
+def test_unusable_state_directory_is_a_clear_failure(run_kiosk, tmp_path: Path, server: ParamLpsServer) -> None:
+    (tmp_path / "state").write_text("un fichier, pas un répertoire")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(_toml(tmp_path, server))
+    done = run_kiosk("params", "sync", config=config)
+    assert done.returncode == 3 and "répertoire d'état" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_demo_syncs_from_the_embedded_simulator(run_kiosk, tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
     config.write_text(f'state_dir = "{tmp_path / "state"}"\n')

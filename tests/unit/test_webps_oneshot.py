@@ -91,3 +91,6 @@ def test_cli_link_open(run_kiosk, tmp_path: Path) -> None:
     config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "pass"]\n')
     done = run_kiosk("link", "TableauDeBord", "--open", "--ttl", "1", config=config)
     assert done.returncode == 3 and "expirée" in done.stderr
+    config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "raise SystemExit(5)"]\n')
+    done = run_kiosk("link", "TableauDeBord", "--open", config=config)
+    assert done.returncode == 3 and "code 5" in done.stderr

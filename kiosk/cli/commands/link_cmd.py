@@ -43,8 +43,10 @@ def cmd_link(ctx: CliContext) -> int:
             opened = open_page(ctx.config, args.page, args.ins, args.oid, access, browser=None, ttl_s=args.ttl)
             data = {"ok": opened.served, **opened.describe()}
             if not opened.served:
-                return _fail(ctx, "browser", f"le navigateur n'a pas chargé la page dans les {args.ttl:g} s (page expirée)",
-                             exitcodes.EXTERNAL, data)
+                code = opened.process.poll()
+                why = (f"le navigateur s'est arrêté (code {code}) sans charger la page" if code not in (None, 0)
+                       else f"le navigateur n'a pas chargé la page dans les {args.ttl:g} s (page expirée)")
+                return _fail(ctx, "browser", why, exitcodes.EXTERNAL, data)
             ctx.emit(data, f"ouvert dans le navigateur : {opened.link.url}")
             return exitcodes.OK
         link = resolve_link(ctx.config, args.page, args.ins, args.oid, access)
