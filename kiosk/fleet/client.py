@@ -9,7 +9,8 @@ Order of a sync, each step a gate (a refusal at any step writes nothing but stat
     result validated like any configuration file, then written atomically; the running service's
     `ConfigWatcher` picks it up from the directory watch.
 A hand edit of the merged file (`kiosk config set`) is noticed by comparing with what the last sync wrote,
-and carried over into the local layer so that the sync does not undo it.
+and carried over into the local layer so that the sync does not undo it; at the first sync, what provisioning
+wrote is carried over the same way.
 """
 
 from __future__ import annotations
@@ -226,8 +227,9 @@ def _last_good(paths: StatePaths) -> Layers:
     return out
 
 
+_HEADER_START = "# Écrit par `kiosk sync`"
 _HEADER = (
-    "# Écrit par `kiosk sync` : défauts de la flotte < site < poste < {local}.\n"
+    _HEADER_START + " : défauts de la flotte < site < poste < {local}.\n"
     "# Une modification faite ici est reportée dans {local} à la synchronisation suivante.\n\n"
 )
 
@@ -261,8 +263,13 @@ def _apply(config: Any, config_path: Path, paths: StatePaths, layers: Layers, of
     applied = read_record(paths.applied) or {}
     carried: dict[str, Any] = {}
     removed: list[str] = []
-    if isinstance(applied.get("merged"), dict) and applied.get("written_sha256") != _sha256(current_text):
-        carried, removed = changed_values(applied["merged"], current, skip=DEVICE_BOUND)
+    if isinstance(applied.get("merged"), dict):
+        if applied.get("written_sha256") != _sha256(current_text):
+            carried, removed = changed_values(applied["merged"], current, skip=DEVICE_BOUND)
+    elif not current_text.startswith(_HEADER_START):
+        # First sync: the file is provisioning's (certificates, FINESS, environment...): it becomes the local
+        # layer rather than being lost. (A file we wrote, with its record gone, carries nothing: the fleet wins.)
+        carried = {k: v for k, v in current.items() if k not in DEVICE_BOUND}
     new_local = merge(local, carried)
     device_bound = {k: v for k, v in current.items() if k in DEVICE_BOUND}
     merged = merge(*fleet, device_bound, new_local)

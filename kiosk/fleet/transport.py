@@ -3,7 +3,8 @@
 python-tuf's own fetcher trusts only the system store and has no overall deadline: a server dripping one byte
 every few seconds would hold `kiosk sync` for ever. This one takes the provisioned CA bundle, refuses redirects
 (the repository is static), stops any download past its deadline, and honours `https_proxy` / `no_proxy`
-(hospital networks often require a proxy). Sizes are bounded by ngclient (`max_length` of each download).
+(hospital networks often require a proxy), and never decompresses. Sizes are bounded by ngclient
+(`max_length` of each download, counted on what arrives).
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ class BoundedFetcher(FetcherInterface):
     def _fetch(self, url: str) -> Iterator[bytes]:
         deadline = time.monotonic() + self._limits.download_deadline_s
         try:
-            response = self._pool(url).request("GET", url, preload_content=False, redirect=False)
+            # no Accept-Encoding is sent, so bytes are taken as they come: a gzip bomb is just a hash mismatch
+            response = self._pool(url).request("GET", url, preload_content=False, redirect=False,
+                                               decode_content=False)
         except urllib3.exceptions.MaxRetryError as e:
             # NewConnectionError derives from ConnectTimeoutError in urllib3 2: a refusal is not slowness
             slow = not isinstance(e.reason, urllib3.exceptions.NewConnectionError)
@@ -87,7 +90,7 @@ class BoundedFetcher(FetcherInterface):
 
     def _chunks(self, response: urllib3.BaseHTTPResponse, url: str, deadline: float) -> Iterator[bytes]:
         try:
-            for chunk in response.stream(self._limits.chunk_bytes):
+            while chunk := response.read1(self._limits.chunk_bytes):  # what arrived, not a full chunk's wait
                 if time.monotonic() > deadline:
                     raise exceptions.SlowRetrievalError(
                         f"{url}: téléchargement plus long que {self._limits.download_deadline_s:.0f} s")

@@ -268,6 +268,58 @@ def test_layers_applied_in_order_and_written_atomically(fleet: Fleet) -> None:
         "defaults.toml", "sites%2Flyon%2Fdevices%2Fk1.toml", "sites%2Flyon%2Fsite.toml"]
 
 
+def test_first_sync_keeps_what_provisioning_wrote_as_the_local_layer(fleet: Fleet) -> None:
+    text = fleet.config.read_text()
+    fleet.config.write_text('[site]\nname = "Posé au provisionnement"\n[ui]\nlock_after_s = 300\n' + text)
+    rc, out = fleet.sync()
+    assert rc == 0 and sorted(out["carried_over"]) == ["site.name", "ui.lock_after_s"], out
+    config = fleet.current()
+    assert config.site.name == "Posé au provisionnement" and config.insi.timeout_s == 13
+    assert "lock_after_s = 300" in (fleet.config.parent / "local.toml").read_text()
+    rc, out = fleet.sync()
+    assert rc == 0 and out["carried_over"] == [] and out["changed"] is False
+
+
+def test_slow_server_is_cut_at_the_download_deadline(fleet: Fleet) -> None:
+    from kiosk.fleet.client import SyncError, sync
+    from kiosk.fleet.transport import SyncLimits
+
+    def drip(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.end_headers()
+        try:
+            for _ in range(600):  # one byte every 50 ms: never idle long enough for the read timeout
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.05)
+        except OSError:
+            pass
+
+    fleet.server.overrides["/metadata/timestamp.json"] = drip
+    before = fingerprint(fleet.config)
+    start = time.monotonic()
+    with pytest.raises(SyncError) as refused:
+        sync(fleet.current(), fleet.config, limits=SyncLimits(timeout_s=2, download_deadline_s=1))
+    assert refused.value.kind == "network" and "trop lent" in refused.value.reason
+    assert time.monotonic() - start < 10
+    assert fingerprint(fleet.config) == before
+
+
+def test_concurrent_sync_is_refused(fleet: Fleet) -> None:
+    import fcntl
+
+    from kiosk.fleet.client import SyncError, sync
+    from kiosk.fleet.state import StatePaths
+
+    paths = StatePaths.of(fleet.current())
+    paths.create()
+    with paths.lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(SyncError) as refused:
+            sync(fleet.current(), fleet.config)
+    assert refused.value.kind == "busy"
+
+
 def test_running_service_picks_up_the_new_configuration(synced: Fleet) -> None:
     from kiosk.config.watch import ConfigWatcher
 
