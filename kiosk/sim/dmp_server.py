@@ -45,13 +45,14 @@ class _Refusal(Exception):
 class DmpSimulator:
     """The request handler of the DMP simulator (a `SoapServer` app)."""
 
-    def __init__(self, ca_bundle: str, *, slow_s: float = 3.0) -> None:
+    def __init__(self, ca_bundle: str, *, base_path: str = "/si-dmp-server/v2/services", slow_s: float = 3.0) -> None:
         self.ca_bundle = ca_bundle
+        self.patients_path = base_path.rstrip("/") + "/patients"
         self.slow_s = slow_s
 
     def __call__(self, request: SimRequest) -> SimReply:
         try:
-            if not request.path.rstrip("/").endswith("/patients"):
+            if request.path.rstrip("/") != self.patients_path:
                 raise _Refusal("NotFound", "service inconnu (TD0.2 : /patients)")
             if not request.content_type.lower().startswith("application/soap+xml"):
                 raise _Refusal("InvalidContentType", "Content-Type SOAP 1.2 attendu")

@@ -94,7 +94,7 @@ def start_simulators(
     """Generate a PKI in `workdir`, start both servers on 127.0.0.1 (port 0 = any free port)."""
     pki = generate_pki(Path(workdir), extra_cns=extra_cns)
     insi_app = InsiSimulator(slow_s=slow_s)
-    dmp_app = DmpSimulator(str(pki.ca_bundle), slow_s=slow_s)
+    dmp_app = DmpSimulator(str(pki.ca_bundle), base_path=DMP_BASE_PATH, slow_s=slow_s)
     insi = SoapServer("insi", pki, insi_app, latency_s=latency_s, port=insi_port).start()
     try:
         dmp = SoapServer("dmp", pki, dmp_app, latency_s=latency_s, port=dmp_port).start()

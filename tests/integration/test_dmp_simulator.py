@@ -1,0 +1,115 @@
+"""The DMP TD0.2 client against the DMP simulator (HTTPS, mutual TLS, VIHF signature checked server-side)."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from drivers.errors import CardSwappedError
+from kiosk.dmp import DmpFaultError, DmpState
+from kiosk.errors import TeleserviceError
+from kiosk.guards import GuardError
+from kiosk.ins import parse_matricule
+from kiosk.sim.identities import DMP_STATES
+from tests.support.pki import make_dmp, sims, simulators  # noqa: F401 - fixtures
+
+SOAP = "http://www.w3.org/2003/05/soap-envelope"
+WSA = "http://www.w3.org/2005/08/addressing"
+
+
+@pytest.mark.parametrize(
+    ("ins", "state"),
+    [
+        ("297022A02077878", DmpState.OPEN_AUTHORISED),
+        ("180032B02040123", DmpState.NOT_CREATED),
+        ("236066322083656", DmpState.CLOSED),
+        ("109076322083489", DmpState.OPEN_NOT_AUTHORISED),
+        ("264021305512307", DmpState.OPEN_BLOCKED),
+        ("177069912345627", DmpState.OPEN_EMERGENCY_REFUSED),
+        ("179019912340002", DmpState.UNKNOWN),
+        ("190017505600001", DmpState.NOT_CREATED),  # not in the table
+    ],
+)
+def test_states(make_dmp, ins: str, state: DmpState) -> None:
+    matricule = parse_matricule(ins, strict=False)
+    status = make_dmp().exists(matricule)
+    assert status.state is state
+    if state is DmpState.CLOSED:
+        assert status.closed_on == "20230512" and status.closed_reason
+
+
+def test_request_is_signed_and_addressed(make_dmp, sims) -> None:
+    client = make_dmp()
+    client.exists(parse_matricule("297022A02077878"))
+    request = sims.dmp.received[-1]
+    assert request.path.endswith("/si-dmp-server/v2/services/patients")
+    assert 'action="urn:hl7-org:v3:PRPA_IN201307UV02"' in request.content_type
+    header = etree.fromstring(request.body).find(f"{{{SOAP}}}Header")
+    assert header.find(f"{{{WSA}}}Action").get(f"{{{SOAP}}}mustUnderstand") == "true"
+    assert header.find(f"{{{WSA}}}To").text == client.url
+    assert header.find(f"{{{WSA}}}MessageID").text.startswith("uuid:")
+
+
+def test_test_oid_accepted_outside_production(make_dmp) -> None:
+    assert make_dmp().exists(parse_matricule("297022A02077878"), "1.2.250.1.213.1.4.10").state is DmpState.OPEN_AUTHORISED
+
+
+def test_vihf_signed_by_a_foreign_ca_is_refused_like_the_dmp_would(make_dmp, sims) -> None:
+    with pytest.raises(DmpFaultError) as info:
+        make_dmp(signer=sims.pki.extra["rogue"]).exists(parse_matricule("297022A02077878"))
+    assert info.value.code == "VIHF_SIGNATURE_INVALIDE"
+
+
+def test_vihf_for_another_patient_is_refused(make_dmp, sims, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_dmp()
+    real = client.envelope
+    monkeypatch.setattr(client, "envelope", lambda ins, oid: real(ins, oid).replace(b'extension="297022A02077878"', b'extension="180032B02040123"'))
+    with pytest.raises(DmpFaultError, match="VIHF_INVALIDE"):
+        client.exists(parse_matricule("297022A02077878"))
+
+
+def test_tampered_vihf_is_refused(make_dmp, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_dmp()
+    real = client.envelope
+    monkeypatch.setattr(client, "envelope", lambda ins, oid: real(ins, oid).replace(b">KIOSK-TEST<", b">AUTRE-LOGICIEL<", 1))
+    with pytest.raises(DmpFaultError, match="VIHF_SIGNATURE_INVALIDE"):
+        client.exists(parse_matricule("297022A02077878"))
+
+
+def test_production_refuses_test_oids_before_sending(make_dmp, sims) -> None:
+    before = sims.dmp.count
+    with pytest.raises(GuardError, match="OID INS de test"):
+        make_dmp(environment="prod").exists(parse_matricule("297022A02077878"), "1.2.250.1.213.1.4.10")
+    assert sims.dmp.count == before
+
+
+def test_card_swap_before_sending(make_dmp, sims) -> None:
+    before = sims.dmp.count
+
+    def swapped() -> None:
+        raise CardSwappedError("carte changée")
+
+    with pytest.raises(CardSwappedError):
+        make_dmp().exists(parse_matricule("297022A02077878"), before_send=swapped)
+    assert sims.dmp.count == before
+
+
+def by_state(name: str) -> str:
+    return next(ins for ins, state in DMP_STATES.items() if state == name)
+
+
+@pytest.mark.parametrize(("scenario", "message"), [("fault", "DMP_INDISPONIBLE"), ("broken", "mal formée"), ("entities", "DOCTYPE")])
+def test_misbehaving_dmp(make_dmp, scenario: str, message: str) -> None:
+    with pytest.raises(TeleserviceError, match=message):
+        make_dmp().exists(parse_matricule(by_state(scenario)))
+
+
+def test_hung_and_slow(make_dmp) -> None:
+    with pytest.raises(TeleserviceError, match="pas de réponse en 1 s"):
+        make_dmp(timeout_s=1.0).exists(parse_matricule(by_state("hang")))
+    assert make_dmp(timeout_s=5.0).exists(parse_matricule(by_state("slow"))).state is DmpState.NOT_CREATED
+
+
+def test_unknown_service_path(make_dmp, sims) -> None:
+    with pytest.raises(DmpFaultError, match="NotFound"):
+        make_dmp(endpoint=sims.dmp.url + "/autre/v2/services").exists(parse_matricule("297022A02077878"))

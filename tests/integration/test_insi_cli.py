@@ -1,0 +1,76 @@
+"""`kiosk insi traits` and `kiosk insi vitale` end to end: the real CLI in a subprocess, real HTTPS simulators,
+and for `vitale` a real pcscd with a virtual Vitale card behind vpcd."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.pki import sims, simulators  # noqa: F401 - fixtures
+
+
+def test_traits_on_the_embedded_demo_simulator(run_kiosk) -> None:
+    done = run_kiosk("insi", "traits", "--nom", "ecetinsi", "--prenom", "pierre-alain", "--sexe", "M",
+                     "--naissance", "14/07/2009", "--lieu", "63220", "--json", "--reveal")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["code_cr"] == "00" and data["ins_actif"]["ins"] == "109076322083489"
+    assert data["status"] == "récupérée" and len(data["ins_historiques"]) == 2
+    masked = run_kiosk("insi", "traits", "--nom", "ECETINSI", "--prenom", "PIERRE-ALAIN", "--sexe", "M", "--naissance", "2009-07-14")
+    assert masked.returncode == 0 and "1090...89" in masked.stdout and "109076322083489" not in masked.stdout + masked.stderr
+    assert "récupérée" in masked.stdout
+
+
+def test_exit_codes(run_kiosk) -> None:
+    none = run_kiosk("insi", "traits", "--nom", "HOUILLES", "--prenom", "PIERRE", "--sexe", "M", "--naissance", "1993-01-27", "--json")
+    assert none.returncode == 1 and json.loads(none.stdout)["code_cr"] == "01"
+    several = run_kiosk("insi", "traits", "--nom", "JUMEAU", "--prenom", "CLAUDE", "--sexe", "F", "--naissance", "1985-02-07")
+    assert several.returncode == 1 and "CR 02" in several.stdout
+    bad = run_kiosk("insi", "traits", "--nom", "X", "--prenom", "Y", "--sexe", "Q", "--naissance", "1993-01-27", "--json")
+    assert bad.returncode == 2 and "sexe" in json.loads(bad.stdout)["message"]
+    fault = run_kiosk("insi", "traits", "--nom", "FAUTE", "--prenom", "Y", "--sexe", "M", "--naissance", "1993-01-27", "--json")
+    assert fault.returncode == 3 and "insi_102" in json.loads(fault.stdout)["message"]
+    flagged = run_kiosk("insi", "traits", "--nom", "HERMANN", "--prenom", "GATIEN", "--sexe", "M", "--naissance", "1981-03-24")
+    assert flagged.returncode == 0 and "clé incohérente" in flagged.stdout
+
+
+def test_traits_against_configured_simulators(run_kiosk, sims, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('environment = "demo"\n' + sims.config_toml())
+    before = sims.insi.count
+    done = run_kiosk("insi", "traits", "--nom", "CORSE", "--prenom", "ANTHONY", "--sexe", "M", "--naissance", "1980-03-02", "--json", config=config)
+    assert done.returncode == 0, done.stderr
+    assert sims.insi.count == before + 1  # it used the configured server, not an embedded one
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(config.read_text().replace(str(sims.auth_password_file), str(tmp_path / "absent")))
+    done = run_kiosk("insi", "traits", "--nom", "CORSE", "--prenom", "ANTHONY", "--sexe", "M", "--naissance", "1980-03-02", config=wrong)
+    assert done.returncode == 2 and "mot de passe" in done.stderr
+
+
+@pytest.mark.pcscd
+def test_vitale_card_through_pcscd(run_kiosk, pcscd, sims, tmp_path: Path) -> None:
+    from drivers.sim.cards import demo_vitale_child
+    from drivers.sim.vpcd import VpcdCard
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        'environment = "demo"\n\n[[readers]]\nname = "vitale"\nrole = "patient"\nbackend = "pcsc"\nmatch = "Virtual PCD 00 00*"\n\n'
+        + sims.config_toml()
+    )
+    card = VpcdCard(demo_vitale_child())
+    card.insert()
+    try:
+        done = run_kiosk("insi", "vitale", "--reader", "vitale", "--dmp", "--json", "--reveal", "--timeout", "20", config=config)
+    finally:
+        card.remove()
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    rows = {r["index"]: r for r in data["beneficiaries"]}
+    assert data["nature"] == "demo" and len(rows) == 2
+    hermann, child = rows[0], rows[1]
+    assert hermann["insi"]["ins_actif"]["ins"] == "181036322045660" and hermann["insi"]["consistent"] is False
+    assert "clé incohérente" in hermann["dmp_skipped"]
+    assert child["insi"]["ins_actif"]["ins"] == "109076322083489"
+    assert child["dmp"]["state"] == "open_not_authorised"
