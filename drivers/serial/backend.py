@@ -124,11 +124,12 @@ class _SerialReader:
         self._stop.set()
         self._wake.set()
         self._events.put(("stop", None, None))
-        link = self.link
-        if link is not None:
-            link.close()  # an exchange in progress (a silent reader) must not hold stop() up
         if self._thread and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=1)
+            link = self.link
+            if self._thread.is_alive() and link is not None:
+                link.close()  # an exchange in progress (a silent reader) must not hold stop() up
+                self._thread.join(timeout=2)
 
     def _supervise(self) -> None:
         attempt = 0
@@ -157,6 +158,11 @@ class _SerialReader:
             )
             fw = link.command(ccid.Command.ESCAPE, model_named(self.spec.model).init_escape, answer_s=FIRMWARE_TIMEOUT_S)
             self.firmware = fw.data.rstrip(b"\x00").decode("ascii", "replace")
+            if self.spec.echo is None and link.echo_seen != link.echo:
+                # "auto": believe the line rather than the model table (a waited-for echo that never comes
+                # would make every slow answer look lost; an unexpected one is merely skipped).
+                log.info("lecteur série %s : écho %s", self.name, "présent" if link.echo_seen else "absent")
+                link.echo = bool(link.echo_seen)
             link.command(ccid.Command.ESCAPE, NOTIFY_ASYNC)
             status = link.command(ccid.Command.GET_SLOT_STATUS)
         except ReaderError as e:
@@ -193,6 +199,9 @@ class _SerialReader:
                 elif value:  # removed and inserted again faster than we saw: a new card all the same
                     self._card_left()
                     self._card_arrived(link)
+        if self._stop.is_set() and self.powered:
+            with contextlib.suppress(ReaderError):
+                link.command(ccid.Command.POWER_OFF)  # leave the card unpowered, as pcscd does on exit
         with self._state:
             self.link = None
         link.close()
@@ -221,9 +230,10 @@ class _SerialReader:
             counter = self.counter
         self._emit(ReaderEvent(EventKind.CARD_REMOVED, self.name, card_counter=counter))
 
-    def card_gone_unnoticed(self) -> None:
-        """A command found the slot empty although no notification came (lost on the line): report it."""
-        self._events.put(("slot", self.link, False))
+    def _missed_movement(self, present: bool) -> None:
+        """A command's slot status contradicts what the notifications said (one was lost on the line):
+        report it as the notification would have been (present again = a new card)."""
+        self._events.put(("slot", self.link, present))
 
     # -- card operations (callers' threads) -----------------------------------------------------------------
 
@@ -262,9 +272,14 @@ class _SerialReader:
             link = self._check(channel)
             response = link.command(ccid.Command.XFR_BLOCK, apdu)
             if response.failed:
-                if response.icc != ccid.IccStatus.ACTIVE:
-                    self.card_gone_unnoticed()
+                if response.icc == ccid.IccStatus.ABSENT:
+                    self._missed_movement(present=False)
                     raise CardSwappedError(f"la carte du lecteur {self.name!r} a été retirée")
+                if response.icc == ccid.IccStatus.INACTIVE:
+                    if self.powered:  # we never powered it off: it was pulled out and put back unseen
+                        self._missed_movement(present=True)
+                        raise CardSwappedError(f"la carte du lecteur {self.name!r} a été retirée ou changée")
+                    raise ReaderError(f"carte du lecteur {self.name!r} hors tension : reconnectez-vous")
                 raise ReaderError(f"lecteur {self.name!r} : échange refusé ({ccid.error_text(response.error)})")
             self._check(channel)
             return response.data
@@ -277,6 +292,17 @@ class _SerialReader:
         if not present or counter != channel.card_counter:
             raise CardSwappedError(f"la carte du lecteur {self.name!r} a été retirée ou changée")
         return link
+
+    def power_off(self) -> None:
+        """Deactivate the card; the next `connect()` powers it up again (a cold reset)."""
+        link = self.link
+        if link is None:
+            raise ReaderError(f"lecteur série {self.name!r} absent (débranché ?)")
+        response = link.command(ccid.Command.POWER_OFF)
+        with self._state:
+            self.powered, self.atr = False, None
+        if response.failed:
+            raise ReaderError(f"lecteur {self.name!r} : mise hors tension refusée ({ccid.error_text(response.error)})")
 
     def escape(self, data: bytes) -> bytes:
         link = self.link
@@ -379,6 +405,10 @@ class SerialBackend(ReaderBackend):
     def escape(self, reader: str, data: bytes) -> bytes:
         """A reader-specific command (CCID Escape), e.g. `02` for the firmware string."""
         return self._reader(reader).escape(data)
+
+    def power_off(self, reader: str) -> None:
+        """Deactivate the card in `reader` (channels on it then fail: a powered-off card lost its state)."""
+        self._reader(reader).power_off()
 
     def firmware(self, reader: str) -> str:
         return self._reader(reader).firmware

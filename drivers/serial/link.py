@@ -86,6 +86,7 @@ class SerialLink:
         self._resync = False  # set by an exchange that timed out: drop any half-received frame
         self.lost: BaseException | None = None
         self.stats = {"noise_bytes": 0, "bad_frames": 0, "naks_sent": 0, "naks_received": 0, "repeats": 0}
+        self.echo_seen: bool | None = None  # whether the last exchange's command came back before its answer
         self._thread = threading.Thread(target=self._receive, name=f"serial-rx {name}", daemon=True)
         self._thread.start()
 
@@ -157,6 +158,7 @@ class SerialLink:
             except queue.Empty:
                 break
         repeats = naks_sent = 0
+        self.echo_seen = False
         start = time.monotonic()
         self._write(frame)
         awaiting_echo = self.echo
@@ -209,6 +211,7 @@ class SerialLink:
                 deadline = time.monotonic() + answer_s
             elif isinstance(event, Frame):
                 if event.raw == frame:  # our command, echoed
+                    self.echo_seen = True
                     awaiting_echo = False
                     deadline = time.monotonic() + answer_s
                     continue

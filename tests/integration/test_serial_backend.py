@@ -427,9 +427,8 @@ def test_manager_sees_the_reader_go_and_come_back(line, sim) -> None:
         line.stop()
         assert seen.wait(ManagerEventKind.READER_GONE).logical == "vitale"
         assert manager.reader("vitale").physical is None
-        with pytest.raises(ReaderError):
-            with manager.session("vitale"):
-                pass
+        with pytest.raises(ReaderError), manager.session("vitale"):
+            pass
         line.start()
         again = SimulatedSerialReader(line.reader, card=vitale()).start()
         try:
@@ -441,3 +440,59 @@ def test_manager_sees_the_reader_go_and_come_back(line, sim) -> None:
             again.stop()
     finally:
         manager.stop()
+
+
+def test_power_off_then_reconnect_and_stop_powers_the_card_down(line, sim) -> None:
+    b, events = start_backend(line.host)
+    try:
+        events.wait(EventKind.READER_ADDED)
+        sim.insert(vitale())
+        events.wait(EventKind.CARD_INSERTED)
+        name = b.readers()[0].name
+        channel = b.connect(name)
+        b.power_off(name)
+        assert not sim.powered
+        with pytest.raises(ReaderError, match="hors tension"):
+            channel.transmit(bytes.fromhex("00A4000C023F00"))
+        assert [e.kind for e in events.all].count(EventKind.CARD_REMOVED) == 0  # a power-off is not a removal
+        with b.connect(name) as again:
+            assert again.card_counter == channel.card_counter
+            assert again.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"
+        assert sim.powered
+    finally:
+        b.stop()
+    assert not sim.powered  # stop() left the card unpowered
+
+
+def test_lost_notifications_are_caught_by_the_next_command(backend, sim) -> None:
+    """`50 02` / `50 03` damaged on the line: the slot status of the next command tells the truth."""
+    b, events = backend
+    sim.insert(vitale())
+    first = events.wait(EventKind.CARD_INSERTED)
+    channel = b.connect(b.readers()[0].name)
+    sim.card, sim.powered = vitale(), False  # pulled out and put back while the line lost both notifications
+    with pytest.raises(CardSwappedError):
+        channel.transmit(bytes.fromhex("00A4000C023F00"))
+    events.wait(EventKind.CARD_REMOVED)
+    second = events.wait(EventKind.CARD_INSERTED)
+    assert second.card_counter != first.card_counter
+    sim.card = None  # and now gone, silently
+    with pytest.raises(CardSwappedError):
+        b.connect(b.readers()[0].name).transmit(bytes.fromhex("00A4000C023F00"))
+    events.wait(EventKind.CARD_REMOVED)
+
+
+@pytest.mark.parametrize("model,sim_echo", [("GemPCTwin", False), ("GemCorePOSPro", True)])
+def test_echo_auto_believes_the_line_over_the_model_table(line, model, sim_echo) -> None:
+    reader = SimulatedSerialReader(line.reader, card=vitale(), echo=sim_echo).start()
+    b, events = start_backend(line.host, model=model)
+    try:
+        events.wait(EventKind.CARD_INSERTED)
+        name = b.readers()[0].name
+        assert b._readers[name].link.echo is sim_echo
+        with b.connect(name) as channel:
+            assert channel.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"
+        assert b._readers[name].link.stats["repeats"] == 0
+    finally:
+        b.stop()
+        reader.stop()
