@@ -129,3 +129,13 @@ def test_cli_link_prints_the_page_and_writes_0600_files(run_kiosk, tmp_path: Pat
     assert not (tmp_path / "no.xhtml").exists()
     text = run_kiosk("link", "TableauDeBord", "--text", config=config)
     assert text.returncode == 0 and "AccesDirect/TableauDeBord" in text.stdout
+
+
+XHTML1_STRICT_DTD = Path("/usr/share/xml/w3c-sgml-lib/schema/dtd/REC-xhtml1-20020801/xhtml1-strict.dtd")
+
+
+@pytest.mark.skipif(not XHTML1_STRICT_DTD.exists(), reason="Debian's w3c-sgml-lib (the W3C DTDs) is not installed")
+@pytest.mark.parametrize("page,ins", [("DossierPatient", NIR), ("TableauDeBord", None)])
+def test_page_is_valid_xhtml_1_0_strict(tmp_path: Path, page: str, ins: str | None) -> None:
+    dtd = etree.DTD(str(XHTML1_STRICT_DTD))
+    assert dtd.validate(_parse(build_page(_config(tmp_path), page, ins=ins))), dtd.error_log.filter_from_errors()
