@@ -131,11 +131,16 @@ def _parse_xml(data: bytes) -> Any:
     return root
 
 
+def _printable(text: str) -> str:
+    """Control characters (C1 ones are legal XML and some terminals obey them) become U+FFFD."""
+    return "".join("\ufffd" if unicodedata.category(c) == "Cc" and c not in "\t\n" else c for c in text)
+
+
 def _value_of(element: Any) -> str:
     for attr in _VALUE_ATTRS:
         if element.get(attr) is not None:
-            return element.get(attr).strip()
-    return (element.text or "").strip()
+            return _printable(element.get(attr).strip())
+    return _printable((element.text or "").strip())
 
 
 def _typed(known: KnownSetting, raw: str, allowed_domains: list[str]) -> tuple[Any, str | None]:
@@ -178,7 +183,7 @@ def parse_document(data: bytes, allowed_domains: Iterable[str]) -> ParamLps:
         has_value_attr = any(element.get(a) is not None for a in _VALUE_ATTRS)
         if element is root or (has_children and not has_value_attr):
             continue
-        name = next((element.get(a).strip() for a in _NAME_ATTRS if element.get(a)), _local(element.tag))
+        name = _printable(next((element.get(a).strip() for a in _NAME_ATTRS if element.get(a)), _local(element.tag)))
         ancestors = [_local(a.tag) for a in element.iterancestors()][::-1][1:]
         path = ".".join([*ancestors, name])
         value = _value_of(element)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from kiosk.params.errors import ParamsFetchError
@@ -43,11 +45,12 @@ def download(
 ) -> Download:
     """GET `url`; a 304 (when `etag`/`last_modified` are given) comes back as status 304 with no body."""
     import requests
-    import urllib3
 
     problem = url_problem(url, allowed_domains)
     if problem:
         raise ParamsFetchError(f"URL de param-lps refusée ({url}) : {problem}")
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise ParamsFetchError(f"fichier d'autorités introuvable : {ca_bundle} (clé params.ca_bundle)")
     deadline = time.monotonic() + timeout_s
     headers = {"Accept": "application/xml, text/xml;q=0.9, */*;q=0.1", "User-Agent": "kiosk-accueil param-lps"}
     if etag:
@@ -96,12 +99,15 @@ def download(
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
                     raise ParamsFetchError(f"param-lps trop volumineux ({declared} octets, limite {max_bytes})")
-                body = _read_limited(response, max_bytes, deadline, timeout_s, requests, urllib3)
+                body = _read_limited(response, max_bytes, deadline, timeout_s)
                 return Download(200, current, body, response.headers.get("ETag"),
                                 response.headers.get("Last-Modified"), redirects)
 
 
-def _read_limited(response, max_bytes: int, deadline: float, timeout_s: float, requests, urllib3) -> bytes:  # type: ignore[no-untyped-def]
+def _read_limited(response: Any, max_bytes: int, deadline: float, timeout_s: float) -> bytes:
+    import requests
+    import urllib3
+
     chunks: list[bytes] = []
     size = 0
     try:

@@ -185,6 +185,11 @@ def test_untrusted_server_certificate(tmp_path: Path, server: ParamLpsServer) ->
         sync(_config(tmp_path, server, ca_bundle=""))  # the system's trust store doesn't know the test CA
 
 
+def test_missing_ca_bundle_is_named(tmp_path: Path, server: ParamLpsServer) -> None:
+    with pytest.raises(ParamsFetchError, match="params.ca_bundle"):
+        sync(_config(tmp_path, server, ca_bundle=str(tmp_path / "absent.pem")))
+
+
 def test_refresh_if_due_for_the_service(tmp_path: Path, server: ParamLpsServer) -> None:
     config = _config(tmp_path, server)
     now = utcnow()

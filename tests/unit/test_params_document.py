@@ -132,3 +132,9 @@ def test_dtds_are_refused_before_libxml2_sees_them(tmp_path: Path) -> None:
         parse_document(xml, DOMAINS)
     with pytest.raises(ParamsDataError, match="XML attendu"):
         parse_document("<p/>".encode("utf-16"), DOMAINS)
+
+
+def test_terminal_control_characters_are_neutralised() -> None:
+    doc = parse_document(sample_document(parameters={"note\u009b": "a\u009b31mrouge\u0085"}), DOMAINS)
+    shown = next(e for e in doc.extras if e.name.startswith("note"))
+    assert "\u009b" not in shown.name + shown.value and "\u0085" not in shown.value
