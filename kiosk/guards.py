@@ -13,7 +13,7 @@ from kiosk.errors import KioskError
 from kiosk.ins import InsOid
 from kiosk.patient import CardNature, VitaleRead
 
-__all__ = ["GuardError", "PRODUCTION_HOSTS", "check_card", "check_oid", "is_production"]
+__all__ = ["PRODUCTION_HOSTS", "GuardError", "check_card", "check_oid", "is_production"]
 
 PRODUCTION_HOSTS = frozenset({"services-ps-tlsm.ameli.fr", "services-ps.ameli.fr", "lps2.dmp.gouv.fr"})
 _TEST_OIDS = frozenset({InsOid.TEST.value, InsOid.DEMO.value})

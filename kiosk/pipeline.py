@@ -81,7 +81,7 @@ def check_beneficiaries(
     def chain(person: Beneficiary) -> None:
         try:
             _chain(person, read, insi, dmp, card_check, updates.put)
-        except Exception as e:  # noqa: BLE001 - a chain must always end with an update, whatever happened
+        except Exception as e:
             log.debug("chaîne du bénéficiaire %d interrompue", person.index, exc_info=e)
             updates.put(BeneficiaryUpdate(person, Stage.FAILED, error=e, final=True))
         finally:
@@ -115,25 +115,23 @@ def _chain(
     except (KioskError, DriverError) as e:
         put(BeneficiaryUpdate(person, Stage.FAILED, error=e, final=True))
         return
-    reason = ""
-    if not result.found or result.identity is None:
+    put(BeneficiaryUpdate(person, Stage.INSI, insi=result))
+    identity = result.identity if result.found else None
+    if identity is None:
         reason = f"pas d'INS ({result.code.label_fr}) : DMP non interrogé"
-    elif not result.identity.consistent:
+    elif not identity.consistent:
         reason = "INS reçu avec une clé incohérente : affiché mais non transmis au DMP"
     elif dmp is None:
         reason = "DMP non configuré"
-    if reason:
-        put(BeneficiaryUpdate(person, Stage.INSI, insi=result))
-        put(BeneficiaryUpdate(person, Stage.SKIPPED, insi=result, reason=reason, final=True))
+    else:
+        try:
+            status = dmp.exists(identity.active.matricule, identity.active.oid, before_send=card_check)
+        except (KioskError, DriverError) as e:
+            put(BeneficiaryUpdate(person, Stage.FAILED, insi=result, error=e, final=True))
+            return
+        put(BeneficiaryUpdate(person, Stage.DMP, insi=result, dmp=status, final=True))
         return
-    put(BeneficiaryUpdate(person, Stage.INSI, insi=result))
-    active = result.identity.active
-    try:
-        status = dmp.exists(active.matricule, active.oid, before_send=card_check)
-    except (KioskError, DriverError) as e:
-        put(BeneficiaryUpdate(person, Stage.FAILED, insi=result, error=e, final=True))
-        return
-    put(BeneficiaryUpdate(person, Stage.DMP, insi=result, dmp=status, final=True))
+    put(BeneficiaryUpdate(person, Stage.SKIPPED, insi=result, reason=reason, final=True))
 
 
 def run_pipeline(

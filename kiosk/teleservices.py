@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk import tlsclient
 from kiosk.config import Config
@@ -121,7 +121,7 @@ def open_teleservices(config: Config, *, insi: bool = True, dmp: bool = True) ->
             workdir = private_tmpdir("kiosk-sim-")
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
             sims = stack.enter_context(start_simulators(workdir))
-            auth = {"pkcs12": str(sims.auth_pkcs12), "pkcs12_password_file": str(sims.auth_password_file), "ca_bundle": str(sims.ca_bundle)}
+            auth: dict[str, Any] = {"pkcs12": str(sims.auth_pkcs12), "pkcs12_password_file": str(sims.auth_password_file), "ca_bundle": str(sims.ca_bundle)}
             if not insi_endpoint:
                 insi_endpoint = sims.insi_url
                 config = replace(config, insi=replace(config.insi, endpoint=insi_endpoint, **auth))

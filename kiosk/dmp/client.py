@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Self
 
 from lxml import etree
 
@@ -16,9 +17,10 @@ from kiosk.guards import check_oid
 from kiosk.ins import InsMatricule
 from kiosk.soapxml import SOAP12
 
-__all__ = ["DmpClient", "WSA", "WSSE"]
+__all__ = ["WSA", "WSSE", "DmpClient"]
 
 log = logging.getLogger(__name__)
+DEFAULT_LIMITS = tlsclient.HttpLimits()
 
 WSA = "http://www.w3.org/2005/08/addressing"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -35,7 +37,7 @@ class DmpClient:
         identity: tlsclient.ClientIdentity | None,
         signer: tlsclient.ClientIdentity,
         ca_bundle: str = "",
-        limits: tlsclient.HttpLimits = tlsclient.HttpLimits(),
+        limits: tlsclient.HttpLimits = DEFAULT_LIMITS,
         environment: str = "demo",
         pool_size: int = 8,
     ) -> None:
@@ -52,7 +54,7 @@ class DmpClient:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> DmpClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

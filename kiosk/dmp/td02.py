@@ -25,7 +25,7 @@ from kiosk.errors import TeleserviceError
 from kiosk.privacy import scrub
 from kiosk.soapxml import SoapFault, UntrustedXmlError, body_child, parse_fault, parse_untrusted, text_of
 
-__all__ = ["ACTION", "DmpFaultError", "DmpState", "DmpStatus", "HL7", "build_query", "parse_td02_reply"]
+__all__ = ["ACTION", "HL7", "DmpFaultError", "DmpState", "DmpStatus", "build_query", "parse_td02_reply"]
 
 HL7 = "urn:hl7-org:v3"
 ACTION = "urn:hl7-org:v3:PRPA_IN201307UV02"
@@ -111,7 +111,7 @@ def _device(parent: etree._Element, role: str, oid: str, extension: str, softwar
 
 def build_query(ins: str, oid: str, lps_oid: str, lps_name: str, now: dt.datetime | None = None) -> etree._Element:
     """The `PRPA_IN201307UV02` body for the TD0.2 existence test of one INS."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     root = etree.Element(f"{{{HL7}}}PRPA_IN201307UV02", {"ITSVersion": "XML_1.0"}, nsmap={None: HL7})
     _sub(root, "id", root=lps_oid, extension=str(uuid.uuid4()))
     _sub(root, "creationTime", value=now.strftime("%Y%m%d%H%M%S"))

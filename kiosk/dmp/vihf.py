@@ -17,7 +17,7 @@ from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XM
 
 from kiosk.tlsclient import ClientIdentity
 
-__all__ = ["SAML", "HL7", "VihfProfile", "build_vihf", "resource_id"]
+__all__ = ["HL7", "SAML", "VihfProfile", "build_vihf", "resource_id"]
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
@@ -72,7 +72,7 @@ def _coded(tag: str, code: str, system: str, label: str) -> etree._Element:
 
 def build_vihf(profile: VihfProfile, signer: ClientIdentity, ins: str, oid: str, now: dt.datetime | None = None) -> etree._Element:
     """The signed assertion, ready to go into `wsse:Security`. Do not re-serialise it with pretty printing."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     assertion_id = f"_{uuid.uuid4()}"
     root = etree.Element(

@@ -2,7 +2,16 @@
 
 from kiosk.insi.client import InsiClient
 from kiosk.insi.headers import LpsIdentity
-from kiosk.insi.model import CodeCR, IdentityStatus, InsiIdentity, InsiResult, InsNumber, InvalidTraitsError, ReferenceTraits, Traits
+from kiosk.insi.model import (
+    CodeCR,
+    IdentityStatus,
+    InsiIdentity,
+    InsiResult,
+    InsNumber,
+    InvalidTraitsError,
+    ReferenceTraits,
+    Traits,
+)
 from kiosk.insi.response import InsiFaultError
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 import zeep
@@ -28,6 +28,7 @@ from kiosk.patient import Beneficiary, VitaleRead
 __all__ = ["WSDL", "InsiClient"]
 
 log = logging.getLogger(__name__)
+DEFAULT_LIMITS = tlsclient.HttpLimits()
 
 WSDL = Path(__file__).resolve().parent / "wsdl" / "ICIR-v1.wsdl"
 _BINDING = "{http://www.cnamts.fr/webservice}ICIRBinding"
@@ -60,7 +61,7 @@ class InsiClient:
         *,
         identity: tlsclient.ClientIdentity | None,
         ca_bundle: str = "",
-        limits: tlsclient.HttpLimits = tlsclient.HttpLimits(),
+        limits: tlsclient.HttpLimits = DEFAULT_LIMITS,
         environment: str = "demo",
         pool_size: int = 8,
     ) -> None:
@@ -78,7 +79,7 @@ class InsiClient:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> InsiClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

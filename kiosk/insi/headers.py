@@ -20,7 +20,7 @@ from zeep import Plugin
 
 from kiosk.patient import Beneficiary, VitaleRead
 
-__all__ = ["ACTION_PREFIX", "CTXBAM", "CTXLPS", "CallData", "Coverage", "CURRENT_CALL", "InsiHeaders", "LpsIdentity", "WSA", "coverage_from_card"]
+__all__ = ["ACTION_PREFIX", "CTXBAM", "CTXLPS", "CURRENT_CALL", "WSA", "CallData", "Coverage", "InsiHeaders", "LpsIdentity", "coverage_from_card"]
 
 CTXLPS = "urn:siram:lps:ctxlps"
 CTXBAM = "urn:siram:bam:ctxbam"
@@ -91,7 +91,7 @@ CURRENT_CALL: contextvars.ContextVar[CallData | None] = contextvars.ContextVar("
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _sub(parent: etree._Element, ns: str, name: str, text: str | None = None, **attrs: str) -> etree._Element:

@@ -15,7 +15,7 @@ from kiosk.insi.model import CodeCR, InsiIdentity, InsiResult, InsNumber, Refere
 from kiosk.privacy import scrub
 from kiosk.soapxml import SoapFault, UntrustedXmlError, body_child, parse_fault, parse_untrusted, text_of
 
-__all__ = ["InsiFaultError", "RESULTAT", "SIRAM", "parse_insi_reply"]
+__all__ = ["RESULTAT", "SIRAM", "InsiFaultError", "parse_insi_reply"]
 
 RESULTAT = "http://www.cnamts.fr/INSiResultat"
 SIRAM = "urn:siram"

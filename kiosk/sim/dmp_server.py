@@ -112,7 +112,7 @@ class DmpSimulator:
             result = XMLVerifier().verify(assertion, ca_pem_file=self.ca_bundle, id_attribute="ID", expect_config=expect)
         except (InvalidSignature, InvalidInput, ValueError) as e:
             raise _Refusal("VIHF_SIGNATURE_INVALIDE", f"signature du VIHF invalide ({e.__class__.__name__})") from None
-        signed = result.signed_xml
+        signed = result.signed_xml if not isinstance(result, list) else None
         if signed is None or signed.tag != f"{{{SAML}}}Assertion" or signed.get("ID") != assertion.get("ID"):
             raise _Refusal("VIHF_SIGNATURE_INVALIDE", "la signature ne couvre pas l'assertion")
         attributes = {
@@ -144,7 +144,7 @@ class DmpSimulator:
 
     @staticmethod
     def _response(ins: str, oid: str, state: str) -> bytes:
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+        now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         attention = {
             "open_authorised": ("VALIDE", ""),
             "open_not_authorised": ("NON_EXISTANTE", ""),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DMP_STATES", "INSI_SCENARIOS", "SimIdentity", "IDENTITIES", "TEST_OID", "NIR_OID"]
+__all__ = ["DMP_STATES", "IDENTITIES", "INSI_SCENARIOS", "NIR_OID", "TEST_OID", "SimIdentity"]
 
 NIR_OID = "1.2.250.1.213.1.4.8"  # the INSi test server answers its test identities with the production OID
 TEST_OID = "1.2.250.1.213.1.4.10"

@@ -70,7 +70,7 @@ def _name(cn: str, org: str = "CENTRE HOSPITALIER DE DEMONSTRATION", ou: str = "
 
 
 def _validity(builder: x509.CertificateBuilder, days: int) -> x509.CertificateBuilder:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return builder.not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=days))
 
 

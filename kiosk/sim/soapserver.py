@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.handshake_ok:
             super().handle()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("simulateur %s : " + format, self.server.name, *args)
 
     def do_GET(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from kiosk.sim.dmp_server import DmpSimulator
 from kiosk.sim.insi_server import InsiSimulator
@@ -80,7 +81,7 @@ class TeleserviceSimulators:
         self.insi.stop()
         self.dmp.stop()
 
-    def __enter__(self) -> TeleserviceSimulators:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support.pki import sims, simulators  # noqa: F401 - fixtures
+from tests.support import pki as teleservice_fixtures
+
+sims = teleservice_fixtures.sims
+simulators = teleservice_fixtures.simulators
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,11 @@ from kiosk.errors import TeleserviceError
 from kiosk.guards import GuardError
 from kiosk.ins import parse_matricule
 from kiosk.sim.identities import DMP_STATES
-from tests.support.pki import make_dmp, sims, simulators  # noqa: F401 - fixtures
+from tests.support import pki as teleservice_fixtures
+
+make_dmp = teleservice_fixtures.make_dmp
+sims = teleservice_fixtures.sims
+simulators = teleservice_fixtures.simulators
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"

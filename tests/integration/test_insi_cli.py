@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pki import sims, simulators  # noqa: F401 - fixtures
+from tests.support import pki as teleservice_fixtures
+
+sims = teleservice_fixtures.sims
+simulators = teleservice_fixtures.simulators
 
 
 def test_traits_on_the_embedded_demo_simulator(run_kiosk) -> None:

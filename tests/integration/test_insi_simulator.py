@@ -13,7 +13,12 @@ from kiosk.errors import TeleserviceError
 from kiosk.ins import parse_matricule
 from kiosk.insi import CodeCR, InsiFaultError, LpsIdentity, Traits
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
-from tests.support.pki import LPS, make_insi, sims, simulators  # noqa: F401 - fixtures
+from tests.support import pki as teleservice_fixtures
+from tests.support.pki import LPS
+
+make_insi = teleservice_fixtures.make_insi
+sims = teleservice_fixtures.sims
+simulators = teleservice_fixtures.simulators
 
 CTXLPS, CTXBAM = "urn:siram:lps:ctxlps", "urn:siram:bam:ctxbam"
 WSA = "http://www.w3.org/2005/08/addressing"

@@ -10,9 +10,14 @@ from drivers.errors import CardSwappedError
 from kiosk.dmp import DmpState
 from kiosk.guards import GuardError
 from kiosk.ins import parse_matricule
-from kiosk.pipeline import Stage, check_beneficiaries, run_pipeline
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
-from tests.support.pki import make_dmp, make_insi, sims, simulators  # noqa: F401 - fixtures
+from kiosk.pipeline import Stage, check_beneficiaries, run_pipeline
+from tests.support import pki as teleservice_fixtures
+
+make_dmp = teleservice_fixtures.make_dmp
+make_insi = teleservice_fixtures.make_insi
+sims = teleservice_fixtures.sims
+simulators = teleservice_fixtures.simulators
 
 OD = parse_matricule("297022A02077878")
 
