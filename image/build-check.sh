@@ -38,12 +38,14 @@ PY="${SRC}/.venv/bin/python"
 STAGES=(stage-kiosk)
 [ "${KIOSK_MODE:-headless}" = desk ] && STAGES+=(stage-kiosk-desk)
 packages() { local st; for st in "${STAGES[@]}"; do grep -hv '^\s*#' "${HERE}/${st}"/*/[0-9][0-9]-packages*; done | tr -s ' \n' ' '; }
-deps_key=$( { packages; grep -A30 '^dependencies' "${SRC}/pyproject.toml"; grep -A4 '^\[project.optional-dependencies\]' "${SRC}/pyproject.toml"; } | sha256sum | cut -c1-16)
+py_key=$( { grep -A30 '^dependencies' "${SRC}/pyproject.toml"; grep -A4 '^\[project.optional-dependencies\]' "${SRC}/pyproject.toml"; } | sha256sum | cut -c1-16)
+pkg_key=$(packages | sha256sum | cut -c1-16)
 TARBALL="${CACHE}/debootstrap-${SUITE}-${ARCH}-minbase.tgz"
 APT_CACHE="${CACHE}/apt-${SUITE}-${ARCH}"
-WHEELS="${CACHE}/wheels-${deps_key}"
+WHEELS="${CACHE}/wheels-${py_key}"
+APT_STAMP="${APT_CACHE}/fetched-${pkg_key}"  # the stage's package list whose .deb files are cached
 if [ "${CACHE_READY}" = 1 ]; then  # can an offline build run? (exit 0 yes, 1 no with the reason)
-	for need in "${TARBALL}" "${APT_CACHE}/lists" "${WHEELS}"; do
+	for need in "${TARBALL}" "${APT_CACHE}/lists" "${APT_STAMP}" "${WHEELS}"; do
 		[ -e "${need}" ] || { echo "${need} absent: run image/build-check.sh --fetch-only (network)"; exit 1; }
 	done
 	exit 0
@@ -110,6 +112,7 @@ fi
 if [ "${FETCH_ONLY}" = 1 ]; then
 	say "downloading the stage's packages into ${APT_CACHE}/archives"
 	chroot "${ROOTFS_DIR}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only --no-install-recommends $(packages) >/dev/null
+	touch "${APT_STAMP}"
 	say "cache ready: ${CACHE}"
 	exit 0
 fi
@@ -151,7 +154,7 @@ rm -f "${ROOTFS_DIR}/usr/sbin/policy-rc.d"
 # -- show what was built ------------------------------------------------------------------------------
 say "result"
 REPORT="${WORKDIR}/report.json"
-units=(kiosk.service kiosk-desk.service kiosk-params.service kiosk-params.timer kiosk-sync.service kiosk-sync.timer kiosk-firstboot.service pcscd.socket ssh.service)
+units=(kiosk.service kiosk-desk.service kiosk-params.service kiosk-params.timer kiosk-sync.service kiosk-sync.timer kiosk-firstboot.service kiosk-state.service pcscd.socket ssh.service)
 {
 	echo "{"
 	printf '"packages": {'; sep=""

@@ -67,7 +67,7 @@ def test_kiosk_installed_in_its_venv_with_pcscd_and_libccid(built):
 def test_units_enabled_and_verified_inside_the_tree(built):
     _, report, _ = built
     enabled = report["enabled"]
-    for unit in ("kiosk.service", "kiosk-params.timer", "kiosk-sync.timer", "kiosk-firstboot.service", "pcscd.socket",
+    for unit in ("kiosk.service", "kiosk-params.timer", "kiosk-sync.timer", "kiosk-firstboot.service", "kiosk-state.service", "pcscd.socket",
                  "ssh.service"):
         assert enabled[unit] == "enabled", (unit, enabled)
     assert report["verify"].strip().endswith("rc=0"), report["verify"]
