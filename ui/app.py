@@ -48,6 +48,7 @@ def pick_theme(setting: str) -> str:
 
 class DeskApp(App[None]):
     TITLE = "Accueil"
+    ENABLE_COMMAND_PALETTE = False  # a desk, not a workstation: no theme switcher or command search for staff
     BINDINGS = [Binding("f12", "diagnostics", "Diagnostic", show=False)]
 
     class Changed(Message):

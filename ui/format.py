@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from kiosk.desk import PatientRow, Step
+from kiosk.desk import DmpState, InsiCode, PatientRow, Step
 from kiosk.desk.texts import dmp_words, insi_words
 from kiosk.patient import QUALITES
 
@@ -26,11 +26,38 @@ def dmp_text(row: PatientRow) -> str:
     return dmp_words(row.dmp_step, row.dmp.state if row.dmp else None)
 
 
+_SHORT_DMP = {
+    DmpState.AUTHORISED: "ouvert, autorisé",
+    DmpState.NOT_AUTHORISED: "ouvert, à autoriser",
+    DmpState.BLOCKED: "bloqué par le patient",
+    DmpState.EMERGENCY_REFUSED: "urgence refusée",
+    DmpState.CLOSED: "fermé",
+    DmpState.NOT_CREATED: "pas de DMP",
+    DmpState.NO_INS: "non interrogé",
+    DmpState.UNKNOWN: "état inconnu",
+}
+_SHORT_STEP = {Step.IDLE: "en attente", Step.PENDING: "recherche…", Step.FAILED: "échec", Step.SKIPPED: "non interrogé"}
+
+
+def identity_cell(row: PatientRow) -> str:
+    """The table's INS column: the identity status, or why there is none, in two or three words."""
+    insi = row.insi
+    if row.insi_step is not Step.DONE or insi is None:
+        return _SHORT_STEP[row.insi_step] if row.document is None else row.ins_status.value
+    if insi.code is InsiCode.FOUND and not insi.key_ok:
+        return "INS incohérent"
+    if insi.code is InsiCode.SEVERAL:
+        return f"{row.ins_status.value} (homonymes)"
+    if insi.code is InsiCode.NOT_FOUND:
+        return f"{row.ins_status.value} (inconnu)"
+    return row.ins_status.value
+
+
 def row_cells(row: PatientRow) -> tuple[str, ...]:
     b = row.beneficiary
-    status = row.ins_status.value if row.insi_step is Step.DONE or row.document else "…"
+    dmp = _SHORT_DMP[row.dmp.state] if row.dmp_step is Step.DONE and row.dmp else _SHORT_STEP.get(row.dmp_step, "")
     return (f"{b.nom_usuel} {b.prenom}", birth_date(b.date_naissance), QUALITES.get(b.qualite, b.qualite or "—"),
-            f"{insi_text(row)} · {status}", dmp_text(row))
+            identity_cell(row), dmp)
 
 
 def detail(row: PatientRow) -> Text:

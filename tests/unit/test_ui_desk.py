@@ -98,8 +98,8 @@ async def test_whole_workflow_keyboard_only(world) -> None:
         assert table.row_count == 4
         first = [str(c) for c in table.get_row_at(0)]
         assert first[0] == "ADRTROIS DOMINIQUE" and first[1] == "26/02/1997" and first[2] == "assuré"
-        assert "INS trouvé" in first[3] and "récupérée" in first[3] and first[4] == "DMP ouvert, accès autorisé"
-        assert "aucune identité trouvée" in str(table.get_row_at(1)[3])
+        assert first[3] == "récupérée" and first[4] == "ouvert, autorisé"
+        assert str(table.get_row_at(1)[3]) == "provisoire (inconnu)" and str(table.get_row_at(1)[4]) == "non interrogé"
         detail = text_of(app, "#detail")
         assert "INS : 297022A02077878" in detail and "OID : 1.2.250.1.213.1.4.8" in detail
         assert "Traits de référence INSi" in detail
@@ -142,7 +142,7 @@ async def test_whole_workflow_keyboard_only(world) -> None:
         await until(pilot, lambda: settled(app))
         await pilot.pause()
         row = [str(c) for c in app.screen.query_one("#rows", DataTable).get_row_at(0)]
-        assert row[0] == "JUMEAU CLAUDE" and "INS trouvé" in row[3]
+        assert row[0] == "JUMEAU CLAUDE" and row[3] == "récupérée"
 
         # diagnostics, then back
         await pilot.press("d")

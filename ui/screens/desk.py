@@ -14,7 +14,7 @@ from ui.screens.base import DeskScreen
 
 __all__ = ["OpenDeskScreen"]
 
-COLUMNS = ("Nom Prénom", "Naissance", "Qualité", "INS", "DMP")
+COLUMNS = ("Nom Prénom", "Naissance", "Qualité", "Identité", "DMP")
 
 
 class OpenDeskScreen(DeskScreen):
@@ -33,7 +33,7 @@ class OpenDeskScreen(DeskScreen):
         self._shown_counter: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock)  # type: ignore[attr-defined]
+        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
         yield Static("", id="staff")
         yield Static("", id="waiting")
         with Horizontal(id="patient"):

@@ -18,7 +18,7 @@ class DiagnosticsScreen(DeskScreen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Retour"), Binding("f5", "refresh", "Actualiser")]
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock)  # type: ignore[attr-defined]
+        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
         yield Static("Diagnostic de la borne", classes="dialog-title")
         table: DataTable[str] = DataTable(id="checks", cursor_type="row")
         table.add_columns("Élément", "État", "Détail")

@@ -15,7 +15,7 @@ __all__ = ["PinScreen"]
 
 class PinScreen(DeskScreen):
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock)  # type: ignore[attr-defined]
+        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
         with Middle(), Center():
             yield Static("", id="holder")
             yield Input(placeholder="····", password=True, restrict=r"[0-9]*", max_length=4, id="pin")

@@ -15,7 +15,7 @@ __all__ = ["WaitingScreen"]
 
 class WaitingScreen(DeskScreen):
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock)  # type: ignore[attr-defined]
+        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
         with Middle(), Center():
             yield Static("", id="big")
             yield Static("", id="sub")
