@@ -164,7 +164,9 @@ def fleet_status(config: Any, now: datetime | None = None) -> FleetStatus:
 
 
 def _recorded_expiry(status: dict[str, Any]) -> dict[str, datetime]:
-    recorded = status.get("expires") if isinstance(status.get("expires"), dict) else {}
+    recorded = status.get("expires")
+    if not isinstance(recorded, dict):
+        return {}
     out = {role: _when(value) for role, value in recorded.items()}
     return {role: when for role, when in out.items() if when is not None}
 

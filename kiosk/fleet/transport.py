@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -53,15 +54,16 @@ class BoundedFetcher(FetcherInterface):
 
     def __init__(self, limits: SyncLimits, ca_bundle: str = "", user_agent: str = "kiosk") -> None:
         self._limits = limits
-        tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_bundle or None}
-        common = {
+        common: dict[str, Any] = {
+            "cert_reqs": "CERT_REQUIRED",
+            "ca_certs": ca_bundle or None,
             "headers": {"User-Agent": user_agent},
             "retries": urllib3.Retry(total=2, connect=2, read=0, redirect=0, status=0, raise_on_redirect=True),
             "timeout": urllib3.Timeout(connect=limits.timeout_s, read=limits.timeout_s),
         }
-        self._direct = urllib3.PoolManager(**tls, **common)
+        self._direct = urllib3.PoolManager(**common)
         proxy = urllib.request.getproxies().get("https")
-        self._proxied = urllib3.ProxyManager(proxy, **tls, **common) if proxy else None
+        self._proxied = urllib3.ProxyManager(proxy, **common) if proxy else None
 
     def _pool(self, url: str) -> urllib3.PoolManager:
         host = urlsplit(url).hostname or ""
