@@ -158,7 +158,7 @@ def test_tmpfiles_makes_etc_kiosk_setgid_for_the_kiosk_group(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     st = (tmp_path / "etc/kiosk").stat()
     gid = int(next(line for line in (tmp_path / "etc/group").read_text().splitlines() if line.startswith("kiosk:")).split(":")[2])
-    assert stat.S_IMODE(st.st_mode) == 0o2750 and st.st_uid == 0 and st.st_gid == gid
+    assert stat.S_IMODE(st.st_mode) == 0o2770 and st.st_uid == 0 and st.st_gid == gid
     assert stat.S_IMODE((tmp_path / "var/lib/kiosk").stat().st_mode) == 0o750
 
 
