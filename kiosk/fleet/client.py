@@ -95,6 +95,8 @@ def sync(
     """One sync (or, `offline`, a re-merge of the last-good layers with the local layer). Raises `SyncError`."""
     if not config.sync.enabled:
         raise SyncError("setup", "synchronisation de flotte désactivée ([sync] enabled = false)")
+    if not offline and not config.sync.url:
+        raise SyncError("setup", "adresse du dépôt de flotte absente ([sync] url)")
     limits = limits or SyncLimits(timeout_s=config.sync.timeout_s)
     paths = StatePaths.of(config)
     try:
@@ -276,8 +278,8 @@ def _apply(config: Any, config_path: Path, paths: StatePaths, layers: Layers, of
     text = _HEADER.format(local=local_path) + tomli_w.dumps(merged)
     _, problems = parse_config(text, str(config_path))
     if problems:
-        raise SyncError("invalid", "configuration reçue invalide, rien n'a été changé",
-                        problems=[str(p) for p in problems])
+        raise SyncError("invalid", "la configuration obtenue (flotte + couche locale) est invalide, "
+                        "rien n'a été changé", problems=[str(p) for p in problems])
 
     if carried:
         atomic_write(local_path, tomli_w.dumps(new_local).encode("utf-8"), 0o600)

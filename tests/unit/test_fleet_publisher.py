@@ -96,3 +96,23 @@ def test_rotation_is_signed_by_old_and_new_root_keys(ws: Workspace) -> None:
     assert len(list((ws.keys / "retired").glob("root-*.pem"))) == 3
     with pytest.raises(ConfigError, match="inconnu"):
         publisher.rotate(ws, "mirror")
+
+
+def test_cli_verbs_with_json_and_exit_codes(tmp_path: Path, run_kiosk) -> None:  # noqa: ANN001
+    import json
+
+    ws = str(tmp_path / "fleet")
+    done = run_kiosk("fleet", "init", "-w", ws, "--root-keys", "2", "--root-threshold", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["versions"] == {"root": 1, "targets": 1, "snapshot": 1, "timestamp": 1}
+    assert run_kiosk("fleet", "add-site", "-w", ws, "ch-lyon", "--json").returncode == 0
+    done = run_kiosk("fleet", "set", "-w", ws, "--site", "ch-lyon", "--device", "accueil-01", "ui.lock_after_s", "300")
+    assert done.returncode == 0 and "accueil-01.toml" in done.stdout
+    done = run_kiosk("fleet", "set", "-w", ws, "ui.lock_after_s", "-5", "--json")
+    assert done.returncode == 2 and "ui.lock_after_s" in json.loads(done.stdout)["message"]
+    done = run_kiosk("fleet", "publish", "-w", ws, "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["signed"] == ["targets", "snapshot", "timestamp"]
+    assert out["targets"] == ["defaults.toml", "sites/ch-lyon/devices/accueil-01.toml", "sites/ch-lyon/site.toml"]
+    assert run_kiosk("fleet", "publish", "-w", str(tmp_path / "nowhere")).returncode == 2
