@@ -137,10 +137,10 @@ def fleet_status(config: Any, now: datetime | None = None) -> FleetStatus:
     paths = StatePaths.of(config)
     try:
         status = json.loads(paths.status.read_text(encoding="utf-8")) if paths.status.exists() else {}
-        if not isinstance(status, dict):
-            raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:  # the service runs as the kiosk user: the state directory must let it in
         return FleetStatus(True, "warning", [f"état de synchronisation {paths.status} illisible ({e})"])
+    if not isinstance(status, dict):
+        return FleetStatus(True, "warning", [f"état de synchronisation {paths.status} endommagé"])
     last_success, last_attempt = _when(status.get("last_success")), _when(status.get("last_attempt"))
     error = status.get("last_error") if isinstance(status.get("last_error"), dict) else None
     expiries = _recorded_expiry(status) or metadata_expiry(paths.metadata)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_rotation_is_signed_by_old_and_new_root_keys(ws: Workspace) -> None:
         publisher.rotate(ws, "mirror")
 
 
-def test_cli_verbs_with_json_and_exit_codes(tmp_path: Path, run_kiosk) -> None:  # noqa: ANN001
+def test_cli_verbs_with_json_and_exit_codes(tmp_path: Path, run_kiosk: Any) -> None:
     import json
 
     ws = str(tmp_path / "fleet")
