@@ -135,6 +135,7 @@ def make_session(context: ssl.SSLContext, ca_bundle: str, pool_size: int = 8) ->
     session = requests.Session()
     session.trust_env = False  # no proxy or netrc from the environment: the endpoints are configured
     session.verify = ca_bundle or True
+    session.headers["Accept-Encoding"] = "identity"  # no compressed answers: the size cap must hold on what is parsed
     session.mount("https://", _ContextAdapter(context, pool_size))
     session.mount("http://", _ContextAdapter(context, pool_size))
     return session
@@ -178,6 +179,8 @@ def post(
     except requests.exceptions.RequestException as e:
         raise TeleserviceError(f"{service} : échec de l'envoi ({e.__class__.__name__})") from e
     with response:
+        if response.headers.get("Content-Encoding", "identity").lower() not in ("identity", ""):
+            raise TeleserviceError(f"{service} : réponse compressée non demandée ({response.headers['Content-Encoding']})")
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limits.max_bytes:
             raise TeleserviceError(f"{service} : réponse trop volumineuse ({int(declared)} octets annoncés)")

@@ -61,6 +61,8 @@ INSI_SCENARIOS: dict[str, str] = {
     "FAUTE": "fault",  # siram fault, severity "erreur"
     "LENTEUR": "slow",  # answers after `slow_s`
     "SILENCE": "hang",  # never answers
+    "GOUTTE": "drip",  # trickles its answer one byte every 50 ms (about 20 s in all)
+    "GZIP": "gzip",  # a compressed answer nobody asked for
     "CASSE": "broken",  # not well-formed XML
     "ENTITES": "entities",  # a DOCTYPE with entity expansion
     "ENORME": "huge",  # a multi-megabyte answer

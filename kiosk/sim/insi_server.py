@@ -8,6 +8,7 @@ put `DateDeb` before `IdIndividu`, as real CNDA answers do.
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from xml.sax.saxutils import escape
 
@@ -185,6 +186,10 @@ class InsiSimulator:
             return SimReply(200, self._resultat([], message_id), delay_s=self.slow_s)
         if scenario == "hang":
             return SimReply(200, b"", hang=True)
+        if scenario == "drip":
+            return SimReply(200, self._resultat([], message_id), drip_s=0.05)
+        if scenario == "gzip":
+            return SimReply(200, gzip.compress(self._resultat([], message_id)), headers=(("Content-Encoding", "gzip"),))
         if scenario == "broken":
             return SimReply(200, self._resultat([], message_id)[:-40])
         if scenario == "entities":

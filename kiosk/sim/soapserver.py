@@ -41,6 +41,8 @@ class SimReply:
     content_type: str = "application/soap+xml;charset=UTF-8"
     delay_s: float = 0.0  # on top of the server's latency
     hang: bool = False  # accept, read, never answer (until the server stops)
+    drip_s: float = 0.0  # send the body one byte at a time, this many seconds apart (a trickling server)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def soap12_fault(code: str, subcode: str, reason: str, detail: str = "", subcode_ns: str = "urn:siram") -> bytes:
@@ -123,8 +125,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if not reply.drip_s:
+                self.wfile.write(reply.body)
+            for i in range(len(reply.body) if reply.drip_s else 0):
+                if self.server.stopping.wait(reply.drip_s):
+                    break
+                self.wfile.write(reply.body[i : i + 1])
         except OSError:
             self.close_connection = True
 

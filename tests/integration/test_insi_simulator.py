@@ -164,6 +164,7 @@ def test_unknown_software_authorisation_is_refused(make_insi) -> None:
         ("ENORME", "trop volumineuse"),
         ("SOAP11", "SOAP 1.2"),
         ("PANNE", "HTTP 503"),
+        ("GZIP", "compressée"),
     ],
 )
 def test_misbehaving_service_gives_clear_errors(make_insi, nom: str, message: str) -> None:
@@ -179,6 +180,10 @@ def test_hung_connection_and_slow_reply_are_bounded_by_the_timeout(make_insi) ->
     assert make_insi(timeout_s=5.0).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01")).code is CodeCR.NOT_FOUND
     with pytest.raises(TeleserviceError, match="pas de réponse"):
         make_insi(timeout_s=0.2).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01"))
+    start = time.monotonic()
+    with pytest.raises(TeleserviceError, match="réponse incomplète après 1 s"):  # trickling: each byte in time, the whole not
+        make_insi(timeout_s=1.0).search_traits(traits("GOUTTE", ["X"], "M", "1990-01-01"))
+    assert time.monotonic() - start < 10
 
 
 def test_tls_failures_are_clear(make_insi, sims) -> None:
