@@ -54,10 +54,18 @@ class UiConfig:
     theme: Literal["auto", "plain", "color"] = doc("auto", "plain = low-colour theme for the Linux console; auto picks it on a tty.")
     lock_after_s: int = doc(0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).")
     texts: dict[str, str] = doc(text="Overrides of the desk's French texts, by message id.", factory=dict)
+    audit_retention_days: int = doc(365, "Days the desk's audit journal is kept (whole days are deleted after that).")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        from kiosk.desk.texts import DEFAULT_TEXTS
+
         if self.lock_after_s < 0:
             yield ("lock_after_s",), "nombre de secondes positif ou nul attendu"
+        for key in self.texts:
+            if key not in DEFAULT_TEXTS:
+                yield ("texts", key), "identifiant de texte inconnu (voir kiosk/desk/texts.py)"
+        if self.audit_retention_days < 1:
+            yield ("audit_retention_days",), "nombre de jours strictement positif attendu"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socketserver
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -68,56 +68,68 @@ def identity(row: PatientRow) -> dict[str, Any]:
     return out
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    server: _Server
-
-    def handle(self) -> None:
-        while True:
-            line = self.rfile.readline(MAX_REQUEST + 1)
-            if not line:
-                return
-            try:
-                answer = self.server.api.answer(line)
-            except Exception:  # never let one bad request take the service down
-                log.exception("API locale : erreur interne")
-                answer = {"ok": False, "error": "internal", "message": "erreur interne"}
-            self.wfile.write((json.dumps(answer, ensure_ascii=False, default=str) + "\n").encode())
-            if answer.get("error") == "too_large":
-                return  # the rest of that line is not a request: drop the connection
-
-
-class _Server(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-    api: ApiServer
-
-
 class ApiServer:
     def __init__(self, controller: DeskController, path: Path, mode: int = 0o660) -> None:
         self.controller = controller
         self.path = Path(path)
         self.mode = mode
-        self._server: _Server | None = None
+        self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.is_socket():
             self.path.unlink()  # left by a previous run that was killed
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         old = os.umask(0o777 & ~self.mode)  # the socket is born with the right mode: no window at 0777
         try:
-            self._server = _Server(str(self.path), _Handler)
+            sock.bind(str(self.path))
         finally:
             os.umask(old)
         os.chmod(self.path, self.mode)
-        self._server.api = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kiosk-api", daemon=True)
+        sock.listen(16)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._accept, name="kiosk-api", daemon=True)
         self._thread.start()
 
+    def _accept(self) -> None:
+        """Blocks in accept(): no polling interval, so an idle desk never wakes this thread."""
+        assert self._sock is not None
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:  # stop() shut the listening socket down
+                return
+            threading.Thread(target=self._serve, args=(conn,), name="kiosk-api-client", daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as rfile:
+            while True:
+                line = rfile.readline(MAX_REQUEST + 1)
+                if not line:
+                    return
+                try:
+                    answer = self.answer(line)
+                except Exception:  # never let one bad request take the service down
+                    log.exception("API locale : erreur interne")
+                    answer = {"ok": False, "error": "internal", "message": "erreur interne"}
+                try:
+                    conn.sendall((json.dumps(answer, ensure_ascii=False, default=str) + "\n").encode())
+                except OSError:
+                    return
+                if answer.get("error") == "too_large":
+                    return  # the rest of that line is not a request: drop the connection
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes accept() at once
+            except OSError:
+                pass
+            self._sock.close()
+            self._sock = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         try:
             self.path.unlink()
         except FileNotFoundError:

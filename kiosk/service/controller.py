@@ -31,7 +31,7 @@ from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError, TeleserviceError
 from kiosk.patient import VitaleRead
 from kiosk.service.audit import AuditJournal
-from kiosk.service.ports import CardEvent, CardEventKind, DeskPorts, Role
+from kiosk.service.ports import CardEvent, CardEventKind, DeskPorts, LookupStep, LookupUpdate, Role
 
 __all__ = ["DeskController", "DeskEvent"]
 
@@ -301,48 +301,68 @@ class DeskController:
         read, traits = self._vitale, self._session.manual_traits
         staff = self._staff_id()
         self._emit("lookups_started", beneficiaries=len(ticket.indexes))
-        for index in ticket.indexes:
-            self._submit(self._lookup, ticket, index, read, traits, staff)
+        if traits is not None:
+            self._submit(self._lookup_traits, ticket, traits, staff)
+        else:
+            assert read is not None
+            self._submit(self._lookup_card, ticket, read, staff)
 
-    def _lookup(self, ticket: Ticket, index: int, read: VitaleRead | None, traits: ReferenceTraits | None,
-                staff: str) -> None:
+    def _lookup_card(self, ticket: Ticket, read: VitaleRead, staff: str) -> None:
+        """INSi then DMP for every beneficiary at once; each answer is reported the moment it arrives."""
+        people = [b for b in read.beneficiaries if b.index in ticket.indexes]
         try:
-            if traits is not None:
-                outcome = self.ports.insi_by_traits(traits)
-            else:
-                assert read is not None
-                beneficiary = next(b for b in read.beneficiaries if b.index == index)
-                outcome = self.ports.insi_by_card(read, beneficiary)
+            self.ports.lookup_card(read, people, lambda u: self._lookup_update(ticket, u, staff, "card"))
+        except (TeleserviceError, ReaderError, CardDataError, KioskError) as e:  # refused before any request
+            for b in people:
+                self._lookup_update(ticket, LookupUpdate(b.index, LookupStep.INSI_FAILED, error=e), staff, "card")
+
+    def _lookup_traits(self, ticket: Ticket, traits: ReferenceTraits, staff: str) -> None:
+        (index,) = ticket.indexes
+        try:
+            outcome = self.ports.insi_by_traits(traits)
         except (TeleserviceError, ReaderError, CardDataError, KioskError) as e:
-            with self._lock:
-                if self._session.insi_failed(ticket, index, self._error_text(e, "error.insi")):
-                    self._journal("insi_call", "error", staff, detail=type(e).__name__, by="traits" if traits else "card")
-                    self._emit("insi_failed", index=index, message=self._session.view().row(index).insi_error)
+            self._lookup_update(ticket, LookupUpdate(index, LookupStep.INSI_FAILED, error=e), staff, "traits")
             return
-        with self._lock:
-            if not self._session.insi_result(ticket, index, outcome):
-                return  # the patient left meanwhile: drop it
-            self._journal("insi_call", f"CR {outcome.code.value}", staff, outcome.ins,
-                          by="traits" if traits else "card", key_ok=outcome.key_ok if outcome.ins else None)
-            row = self._session.view().row(index)
-            self._emit("insi_result", index=index, code=outcome.code.value, ins=outcome.ins.masked if outcome.ins else "",
-                       key_ok=outcome.key_ok, status=row.ins_status.value if row else "",
-                       differences=[d.trait for d in row.differences] if row else [])
-            if not (outcome.found and outcome.key_ok) or not self._session.dmp_started(ticket, index):
+        self._lookup_update(ticket, LookupUpdate(index, LookupStep.INSI, insi=outcome), staff, "traits")
+        if outcome.found and outcome.key_ok and outcome.ins is not None:
+            try:
+                dmp = self.ports.dmp_state(outcome.ins, outcome.oid)
+            except (TeleserviceError, KioskError) as e:
+                self._lookup_update(ticket, LookupUpdate(index, LookupStep.DMP_FAILED, insi=outcome, error=e), staff, "traits")
                 return
-        assert outcome.ins is not None
-        try:
-            dmp = self.ports.dmp_state(outcome.ins, outcome.oid)
-        except (TeleserviceError, KioskError) as e:
-            with self._lock:
-                if self._session.dmp_failed(ticket, index, self._error_text(e, "error.dmp")):
-                    self._journal("dmp_check", "error", staff, outcome.ins, detail=type(e).__name__)
-                    self._emit("dmp_failed", index=index, message=self._session.view().row(index).dmp_error)
-            return
+            self._lookup_update(ticket, LookupUpdate(index, LookupStep.DMP, insi=outcome, dmp=dmp), staff, "traits")
+
+    def _lookup_update(self, ticket: Ticket, u: LookupUpdate, staff: str, by: str) -> None:
+        """One answer into the session; dropped there when the patient has gone meanwhile."""
+        i = u.index
         with self._lock:
-            if self._session.dmp_result(ticket, index, dmp):
-                self._journal("dmp_check", dmp.state.value, staff, outcome.ins)
-                self._emit("dmp_result", index=index, state=dmp.state.value)
+            if u.step is LookupStep.INSI:
+                assert u.insi is not None
+                if not self._session.insi_result(ticket, i, u.insi):
+                    return
+                ins = u.insi.ins
+                self._journal("insi_call", f"CR {u.insi.code.value}", staff, ins, by=by,
+                              key_ok=u.insi.key_ok if ins else None)
+                row = self._session.view().row(i)
+                self._emit("insi_result", index=i, code=u.insi.code.value, ins=ins.masked if ins else "",
+                           key_ok=u.insi.key_ok, status=row.ins_status.value if row else "",
+                           differences=[d.trait for d in row.differences] if row else [])
+                if u.insi.found and u.insi.key_ok:
+                    self._session.dmp_started(ticket, i)  # the pipeline asks the DMP right after, same worker
+            elif u.step is LookupStep.INSI_FAILED:
+                if self._session.insi_failed(ticket, i, self._error_text(u.error, "error.insi")):
+                    self._journal("insi_call", "error", staff, detail=type(u.error).__name__, by=by)
+                    self._emit("insi_failed", index=i, message=self._session.view().row(i).insi_error)
+            elif u.step is LookupStep.DMP:
+                assert u.dmp is not None
+                if self._session.dmp_result(ticket, i, u.dmp):
+                    self._journal("dmp_check", u.dmp.state.value, staff, u.insi.ins if u.insi else None)
+                    self._emit("dmp_result", index=i, state=u.dmp.state.value)
+            elif u.step is LookupStep.DMP_FAILED:
+                if self._session.dmp_failed(ticket, i, self._error_text(u.error, "error.dmp")):
+                    self._journal("dmp_check", "error", staff, u.insi.ins if u.insi else None,
+                                  detail=type(u.error).__name__)
+                    self._emit("dmp_failed", index=i, message=self._session.view().row(i).dmp_error)
 
     def _page_action(self, kind: str, page: str, ins: Any, oid: str, action: Callable[[], None]) -> None:
         try:
@@ -363,7 +383,7 @@ class DeskController:
         holder = self._session.view().holder
         return holder.id_nat if holder else ""
 
-    def _error_text(self, error: Exception, network_key: str = "error.insi") -> str:
+    def _error_text(self, error: Exception | None, network_key: str = "error.insi") -> str:
         if isinstance(error, CardSwappedError):
             return self.texts("error.swapped")
         if isinstance(error, ReaderError):
@@ -372,7 +392,7 @@ class DeskController:
             return self.texts("error.card")
         if isinstance(error, TeleserviceError):
             return self.texts(network_key, detail=_safe(error))
-        return self.texts("error.config", detail=_safe(error))
+        return self.texts("error.config", detail=_safe(error) if error else "?")
 
     def _journal(self, action: str, outcome: str, staff: str, ins: Any = None, **detail: Any) -> None:
         if self.audit is not None:

@@ -17,7 +17,7 @@ from kiosk.desk import DmpOutcome, InsiOutcome, ReferenceTraits, StaffHolder
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
 
-__all__ = ["CardEvent", "CardEventKind", "DeskPorts", "PinAnswer", "Role", "StaffCardRead"]
+__all__ = ["CardEvent", "CardEventKind", "DeskPorts", "LookupStep", "LookupUpdate", "PinAnswer", "Role", "StaffCardRead"]
 
 
 class Role(str, enum.Enum):
@@ -52,6 +52,24 @@ class PinAnswer:
     tries_left: int | None
 
 
+class LookupStep(str, enum.Enum):
+    INSI = "insi"
+    INSI_FAILED = "insi_failed"
+    DMP = "dmp"
+    DMP_FAILED = "dmp_failed"
+
+
+@dataclass(frozen=True)
+class LookupUpdate:
+    """One answer for one beneficiary, as it arrives."""
+
+    index: int
+    step: LookupStep
+    insi: InsiOutcome | None = None
+    dmp: DmpOutcome | None = None
+    error: Exception | None = None
+
+
 class DeskPorts(Protocol):
     def start_readers(self, on_event: Callable[[CardEvent], None]) -> None:
         """Begin watching the desk's readers; report cards already present as INSERTED."""
@@ -65,8 +83,10 @@ class DeskPorts(Protocol):
 
     def read_vitale(self, reader: str, counter: int) -> VitaleRead: ...
 
-    def insi_by_card(self, read: VitaleRead, beneficiary: Beneficiary) -> InsiOutcome:
-        """INSi with the card: must re-check that the same card is still in before sending (swap detection)."""
+    def lookup_card(self, read: VitaleRead, beneficiaries: list[Beneficiary],
+                    on_update: Callable[[LookupUpdate], None]) -> None:
+        """INSi then DMP (only for a CR 00 with a valid key) for each beneficiary, concurrently; `on_update`
+        as each answer arrives. Re-checks before every request that the same card is still in (swap)."""
 
     def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome: ...
 

@@ -23,7 +23,7 @@ from kiosk.desk import DmpOutcome, DmpState, FormerIns, InsiCode, InsiOutcome, R
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
-from kiosk.service.ports import CardEvent, CardEventKind, PinAnswer, Role, StaffCardRead
+from kiosk.service.ports import CardEvent, CardEventKind, LookupStep, LookupUpdate, PinAnswer, Role, StaffCardRead
 from kiosk.service.printing import PrintJob, print_job, ticket_job
 
 __all__ = ["LivePorts", "dmp_outcome", "insi_outcome"]
@@ -161,10 +161,25 @@ class LivePorts:
                 self._clients = self._stack.enter_context(self._teleservices_factory(self.config))
             return self._clients
 
-    def insi_by_card(self, read: VitaleRead, beneficiary: Beneficiary) -> InsiOutcome:
-        insi = self._teleservices().insi
+    def lookup_card(self, read: VitaleRead, beneficiaries: list[Beneficiary],
+                    on_update: Callable[[LookupUpdate], None]) -> None:
+        from kiosk.pipeline import Stage, run_pipeline
+
+        clients = self._teleservices()
+
+        def relay(u: Any) -> None:
+            insi = insi_outcome(u.insi) if u.insi is not None else None
+            if u.stage is Stage.INSI:
+                on_update(LookupUpdate(u.index, LookupStep.INSI, insi=insi))
+            elif u.stage is Stage.DMP:
+                on_update(LookupUpdate(u.index, LookupStep.DMP, insi=insi, dmp=dmp_outcome(u.dmp)))
+            elif u.stage is Stage.FAILED:
+                step = LookupStep.DMP_FAILED if u.insi is not None else LookupStep.INSI_FAILED
+                on_update(LookupUpdate(u.index, step, insi=insi, error=u.error))
+            # Stage.SKIPPED: no INS usable for the DMP; the session already says "non interrogé"
+
         check = lambda: self.manager.ensure_current(read.reader, read.card_counter)  # noqa: E731
-        return insi_outcome(insi.search_vitale(beneficiary, read, before_send=check))
+        run_pipeline(read, clients.insi, clients.dmp, relay, card_check=check, beneficiaries=beneficiaries)
 
     def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome:
         from kiosk.insi import InvalidTraitsError, Traits
