@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from kiosk.errors import TeleserviceError
+from kiosk.privacy import scrub
 
 __all__ = ["SOAP12", "SoapFault", "UntrustedXmlError", "body_child", "parse_fault", "parse_untrusted", "text_of"]
 
@@ -45,7 +46,7 @@ def parse_untrusted(data: bytes, service: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as e:
-        raise UntrustedXmlError(f"{service} : réponse XML mal formée ({e.msg.splitlines()[0] if e.msg else 'syntaxe'})") from e
+        raise UntrustedXmlError(f"{service} : réponse XML mal formée ({scrub(e.msg.splitlines()[0]) if e.msg else 'syntaxe'})") from e
     except ValueError as e:  # e.g. a str with an encoding declaration
         raise UntrustedXmlError(f"{service} : réponse XML illisible") from e
     docinfo = root.getroottree().docinfo

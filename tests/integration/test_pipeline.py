@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -118,6 +119,20 @@ def test_failures_stay_with_their_beneficiary(make_insi, make_dmp) -> None:
     finals = run_pipeline(card(people=people), make_insi(), make_dmp(), lambda u: None)
     assert finals[0].stage is Stage.FAILED and "insi_102" in str(finals[0].error)
     assert finals[1].stage is Stage.DMP and finals[1].dmp.state is DmpState.NOT_CREATED
+
+
+def test_no_patient_data_in_logs_above_debug(make_insi, make_dmp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    people = (*FAMILY, person(5, "FAUTE", "X", "19900101"), person(6, "CASSE", "X", "19900101"))
+    finals = run_pipeline(card(people=people), make_insi(), make_dmp(), lambda u: None)
+    text = "\n".join(r.getMessage() for r in caplog.records if r.levelno > logging.DEBUG)
+    text += "\n".join(str(f.error) for f in finals if f.error)
+    assert "INSi" in text and "DMP" in text  # something was logged
+    for p in people:
+        for value in (p.nom_usuel, p.date_naissance, p.nir_individuel.value if p.nir_individuel else "ZZZ"):
+            assert value not in text
+    for ins in ("297022A02077878", "109076322083489", "236066322083656", "181036322045660"):
+        assert ins not in text
 
 
 def test_without_dmp_client(make_insi) -> None:
