@@ -281,6 +281,8 @@ def _apply(config: Any, config_path: Path, paths: StatePaths, layers: Layers, of
         raise SyncError("invalid", "la configuration obtenue (flotte + couche locale) est invalide, "
                         "rien n'a été changé", problems=[str(p) for p in problems])
 
+    if _read_or_empty(config_path) != current_text:  # a `kiosk config set` meanwhile: do not overwrite it
+        raise SyncError("busy", f"{config_path} a changé pendant la synchronisation : relancez `kiosk sync`")
     if carried:
         atomic_write(local_path, tomli_w.dumps(new_local).encode("utf-8"), 0o600)
     changed = text != current_text
@@ -308,6 +310,13 @@ def _versions(paths: StatePaths) -> dict[str, int]:
         with contextlib.suppress(TypeError, KeyError):
             out[role] = int(record["signed"]["version"])  # type: ignore[index]
     return out
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
 
 
 def _sha256(text: str) -> str:

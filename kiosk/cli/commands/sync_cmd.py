@@ -65,6 +65,9 @@ def cmd_sync(ctx: CliContext) -> int:
         lines.append("  suppressions faites à la main non reportables (remises à la valeur de la flotte) : "
                      + ", ".join(report.removals_ignored))
     if report.expires:
-        lines.append(f"  métadonnées valides jusqu'au {min(report.expires.values())}")
+        from datetime import datetime
+
+        until = min(datetime.fromisoformat(v) for v in report.expires.values())
+        lines.append(f"  métadonnées valides jusqu'au {until:%d/%m/%Y %H:%M} UTC")
     ctx.emit({"ok": True, **report.to_dict()}, "\n".join(lines))
     return exitcodes.OK
