@@ -106,7 +106,10 @@ def sync(
     with _exclusive(paths):
         try:
             layers = _last_good(paths) if offline else _fetch(config, paths, limits)
-            report = _apply(config, Path(config_path), paths, layers, offline)
+            try:
+                report = _apply(config, Path(config_path), paths, layers, offline)
+            except OSError as e:  # disk full, read-only /etc...: atomic writes left the old files whole
+                raise SyncError("setup", "écriture de la configuration impossible", str(e)) from e
         except SyncError as e:
             if not offline:
                 record_attempt(paths, now or datetime.now(UTC), e.to_dict())
