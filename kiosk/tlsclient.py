@@ -1,6 +1,7 @@
 """Mutual TLS for the teleservices: PKCS#12 opened in memory, verified server, bounded HTTP exchanges.
 
-The organisation certificate arrives as PKCS#12 (teleservices.md). Python's `ssl` only loads keys from a
+The organisation certificate arrives as PKCS#12 (teleservices.md), opened with `cryptography` by
+`kiosk.orgcert` (shared with provisioning and the doctor). Python's `ssl` only loads keys from a
 path, so the key is handed over through an anonymous memory file (`memfd_create`): it lives in RAM only,
 has no name in any filesystem, and is closed as soon as the SSL context has loaded it. Nothing of the key
 ever touches persistent storage.
@@ -23,11 +24,11 @@ import urllib3.exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
 
 from kiosk.errors import ConfigError, TeleserviceError
+from kiosk.orgcert import open_certificate
 
 __all__ = [
     "ClientIdentity",
@@ -75,20 +76,12 @@ def read_password(password_file: str, inline: str, what: str) -> bytes:
 
 
 def load_pkcs12(path: str, password: bytes, what: str) -> ClientIdentity:
-    """Open a PKCS#12 file with `cryptography`; every failure is a `ConfigError` naming `what`."""
+    """Open the organisation certificate (PKCS#12, or PEM, through `kiosk.orgcert`); errors name `what`."""
     try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise ConfigError(f"{what} : fichier PKCS#12 illisible ({path} : {e.strerror or e.__class__.__name__})") from e
-    try:
-        key, cert, chain = pkcs12.load_key_and_certificates(data, password or None)
-    except ValueError as e:
-        raise ConfigError(f"{what} : PKCS#12 illisible ou mot de passe incorrect ({path})") from e
-    if key is None or cert is None:
-        raise ConfigError(f"{what} : le PKCS#12 ne contient pas de clé privée et de certificat ({path})")
-    if not isinstance(key, RSAPrivateKey):
-        raise ConfigError(f"{what} : clé RSA attendue dans {path} (IGC-Santé)")
-    return ClientIdentity(key, cert, tuple(chain))
+        opened = open_certificate(path, password.decode() if password else None)
+    except ConfigError as e:
+        raise ConfigError(f"{what} : {e}") from e
+    return ClientIdentity(opened.key, opened.cert, opened.chain)  # type: ignore[arg-type]  # RSA checked there
 
 
 def load_identity(path: str, password_file: str, inline_password: str, what: str) -> ClientIdentity:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from kiosk.errors import ConfigError
 from kiosk.sim.pki import generate_pki
@@ -17,12 +18,18 @@ def pki(tmp_path_factory: pytest.TempPathFactory):
     return generate_pki(tmp_path_factory.mktemp("pki"))
 
 
-def _files(*dirs: str) -> set[str]:
+def _holding(secret: bytes, *dirs: str) -> set[str]:
+    """Files under `dirs` whose content includes `secret`."""
     out: set[str] = set()
     for d in dirs:
-        if os.path.isdir(d):
-            for root, _, names in os.walk(d):
-                out.update(os.path.join(root, n) for n in names)
+        for root, _, names in os.walk(d):
+            for name in names:
+                path = os.path.join(root, name)
+                try:
+                    if os.path.isfile(path) and os.path.getsize(path) < 1_000_000 and secret in Path(path).read_bytes():
+                        out.add(path)
+                except OSError:
+                    continue
     return out
 
 
@@ -30,10 +37,17 @@ def test_pkcs12_opens_and_the_key_never_touches_a_filesystem(pki, tmp_path: Path
     monkeypatch.chdir(tmp_path)
     identity = load_identity(str(pki.auth.pkcs12), str(pki.auth.password_file), "", "insi.pkcs12")
     assert identity.subject_cn == "INSI-AUTO" and identity.chain
-    watched = [str(tmp_path), "/tmp", "/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "/run/user/0")]
-    before, fds_before = _files(*watched), set(os.listdir("/proc/self/fd"))
+    key_pem = identity.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    secret = key_pem.splitlines()[5]  # one line of the key's base64, as any written copy would hold
+    watched = [d for d in (str(tmp_path), "/tmp", "/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")) if d and os.path.isdir(d)]
+    fds_before = set(os.listdir("/proc/self/fd"))
+    opened: list[str] = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, flags, *a, **k: opened.append(str(path)) or real_open(path, flags, *a, **k))
     context = client_ssl_context(identity, str(pki.ca_bundle))
-    assert _files(*watched) == before  # nothing written anywhere we can see
+    monkeypatch.undo()
+    assert opened == []  # no file opened from Python: the key went to an anonymous memory file
+    assert not _holding(secret, *watched)  # and no copy of it anywhere we can see
     assert set(os.listdir("/proc/self/fd")) <= fds_before  # the memory file is closed
     assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname
 
@@ -41,7 +55,7 @@ def test_pkcs12_opens_and_the_key_never_touches_a_filesystem(pki, tmp_path: Path
 def test_wrong_password_missing_file_and_no_key_are_config_errors(pki, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="mot de passe incorrect"):
         load_identity(str(pki.auth.pkcs12), "", "not-the-password", "insi.pkcs12")
-    with pytest.raises(ConfigError, match="insi.pkcs12 : fichier PKCS#12 illisible"):
+    with pytest.raises(ConfigError, match="insi.pkcs12 : .*illisible"):
         load_identity(str(tmp_path / "absent.p12"), "", "", "insi.pkcs12")
     with pytest.raises(ConfigError, match="fichier de mot de passe illisible"):
         load_identity(str(pki.auth.pkcs12), str(tmp_path / "absent.pass"), "", "insi.pkcs12")
