@@ -376,6 +376,8 @@ def test_offline_keeps_last_good_and_reports_age_and_expiry(synced: Fleet) -> No
     text = json.dumps(finding, ensure_ascii=False)
     assert "dernière tentative en échec" in text and "injoignable" in text, text
 
+    done = synced.run("sync", "--status", "--json", config=synced.config)
+    assert done.returncode == 1 and json.loads(done.stdout)["last_error"]["kind"] == "network"
     status = fleet_status(synced.current())
     assert status.level == "warning" and status.age_s is not None and not status.expired
     later = status.expires + dt.timedelta(minutes=1)

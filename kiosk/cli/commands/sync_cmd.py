@@ -20,7 +20,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--offline", action="store_true",
                       help="no network: re-apply the last verified fleet layers with the local layer")
-    mode.add_argument("--status", action="store_true", help="sync age, metadata expiry, last error (no network)")
+    mode.add_argument("--status", action="store_true", help="sync age, metadata expiry, last error (no network; exit 1 when it warns)")
     p.set_defaults(handler=cmd_sync)
 
 
@@ -36,7 +36,7 @@ def cmd_sync(ctx: CliContext) -> int:
             lines.append(f"  métadonnées valides jusqu'au {status.expires:%d/%m/%Y %H:%M} UTC")
         lines += [f"  ! {m}" for m in status.messages]
         ctx.emit(status.to_dict(), "\n".join(lines))
-        return exitcodes.OK
+        return exitcodes.NEGATIVE if status.level == "warning" else exitcodes.OK
 
     from kiosk.fleet.client import SyncError, sync
 
