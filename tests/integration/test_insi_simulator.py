@@ -11,7 +11,7 @@ from lxml import etree
 from drivers.errors import CardSwappedError
 from kiosk.errors import TeleserviceError
 from kiosk.ins import parse_matricule
-from kiosk.insi import CodeCR, InsiFaultError, LpsIdentity, Traits
+from kiosk.insi import CodeCR, InsiClient, InsiFaultError, LpsIdentity, Traits
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
 from tests.support import pki as teleservice_fixtures
 from tests.support.pki import LPS
@@ -187,8 +187,11 @@ def test_hung_connection_and_slow_reply_are_bounded_by_the_timeout(make_insi) ->
 
 
 def test_tls_failures_are_clear(make_insi, sims) -> None:
-    with pytest.raises(TeleserviceError, match="TLS|injoignable|interrompue"):
+    with pytest.raises(TeleserviceError, match="refusé le certificat d'organisation"):
         make_insi(cert=sims.pki.extra["rogue"]).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+    with InsiClient(sims.insi_url, LPS, identity=None, ca_bundle=str(sims.ca_bundle)) as anonymous:
+        with pytest.raises(TeleserviceError, match="certificat d'organisation absent ou refusé"):
+            anonymous.search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
     other_ca = sims.pki.extra["rogue"].cert_pem  # a certificate that is not the server's CA
     with pytest.raises(TeleserviceError, match="certificat du serveur non reconnu"):
         make_insi(ca_bundle=str(other_ca)).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
