@@ -205,8 +205,10 @@ def _tls_reason(error: Exception) -> str:
         return "certificat du serveur non reconnu par le bundle d'autorités configuré"
     if "hostname" in text.lower() or "doesn't match" in text:
         return "le certificat du serveur ne correspond pas à son nom"
-    if "ALERT_UNKNOWN_CA" in text or "ALERT_BAD_CERTIFICATE" in text or "CERTIFICATE_REQUIRED" in text.upper():
+    if "ALERT_UNKNOWN_CA" in text or "ALERT_BAD_CERTIFICATE" in text:
         return "le serveur a refusé le certificat d'organisation (autorité non reconnue)"
+    if "CERTIFICATE_REQUIRED" in text:
+        return "le serveur exige un certificat d'organisation (aucun n'est configuré ?)"
     if "EOF occurred" in text or "ALERT" in text.upper():
         return "le serveur a coupé la négociation (certificat d'organisation absent ou refusé ?)"
     return "voir le journal en mode -vv"
