@@ -280,6 +280,20 @@ def test_first_sync_keeps_what_provisioning_wrote_as_the_local_layer(fleet: Flee
     assert rc == 0 and out["carried_over"] == [] and out["changed"] is False
 
 
+def test_damaged_local_state_is_recovered_never_trusted(synced: Fleet) -> None:
+    """Cached metadata, cached layers and the last-good record damaged on disk: verified again, never used as is."""
+    state = Path(synced.current().sync.state_dir)
+    (state / "metadata" / "timestamp.json").write_text("{garbage")
+    (state / "metadata" / "snapshot.json").write_bytes(b"")
+    cached = state / "targets" / "sites%2Flyon%2Fsite.toml"
+    cached.write_text('[site]\nname = "Pirate"\n')
+    (state / "applied.json").write_text("[1, 2")
+    rc, out = synced.sync()
+    assert rc == 0 and out["changed"], out
+    assert synced.current().site.name == "Lyon B"
+    assert "Lyon B" in cached.read_text()  # the damaged cache entry was downloaded again
+
+
 def test_slow_server_is_cut_at_the_download_deadline(fleet: Fleet) -> None:
     from kiosk.fleet.client import SyncError, sync
     from kiosk.fleet.transport import SyncLimits
