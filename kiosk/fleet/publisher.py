@@ -2,7 +2,8 @@
 
 Built on python-tuf's Metadata API. A workspace holds:
   fleet.toml                       expiry periods (days) per role
-  keys/<role>-<keyid>.pem          Ed25519 private keys (0600); root keys belong offline (`--keys DIR`)
+  keys/<role>-<keyid>.pem          Ed25519 private keys (0600, encrypted with a passphrase if given);
+                                   root keys belong offline (`--keys DIR`)
   layers/defaults.toml             the fleet's defaults
   layers/sites/<site>/site.toml    one per site
   layers/sites/<site>/devices/<device>.toml
@@ -55,6 +56,7 @@ class Expiry:
 class Workspace:
     root: Path
     extra_key_dirs: list[Path] = field(default_factory=list)
+    passphrase: bytes | None = None  # private keys written encrypted with it, and read with it
 
     @property
     def settings(self) -> Path:
@@ -113,10 +115,16 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
 # --- keys -------------------------------------------------------------------------------------------------------
 
 def _new_key(ws: Workspace, role: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from securesystemslib.signer import CryptoSigner
 
-    signer = CryptoSigner.generate_ed25519()
-    _write(ws.keys / f"{role}-{signer.public_key.keyid[:12]}.pem", signer.private_bytes, 0o600)
+    key = Ed25519PrivateKey.generate()
+    signer = CryptoSigner(key)
+    encryption = (serialization.BestAvailableEncryption(ws.passphrase) if ws.passphrase
+                  else serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    _write(ws.keys / f"{role}-{signer.public_key.keyid[:12]}.pem", pem, 0o600)
     return signer
 
 
@@ -130,10 +138,14 @@ def _signers(ws: Workspace) -> dict[str, Any]:
         for path in sorted(folder.glob("*.pem")) if folder.is_dir() else []:
             if not _KEY_FILE.match(path.name):
                 continue
+            pem = path.read_bytes()
+            encrypted = b"ENCRYPTED" in pem.split(b"\n", 1)[0]
+            if encrypted and not ws.passphrase:
+                raise PublishError(f"clé {path} chiffrée : donnez sa phrase de passe (--passphrase-file)")
             try:
-                signer = CryptoSigner(load_pem_private_key(path.read_bytes(), None))
+                signer = CryptoSigner(load_pem_private_key(pem, ws.passphrase if encrypted else None))
             except (ValueError, TypeError) as e:
-                raise PublishError(f"clé {path} illisible ({e})") from e
+                raise PublishError(f"clé {path} illisible ou phrase de passe fausse ({e})") from e
             out[signer.public_key.keyid] = signer
     return out
 
@@ -256,12 +268,13 @@ def validate_layers(ws: Workspace) -> dict[str, bytes]:
 
 # --- commands ---------------------------------------------------------------------------------------------------
 
-def init(root: Path, *, root_keys: int = 3, root_threshold: int = 2, expiry: Expiry | None = None) -> PublishReport:
+def init(root: Path, *, root_keys: int = 3, root_threshold: int = 2, expiry: Expiry | None = None,
+         passphrase: bytes | None = None) -> PublishReport:
     """A new workspace: keys for every role, root version 1, empty defaults, first publication."""
     import tomli_w
     from tuf.api.metadata import Metadata, Root
 
-    ws = Workspace(Path(root))
+    ws = Workspace(Path(root), passphrase=passphrase)
     if ws.settings.exists() or ws.metadata.exists():
         raise PublishError(f"{ws.root} contient déjà un espace de flotte")
     if not 1 <= root_threshold <= root_keys:

@@ -17,6 +17,8 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
                          help="the fleet workspace (default: the current directory)")
     ws_opts.add_argument("--keys", action="append", default=[], metavar="DIR",
                          help="another folder of private keys, e.g. offline root keys on removable media")
+    ws_opts.add_argument("--passphrase-file", metavar="FILE",
+                         help="file holding the private keys' passphrase (init: encrypt new keys with it)")
     p = sub.add_parser("fleet", parents=[parent], help="publisher side: sign and publish the fleet repository")
     verbs = p.add_subparsers(dest="fleet_verb", metavar="VERB", required=True)
 
@@ -49,9 +51,16 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 def _workspace(ctx: CliContext) -> Any:
     from pathlib import Path
 
+    from kiosk.errors import ConfigError
     from kiosk.fleet.publisher import Workspace
 
-    return Workspace(Path(ctx.args.workspace), [Path(k) for k in ctx.args.keys])
+    passphrase = None
+    if ctx.args.passphrase_file:
+        try:
+            passphrase = Path(ctx.args.passphrase_file).read_bytes().rstrip(b"\r\n") or None
+        except OSError as e:
+            raise ConfigError(f"phrase de passe illisible : {ctx.args.passphrase_file} ({e.strerror})") from e
+    return Workspace(Path(ctx.args.workspace), [Path(k) for k in ctx.args.keys], passphrase)
 
 
 def _published(ctx: CliContext, report: Any, head: str) -> int:
@@ -70,7 +79,8 @@ def cmd_init(ctx: CliContext) -> int:
     from kiosk.fleet.publisher import init
 
     ws = _workspace(ctx)
-    report = init(ws.root, root_keys=ctx.args.root_keys, root_threshold=ctx.args.root_threshold)
+    report = init(ws.root, root_keys=ctx.args.root_keys, root_threshold=ctx.args.root_threshold,
+                  passphrase=ws.passphrase)
     root = ws.metadata / "1.root.json"
     return _published(ctx, report, f"espace de flotte créé dans {ws.root}\n"
                       f"  racine à installer sur chaque poste ([sync] trusted_root) : {root}\n"
