@@ -1,4 +1,5 @@
-"""The serial CCID reader backend: GemPC Twin family readers on serial ports, behind `drivers.base`.
+"""The serial reader backend: GemPC Twin family readers (serial CCID) and GemCore readers (GBP, see
+`gemcore.py`) on serial ports, behind `drivers.base`.
 
 One supervisor thread per reader owns its life cycle: open the port, check that a reader answers (firmware
 escape), switch card-movement notifications to asynchronous mode, read the slot status, then turn the reader's
@@ -23,6 +24,7 @@ from typing import Any
 from drivers.base import BackendId, CardChannel, EventKind, ReaderBackend, ReaderEvent, ReaderInfo
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.serial import ccid
+from drivers.serial.gemcore import GemCoreLink
 from drivers.serial.link import LinkTimeouts, SerialLink
 from drivers.serial.models import model as model_named
 from drivers.serial.port import open_port, wait_for_device
@@ -42,6 +44,7 @@ EXCLUSIVE_WAIT_S = 30.0  # longest wait for another session's exclusive use of t
 class SerialReaderSpec:
     port: str  # device path or pyserial URL
     model: str = "GemPCTwin"
+    protocol: str = "ccid"  # or "gbp": GemCore readers (see gemcore.py)
     baud: int = 115200
     echo: bool | None = None  # None: the model's behaviour
     name: str = ""  # physical reader name; default "<model> <port>"
@@ -59,7 +62,7 @@ class SerialReaderSpec:
     def from_config(cls, reader: Any) -> SerialReaderSpec:
         """From a `[[readers]]` entry (`kiosk.config.schema_readers.ReaderConfig`) with backend = "serial"."""
         echo = getattr(reader, "echo", "auto")
-        return cls(port=reader.port, model=reader.model, baud=reader.baud,
+        return cls(port=reader.port, model=reader.model, baud=reader.baud, protocol=reader.protocol,
                    echo=None if echo in ("auto", None) else echo in ("on", True))
 
 
@@ -106,7 +109,7 @@ class _SerialReader:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.exclusive = _Exclusive()
-        self.link: SerialLink | None = None
+        self.link: SerialLink | GemCoreLink | None = None
         self.firmware = ""
         self.present = False
         self.powered = False
@@ -143,19 +146,24 @@ class _SerialReader:
             attempt = 0
             self._serve(link)
 
-    def _open(self) -> SerialLink | None:
+    def _open(self) -> SerialLink | GemCoreLink | None:
+        link: SerialLink | GemCoreLink | None = None
+        callbacks: dict[str, Any] = {
+            "on_slot_change": lambda present: self._events.put(("slot", link, present)),
+            "on_lost": lambda error: self._events.put(("lost", link, error)),
+        }
         try:
-            port = open_port(self.spec.port, self.spec.baud)
+            if self.spec.protocol == "gbp":
+                link = GemCoreLink.open(self.spec.port, timeouts=self.spec.timeouts, name=self.name, **callbacks)
+                port = link.port
+            else:
+                port = open_port(self.spec.port, self.spec.baud)
         except ReaderError as e:
             log.debug("%s", e)
             return None
-        link: SerialLink | None = None
         try:
-            link = SerialLink(
-                port, self.spec.echoes, timeouts=self.spec.timeouts, name=self.name,
-                on_slot_change=lambda present: self._events.put(("slot", link, present)),
-                on_lost=lambda error: self._events.put(("lost", link, error)),
-            )
+            if link is None:
+                link = SerialLink(port, self.spec.echoes, timeouts=self.spec.timeouts, name=self.name, **callbacks)
             fw = link.command(ccid.Command.ESCAPE, model_named(self.spec.model).init_escape, answer_s=FIRMWARE_TIMEOUT_S)
             self.firmware = fw.data.rstrip(b"\x00").decode("ascii", "replace")
             if self.spec.echo is None and link.echo_seen != link.echo:
@@ -179,7 +187,7 @@ class _SerialReader:
         log.info("lecteur série %s prêt (firmware %s)", self.name, self.firmware or "?")
         return link
 
-    def _serve(self, link: SerialLink) -> None:
+    def _serve(self, link: SerialLink | GemCoreLink) -> None:
         self._emit(ReaderEvent(EventKind.READER_ADDED, self.name))
         if self.present:
             self._card_arrived(link)
@@ -213,7 +221,7 @@ class _SerialReader:
             self._card_left()
         self._emit(ReaderEvent(EventKind.READER_REMOVED, self.name))
 
-    def _card_arrived(self, link: SerialLink) -> None:
+    def _card_arrived(self, link: SerialLink | GemCoreLink) -> None:
         with self._state:
             self.present, self.powered, self.atr = True, False, None
             self.counter += 1
@@ -237,7 +245,7 @@ class _SerialReader:
 
     # -- card operations (callers' threads) -----------------------------------------------------------------
 
-    def _power_on(self, link: SerialLink, counter: int) -> bytes:
+    def _power_on(self, link: SerialLink | GemCoreLink, counter: int) -> bytes:
         response = link.command(ccid.Command.POWER_ON)  # bPowerSelect 0: automatic voltage
         if response.failed or not response.data:
             if response.icc == ccid.IccStatus.ABSENT:
@@ -284,7 +292,7 @@ class _SerialReader:
             self._check(channel)
             return response.data
 
-    def _check(self, channel: SerialChannel) -> SerialLink:
+    def _check(self, channel: SerialChannel) -> SerialLink | GemCoreLink:
         with self._state:
             link, present, counter = self.link, self.present, self.counter
         if link is None:

@@ -1,4 +1,5 @@
-"""The serial CCID reader models, as libccid's serial driver knows them: which ones echo commands."""
+"""The serial reader models: the serial CCID ones as libccid's serial driver knows them (which echo commands),
+and the GemCore ones spoken to in GBP."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ MODELS = {
         Model("GemCoreSIMPro", echo=False, init_escape=b"\x02"),
         Model("GemCoreSIMPro2", echo=False, init_escape=b"\x02"),
         Model("SEC1210", echo=False, init_escape=b"\x06"),
+        Model("GemPC410", echo=False, init_escape=b"\x02"),  # GemCore readers: protocol = "gbp"
+        Model("GemPC413", echo=False, init_escape=b"\x02"),
     )
 }
 

@@ -19,8 +19,8 @@ class ReaderConfig:
     backend: Backend = doc("pcsc", "pcsc (through pcscd), serial (direct serial CCID driver) or sim (embedded simulator).")
     match: str = doc("", "Glob pattern on the physical reader name (pcsc: e.g. \"Gemalto*\"; serial: \"<model> <port>\"); empty matches any reader.")
     port: str = doc("", "serial: device path (/dev/ttyUSB0) or any pyserial URL (loop://, socket://host:port, spy://...).")
-    protocol: Literal["ccid", "gbp"] = doc("ccid", "serial: line protocol (ccid = serial CCID of the GemPC Twin family).")
-    model: str = doc("GemPCTwin", "serial: reader model (GemPCTwin, GemPCPinPad, GemCorePOSPro, GemCoreSIMPro); decides the command echo.")
+    protocol: Literal["ccid", "gbp"] = doc("ccid", "serial: line protocol: ccid (serial CCID, GemPC Twin family) or gbp (Gemplus Block Protocol, GemCore readers: GemPC410, GemPC413).")
+    model: str = doc("GemPCTwin", "serial: reader model (GemPCTwin, GemPCPinPad, GemCorePOSPro, GemCoreSIMPro; GemPC410, GemPC413 with gbp); decides the command echo.")
     baud: int = doc(115200, "serial: line speed in baud.")
     echo: Literal["auto", "on", "off"] = doc("auto", "serial: whether the reader echoes every command (auto: by model, on for GemPC Twin and PinPad).")
 
@@ -34,7 +34,5 @@ class ReaderConfig:
 
             if self.model.lower() not in MODELS:
                 yield ("model",), "modèle attendu : " + ", ".join(m.name for m in MODELS.values())
-            if self.protocol != "ccid":
-                yield ("protocol",), "seul le protocole \"ccid\" (CCID série) est pris en charge"
         if self.baud not in (9600, 19200, 38400, 57600, 115200):
             yield ("baud",), "vitesse attendue : 9600, 19200, 38400, 57600 ou 115200"

@@ -76,3 +76,32 @@ def test_cli_refuses_an_unknown_card(run_kiosk) -> None:
     result = run_kiosk(*VERB, "--port", "/dev/null", "--card", "carte-bleue", "--json")
     assert result.returncode == 2
     assert "type de carte inconnu" in json.loads(result.stdout)["message"]
+
+
+def test_cli_simulates_a_gemcore_reader(tmp_path) -> None:
+    from drivers.cards.cpx import read_cpx
+
+    host = str(tmp_path / "ttyGEMCORE")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", *VERB, "--pty", host, "--protocol", "gbp", "--card", "cpe", "--json"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=dict(os.environ, KIOSK_CONFIG=str(tmp_path / "kiosk.toml")),
+    )
+    events: queue.Queue = queue.Queue()
+    backend = SerialBackend([SerialReaderSpec(port=host, model="GemPC410", protocol="gbp")])
+    try:
+        assert json.loads(proc.stdout.readline())["event"] == "ready"
+        backend.start(events.put)
+        deadline = time.monotonic() + 15
+        while events.get(timeout=max(0.1, deadline - time.monotonic())).kind is not EventKind.CARD_INSERTED:
+            pass
+        with backend.connect(backend.readers()[0].name) as channel:
+            assert read_cpx(channel).card_type == "CPE"
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        assert proc.wait(10) == 0
+    finally:
+        backend.stop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()

@@ -1,4 +1,5 @@
-"""`kiosk sim serial-reader`: a simulated serial CCID reader (GemPC Twin family) on a pty or pyserial URL.
+"""`kiosk sim serial-reader`: a simulated serial reader on a pty or pyserial URL: serial CCID (GemPC Twin
+family), or GemCore over GBP with `--protocol gbp`.
 
 It serves the product's virtual cards (`drivers.sim.cards`) as the PC/SC simulator does, for the kiosk's
 serial backend or for pcscd's libccidtwin. Card movements are typed on standard input while it runs:
@@ -32,6 +33,7 @@ def add_parser(verbs: Any, parent: argparse.ArgumentParser, name: str = "serial-
     where.add_argument("--port", metavar="PTY", help="the reader's end of the line: a pty (one end of a socat pair) or a pyserial URL")
     where.add_argument("--pty", metavar="PATH", help="create a pty pair with socat; the kiosk (or pcscd) opens PATH")
     p.add_argument("--card", metavar="TYPE[:PROFIL]", help="card inserted at start: vitale, vitale:enfant, cpe, cps:medecin, cpf...")
+    p.add_argument("--protocol", choices=("ccid", "gbp"), default="ccid", help="ccid (GemPC Twin family) or gbp (GemCore readers)")
     p.add_argument("--model", default="GemPCTwin", help="model whose echo behaviour to reproduce (default GemPCTwin)")
     p.add_argument("--echo", choices=("auto", "on", "off"), default="auto", help="echo every command frame (auto: by model)")
     p.add_argument("--time-extensions", type=int, default=0, metavar="N", help="T=0 time-extension bytes before each card answer")
@@ -63,6 +65,7 @@ def cmd_serial_reader(ctx: CliContext) -> int:
     from drivers.errors import ReaderError
     from drivers.serial.models import model
     from drivers.serial.port import wait_for_device
+    from drivers.sim.gemcore_reader import SimulatedGemCoreReader
     from drivers.sim.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
     from kiosk.errors import ConfigError
 
@@ -71,6 +74,7 @@ def cmd_serial_reader(ctx: CliContext) -> int:
     echo = model(args.model).echo if args.echo == "auto" else args.echo == "on"
     noise = LineNoise(corrupt=args.noise, garbage=args.noise, seed=args.seed)
     stop, wake = threading.Event(), threading.Event()
+    echo = echo and args.protocol == "ccid"
     state: dict[str, Any] = {"card": card, "sim": None}
     lock = threading.Lock()
 
@@ -127,7 +131,11 @@ def cmd_serial_reader(ctx: CliContext) -> int:
     try:
         while not stop.is_set():
             try:
-                sim = SimulatedSerialReader(port, card=state["card"], echo=echo, time_extensions=args.time_extensions, noise=noise)
+                if args.protocol == "gbp":
+                    sim = SimulatedGemCoreReader(port, card=state["card"], time_extensions=args.time_extensions, noise=noise)
+                else:
+                    sim = SimulatedSerialReader(port, card=state["card"], echo=echo, time_extensions=args.time_extensions,
+                                                noise=noise)
             except ReaderError as e:
                 say("waiting", f"port {port} indisponible ({e}) : attente")
                 if not wait_for_device(port, stop, wake, attempt):
