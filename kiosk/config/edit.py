@@ -21,7 +21,7 @@ from kiosk.config.load import config_path, parse_config
 from kiosk.config.schema import Config
 from kiosk.errors import ConfigError
 
-__all__ = ["set_value", "split_key"]
+__all__ = ["apply_value", "set_value", "split_key"]
 
 
 def split_key(key: str) -> tuple[str | int, ...]:
@@ -92,6 +92,11 @@ def _assign(doc: Any, path: tuple[str | int, ...], value: Any) -> None:
         node[last] = value
 
 
+def apply_value(doc: dict[str, Any], parts: tuple[str | int, ...], raw: str) -> None:
+    """Set `parts` in a TOML document (dicts), typing `raw` by the schema like `kiosk config set` does."""
+    _assign(doc, parts, _parse_value(raw, _expected_type(parts)))
+
+
 def set_value(key: str, raw: str, path: str | os.PathLike[str] | None = None) -> Path:
     """Set `key` to `raw` (a TOML value, or plain text for text keys). Nothing is written unless valid."""
     target = config_path(path)
@@ -103,8 +108,7 @@ def set_value(key: str, raw: str, path: str | os.PathLike[str] | None = None) ->
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{target} est illisible ({e}) : corrigez-le avant de le modifier") from e
-    parts = split_key(key)
-    _assign(doc, parts, _parse_value(raw, _expected_type(parts)))
+    apply_value(doc, split_key(key), raw)
     new_text = tomli_w.dumps(doc)
     _, problems = parse_config(new_text, str(target))
     if problems:

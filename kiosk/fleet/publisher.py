@@ -332,7 +332,7 @@ def set_layer_value(ws: Workspace, key: str, raw: str, site: str | None = None, 
     """Change one key in one layer, typed like `kiosk config set`; refused if what kiosks get would be invalid."""
     import tomli_w
 
-    from kiosk.config.edit import _assign, _expected_type, _parse_value, split_key
+    from kiosk.config.edit import apply_value, split_key
 
     _latest_root(ws)
     path = layer_path(ws, site, device)
@@ -343,7 +343,7 @@ def set_layer_value(ws: Workspace, key: str, raw: str, site: str | None = None, 
         doc = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} est illisible ({e}) : corrigez-le avant de le modifier") from e
-    _assign(doc, parts, _parse_value(raw, _expected_type(parts)))
+    apply_value(doc, parts, raw)
     if _secret_keys(doc):
         raise ConfigError(f"{key} : secret interdit dans le dépôt de flotte (lisible par tous les postes)")
     before = path.read_bytes() if path.exists() else None
