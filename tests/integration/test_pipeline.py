@@ -90,19 +90,18 @@ def test_a_swapped_card_stops_every_chain_before_sending(make_insi, make_dmp, si
 
 
 def test_swap_between_insi_and_dmp(make_insi, make_dmp, sims) -> None:
-    state = {"present": True}
+    checks = []
 
-    def card_check() -> None:
-        if not state["present"]:
+    def card_check() -> None:  # the card is there for the INSi call, gone by the DMP call
+        checks.append(1)
+        if len(checks) > 1:
             raise CardSwappedError("carte changée")
 
-    def on_update(update) -> None:
-        if update.stage is Stage.INSI:
-            state["present"] = False  # the card leaves as soon as INSi answered
-
-    finals = run_pipeline(card(people=FAMILY[:1]), make_insi(), make_dmp(), on_update, card_check=card_check, max_workers=1)
+    before = sims.dmp.count
+    finals = run_pipeline(card(people=FAMILY[:1]), make_insi(), make_dmp(), lambda u: None, card_check=card_check)
     assert finals[0].stage is Stage.FAILED and isinstance(finals[0].error, CardSwappedError)
-    assert finals[0].insi is not None and finals[0].insi.found
+    assert finals[0].insi is not None and finals[0].insi.found  # the INSi answer is kept for display
+    assert sims.dmp.count == before and len(checks) == 2
 
 
 def test_production_refuses_a_demo_card_before_any_request(make_insi, make_dmp, sims) -> None:
