@@ -77,6 +77,7 @@ class DeskApp(App[None]):
         self.plain = plain
         self.sub_title = site
         self._base = ""
+        self.events_shown = 0  # desk events rendered so far (tests wait on it rather than on the clock)
         self._duties = duties
         self.lock_after_s = lock_after_s
         self.show_clock = show_clock  # off in snapshot tests
@@ -128,6 +129,7 @@ class DeskApp(App[None]):
 
     def on_desk_app_changed(self, message: Changed) -> None:
         self._route(message.view, message.event)
+        self.events_shown += 1
         if message.event.kind == "desk_opened":
             self._arm_idle_lock()
 

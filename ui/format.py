@@ -29,7 +29,7 @@ def dmp_text(row: PatientRow) -> str:
 _SHORT_DMP = {
     DmpState.AUTHORISED: "ouvert, autorisé",
     DmpState.NOT_AUTHORISED: "ouvert, à autoriser",
-    DmpState.BLOCKED: "bloqué par le patient",
+    DmpState.BLOCKED: "bloqué (patient)",
     DmpState.EMERGENCY_REFUSED: "urgence refusée",
     DmpState.CLOSED: "fermé",
     DmpState.NOT_CREATED: "pas de DMP",

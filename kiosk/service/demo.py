@@ -26,8 +26,9 @@ __all__ = ["DEMO_PIN", "DemoHands", "DemoWorld", "STAFF_READER", "VITALE_READER"
 STAFF_READER = "Lecteur CPx (simulé)"
 VITALE_READER = "Lecteur Vitale (simulé)"
 DEMO_PIN = "1234"
-# Checks that look at the machine's pcscd and serial ports: meaningless on the virtual readers.
-DEMO_SKIPPED_CHECKS = frozenset({"pcscd", "readers", "serial", "watchdog", "sync"})
+# Checks about the machine (its configuration file, pcscd, serial ports, systemd) mean nothing to the demo;
+# "endpoints" probes TLS without a client certificate, which the mutual-TLS simulators refuse.
+DEMO_SKIPPED_CHECKS = frozenset({"config", "pcscd", "readers", "serial", "watchdog", "endpoints"})
 
 
 def _private_dir() -> Path:
@@ -107,6 +108,7 @@ target = "{self.workdir / 'imprimante.bin'}"
 [params]
 url = "{params.url()}"
 ca_bundle = "{params.ca_bundle}"
+allowed_domains = ["127.0.0.1", "dmp.fr", "dmp.gouv.fr", "monespacesante.fr"]
 
 [webps]
 cpx_base = "{self.webps.cpx_base}"

@@ -38,6 +38,12 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     def settle() -> None:
         controller.wait_idle(60)
 
+    step("07:55", "La borne démarre et vérifie le fichier param-lps du DMP.")
+    world.runtime.run_due()
+    status = world.runtime.params_status
+    words = {"updated": "téléchargé", "not-modified": "inchangé", "unchanged": "inchangé", "failed": "échec"}
+    say(f"   param-lps : {words.get(str(status.get('status')), 'non vérifié')}"
+        + (f" ({status['entries']} entrées)" if status.get("entries") else ""))
     step("07:58", "Une carte Vitale est restée dans le lecteur, le poste est encore verrouillé.")
     backend.insert(VITALE_READER, cards.demo_vitale_single())
     settle()

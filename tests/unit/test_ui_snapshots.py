@@ -25,13 +25,30 @@ def world():
 
 
 def app_for(world: DemoWorld, theme: str = "color") -> DeskApp:
+    count_events(world)
     return DeskApp(world.runtime.controller, pages=dict(world.config.webps.pages), site=world.config.site.name,
                    theme=theme, show_clock=False)
 
 
+EMITTED: dict[int, int] = {}
+
+
+def count_events(world: DemoWorld) -> None:
+    key = id(world)
+    EMITTED[key] = 0
+
+    def count(view, event) -> None:  # type: ignore[no-untyped-def]
+        EMITTED[key] += 1
+
+    world.runtime.controller.add_listener(count)
+
+
 async def settle(pilot, world: DemoWorld) -> None:
+    """Until the workers are idle and the app has rendered every desk event they produced."""
     deadline = time.monotonic() + 30
-    while not world.runtime.controller.wait_idle(0) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if world.runtime.controller.wait_idle(0) and pilot.app.events_shown >= EMITTED.get(id(world), 0):
+            break
         await pilot.pause(0.05)
     await pilot.pause(0.2)
     for field in pilot.app.screen.query(Input):

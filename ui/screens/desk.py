@@ -14,7 +14,8 @@ from ui.screens.base import DeskScreen
 
 __all__ = ["OpenDeskScreen"]
 
-COLUMNS = ("Nom Prénom", "Naissance", "Qualité", "Identité", "DMP")
+# Fixed widths: the table does not jump while answers arrive (the detail panel has the full texts).
+COLUMNS = (("Nom Prénom", 24), ("Naissance", 10), ("Qualité", 8), ("Identité", 20), ("DMP", 19))
 
 
 class OpenDeskScreen(DeskScreen):
@@ -38,7 +39,8 @@ class OpenDeskScreen(DeskScreen):
         yield Static("", id="waiting")
         with Horizontal(id="patient"):
             table: DataTable[str] = DataTable(id="rows", cursor_type="row", zebra_stripes=False)
-            table.add_columns(*COLUMNS)
+            for label, width in COLUMNS:
+                table.add_column(label, width=width)
             yield table
             with Vertical(id="detail-box"):
                 yield Static("", id="detail")

@@ -55,6 +55,6 @@ def _tui(world: Any) -> int:
 
     config = world.config
     app = DeskApp(world.runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
-                  theme=pick_theme(config.ui.theme), demo=DemoHands(world))
+                  theme=pick_theme(config.ui.theme), demo=DemoHands(world), duties=world.runtime.run_due)
     app.run()
     return exitcodes.OK
