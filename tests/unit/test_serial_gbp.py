@@ -70,3 +70,24 @@ def test_fuzz_decoder(stream, cuts):
 def test_roundtrip(payloads):
     stream = b"".join(i_block(READER_NAD, n & 1, p) for n, p in enumerate(payloads))
     assert [b.data for b in BlockDecoder(READER_NAD).feed(stream)] == payloads
+
+
+@given(st.binary(max_size=255), st.booleans(), st.booleans())
+def test_simulated_gemcore_answers_any_command(data, with_card, powered):
+    import serial
+
+    from drivers.sim.gemcore_reader import SimulatedGemCoreReader
+
+    class Card:
+        atr = b"\x3b\x00"
+
+        def reset(self):
+            pass
+
+        def process(self, apdu):
+            return b"\x6d\x00"
+
+    sim = SimulatedGemCoreReader(serial.serial_for_url("loop://"), card=Card() if with_card else None)
+    sim.powered = powered and with_card
+    reply = sim._command(data)
+    assert reply and reply[0] in (0x00, 0xE7, 0xFB, 0x01)
