@@ -89,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
         declared = self.headers.get("Content-Length", "")
         if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
             self._send(SimReply(413, b"request too large or without length", "text/plain"))
+            self.close_connection = True  # the unread body must not be taken for the next request
             return
         body = self.rfile.read(int(declared))
         cert = self.request.getpeercert() or {}

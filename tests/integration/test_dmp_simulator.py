@@ -117,3 +117,29 @@ def test_hung_and_slow(make_dmp) -> None:
 def test_unknown_service_path(make_dmp, sims) -> None:
     with pytest.raises(DmpFaultError, match="NotFound"):
         make_dmp(endpoint=sims.dmp.url + "/autre/v2/services").exists(parse_matricule("297022A02077878"))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda b: b.replace(b' soap:mustUnderstand="true">urn:hl7-org:v3:PRPA_IN201307UV02', b">urn:hl7-org:v3:PRPA_IN201307UV02", 1), "ActionNotSupported"),
+        (lambda b: b.replace(b"<wsa:MessageID>", b"<wsa:Other>").replace(b"</wsa:MessageID>", b"</wsa:Other>"), "MessageAddressingHeaderRequired"),
+        (lambda b: b.replace(b"saml2:Assertion", b"saml2:Autre"), "VIHF_ABSENT"),
+        (lambda b: b.replace(b'code="TEST_EXST"', b'code="AUTRE"'), "InvalidRequest"),
+        (lambda b: b.replace(b"xml-exc-c14n#", b"xml-c14n11#"), "VIHF_INVALIDE"),
+        (lambda b: b.replace(b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap.org/soap/envelope/"), "VersionMismatch"),
+    ],
+)
+def test_simulator_refuses_what_the_dmp_refuses(make_dmp, sims, mutate, code: str) -> None:
+    from kiosk import tlsclient
+    from kiosk.dmp.td02 import parse_td02_reply
+    from tests.support.pki import identity
+
+    client = make_dmp()
+    body = mutate(client.envelope("297022A02077878", "1.2.250.1.213.1.4.8"))
+    context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
+    with tlsclient.make_session(context, str(sims.ca_bundle)) as session:
+        reply = tlsclient.post(session, client.url, body, {"Content-Type": "application/soap+xml"}, tlsclient.HttpLimits(), "test")
+    with pytest.raises(DmpFaultError) as info:
+        parse_td02_reply(reply.status_code, reply.content)
+    assert info.value.code == code

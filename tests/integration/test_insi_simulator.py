@@ -204,3 +204,53 @@ def test_network_down_is_clear(make_insi) -> None:
         port = s.getsockname()[1]
     with pytest.raises(TeleserviceError, match="injoignable"):
         make_insi(endpoint=f"https://127.0.0.1:{port}/lps").search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+
+
+def raw_post(sims, body: bytes, content_type: str = "application/soap+xml;charset=utf-8") -> tuple[int, bytes]:
+    """Post hand-made bytes with the organisation certificate: what the simulator does with a bad request."""
+    from kiosk import tlsclient
+    from tests.support.pki import identity
+
+    context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
+    with tlsclient.make_session(context, str(sims.ca_bundle)) as session:
+        reply = tlsclient.post(session, sims.insi_url, body, {"Content-Type": content_type}, tlsclient.HttpLimits(), "test")
+    return reply.status_code, reply.content
+
+
+def good_request(make_insi, sims) -> bytes:
+    make_insi().search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+    return sims.insi.received[-1].body
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda b: b.replace(b"ContexteBAM", b"ContexteXYZ"), "siram_14"),  # header missing
+        (lambda b: b.replace(b'Version="01_00"', b'Version="02_00"'), "siram_15"),
+        (lambda b: b.replace(b"rechercherInsAvecTraitsIdentite</", b"rechercherInsAvecCarteVitale</"), "siram_20"),  # action vs body
+        (lambda b: b.replace(b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap.org/soap/envelope/"), "siram_12"),
+        (lambda b: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>' + b.split(b"?>", 1)[1], "siram_10"),
+        (lambda b: b[: len(b) // 2], "siram_10"),
+    ],
+)
+def test_simulator_refuses_what_insi_refuses(make_insi, sims, mutate, code: str) -> None:
+    from kiosk.insi.response import parse_insi_reply
+
+    status, content = raw_post(sims, mutate(good_request(make_insi, sims)))
+    assert status == 500
+    with pytest.raises(InsiFaultError) as info:
+        parse_insi_reply(status, "", content)
+    assert info.value.code == code
+
+
+def test_simulator_refuses_soap11_content_type_and_huge_requests(make_insi, sims) -> None:
+    from kiosk.insi.response import parse_insi_reply
+
+    status, content = raw_post(sims, good_request(make_insi, sims), "text/xml; charset=utf-8")
+    with pytest.raises(InsiFaultError, match="siram_11"):
+        parse_insi_reply(status, "", content)
+    try:  # refused with 413 or, when the refusal lands while the client is still sending, the connection cut
+        status, _ = raw_post(sims, b"<a>" + b"x" * 2_000_000 + b"</a>")
+    except TeleserviceError:
+        status = 413
+    assert status == 413
