@@ -190,9 +190,9 @@ def test_tls_failures_are_clear(make_insi, sims) -> None:
     # Depending on timing, TLS 1.3 reports the refusal as an alert or as the server hanging up: both name the cause.
     with pytest.raises(TeleserviceError, match="négociation TLS .*certificat d'organisation"):
         make_insi(cert=sims.pki.extra["rogue"]).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
-    with InsiClient(sims.insi_url, LPS, identity=None, ca_bundle=str(sims.ca_bundle)) as anonymous:
-        with pytest.raises(TeleserviceError, match="négociation TLS .*certificat d'organisation"):
-            anonymous.search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+    anonymous = InsiClient(sims.insi_url, LPS, identity=None, ca_bundle=str(sims.ca_bundle))
+    with anonymous, pytest.raises(TeleserviceError, match="négociation TLS .*certificat d'organisation"):
+        anonymous.search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
     other_ca = sims.pki.extra["rogue"].cert_pem  # a certificate that is not the server's CA
     with pytest.raises(TeleserviceError, match="certificat du serveur non reconnu"):
         make_insi(ca_bundle=str(other_ca)).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
