@@ -166,6 +166,8 @@ def post(
     except requests.exceptions.ConnectTimeout as e:
         raise TeleserviceError(f"{service} : délai de connexion dépassé ({limits.connect_timeout_s:g} s)") from e
     except requests.exceptions.ReadTimeout as e:
+        if time.monotonic() - start < limits.timeout_s * 0.9:  # the TLS handshake stalled (connect timeout applies)
+            raise TeleserviceError(f"{service} : négociation TLS sans réponse ({limits.connect_timeout_s:g} s)") from e
         raise TeleserviceError(f"{service} : pas de réponse en {limits.timeout_s:g} s") from e
     except requests.exceptions.ConnectionError as e:
         raise TeleserviceError(f"{service} : service injoignable ({_connection_reason(e)})") from e

@@ -198,6 +198,15 @@ def test_tls_failures_are_clear(make_insi, sims) -> None:
         make_insi(ca_bundle=str(other_ca)).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
 
 
+def test_stalled_tls_handshake_is_bounded_by_the_connect_timeout(make_insi) -> None:
+    with socket.socket() as listener:  # accepts TCP, never speaks TLS
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        with pytest.raises(TeleserviceError, match="négociation TLS sans réponse"):
+            make_insi(endpoint=f"https://127.0.0.1:{port}/lps", timeout_s=30).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+
+
 def test_network_down_is_clear(make_insi) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
