@@ -66,6 +66,7 @@ def test_vitale_card_through_pcscd(run_kiosk, pcscd, sims, tmp_path: Path) -> No
     card.insert()
     try:
         done = run_kiosk("insi", "vitale", "--reader", "vitale", "--dmp", "--json", "--reveal", "--timeout", "20", config=config)
+        human = run_kiosk("insi", "vitale", "--reader", "vitale", "--dmp", "--timeout", "20", config=config)
     finally:
         card.remove()
     assert done.returncode == 0, done.stderr
@@ -77,3 +78,7 @@ def test_vitale_card_through_pcscd(run_kiosk, pcscd, sims, tmp_path: Path) -> No
     assert "clé incohérente" in hermann["dmp_skipped"]
     assert child["insi"]["ins_actif"]["ins"] == "109076322083489"
     assert child["dmp"]["state"] == "open_not_authorised"
+    assert human.returncode == 0, human.stderr
+    assert "G. H. (assuré)" in human.stdout and "1810...60" in human.stdout and "clé incohérente" in human.stdout
+    assert "pas encore autorisé" in human.stdout
+    assert "181036322045660" not in human.stdout + human.stderr and "HERMANN" not in human.stdout

@@ -74,7 +74,9 @@ def cmd_traits(ctx: CliContext) -> int:
 def cmd_vitale(ctx: CliContext) -> int:
     from drivers.manager import ReaderManager
     from kiosk.cards import read_vitale
+    from kiosk.patient import QUALITES
     from kiosk.pipeline import Stage, check_beneficiaries
+    from kiosk.privacy import mask_name
     from kiosk.teleservices import open_teleservices
 
     args = ctx.args
@@ -92,7 +94,8 @@ def cmd_vitale(ctx: CliContext) -> int:
             for update in check_beneficiaries(read, services.insi, services.dmp, card_check=card_check):  # type: ignore[arg-type]
                 person = update.beneficiary
                 row = rows.setdefault(update.index, {"index": update.index, "qualite": person.qualite})
-                name = f"{person.prenom} {person.nom_usuel}" if args.reveal else repr(person)
+                shown = (person.prenom, person.nom_usuel) if args.reveal else (mask_name(person.prenom), mask_name(person.nom_usuel))
+                name = f"{shown[0]} {shown[1]} ({QUALITES.get(person.qualite, 'qualité inconnue')})"
                 if update.stage is Stage.INSI and update.insi is not None:
                     row["insi"] = update.insi.as_dict(args.reveal)
                     text.append(f"[{update.index + 1}] {name}")
