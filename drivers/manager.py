@@ -101,8 +101,9 @@ class _State:
     physical: dict[tuple[BackendId, str], _Physical] = field(default_factory=dict)
 
 
-def create_backend(backend_id: str) -> ReaderBackend:
-    """The backend for an id, imported lazily (pyscard only when PC/SC is used)."""
+def create_backend(backend_id: str, readers_config: Sequence[Any] = ()) -> ReaderBackend:
+    """The backend for an id, imported lazily (pyscard only when PC/SC is used). The serial backend takes
+    its ports from the `[[readers]]` entries."""
     if backend_id == BackendId.PCSC.value:
         from drivers.pcsc.backend import PcscBackend
 
@@ -111,17 +112,22 @@ def create_backend(backend_id: str) -> ReaderBackend:
         from drivers.sim.backend import SimBackend
 
         return SimBackend()
-    raise ReaderError(f"backend {backend_id!r} non pris en charge ici (pcsc, sim)")
+    if backend_id == BackendId.SERIAL.value:
+        from drivers.serial.backend import SerialBackend
+
+        return SerialBackend.from_config(readers_config)
+    raise ReaderError(f"backend {backend_id!r} inconnu (pcsc, serial, sim)")
 
 
 class ReaderManager:
     def __init__(self, readers_config: Iterable[Any] = (), backends: Sequence[ReaderBackend] | None = None) -> None:
+        readers_config = list(readers_config)
         specs = [LogicalReaderSpec(r.name, r.role, str(r.backend), r.match) for r in readers_config]
         self.configured = bool(specs)
         if not specs:
             specs = [LogicalReaderSpec(n, n, "", "") for n in DEFAULT_READERS]
         if backends is None:
-            backends = [create_backend(b) for b in dict.fromkeys(s.backend or "pcsc" for s in specs)]
+            backends = [create_backend(b, readers_config) for b in dict.fromkeys(s.backend or "pcsc" for s in specs)]
         self.backends = list(backends)
         self._specs = specs
         self._state = _State({s.name: LogicalReader(s.name, s.role, s.backend, s.match) for s in specs})
@@ -140,6 +146,15 @@ class ReaderManager:
         for backend in self.backends:
             backend.stop()
         self._started = False
+
+    def prime(self) -> None:
+        """Without starting the watchers, take what the backends see now (one-shot listings: `kiosk readers`),
+        bound to logical readers by the same rules as live events."""
+        for backend in self.backends:
+            for info in backend.readers():
+                self._handle(backend, ReaderEvent(EventKind.READER_ADDED, info.name))
+                if info.card_present:
+                    self._handle(backend, ReaderEvent(EventKind.CARD_INSERTED, info.name, info.atr, info.card_counter))
 
     def __enter__(self) -> ReaderManager:
         if not self._started:

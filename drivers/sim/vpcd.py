@@ -20,6 +20,10 @@ __all__ = ["VpcdCard", "VPCD_BASE_PORT"]
 
 log = logging.getLogger(__name__)
 VPCD_BASE_PORT = 35963
+# vpcd notices a closed socket only at pcscd's next presence poll (every 400 ms): a card put back sooner would
+# look to pcscd like the same card never removed. No hand swaps cards faster than this, seconds:
+REINSERT_GAP = 1.0
+_removed_at: dict[tuple[str, int], float] = {}
 
 
 class VpcdCard:
@@ -37,7 +41,7 @@ class VpcdCard:
         self.apdus: list[tuple[object, bytes]] = []
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self.served = threading.Event()  # set once vpcd asked for the ATR (the card is powered and visible)
+        self.served = threading.Event()  # set once pcscd powered the card and read its ATR (visible to clients)
 
     @property
     def inserted(self) -> bool:
@@ -45,6 +49,9 @@ class VpcdCard:
 
     def insert(self, timeout: float = 10.0) -> None:
         """Connect to vpcd, retrying while pcscd starts its driver. `ConnectionError` after `timeout` seconds."""
+        gap = _removed_at.get((self.host, self.port), 0.0) + REINSERT_GAP - time.monotonic()
+        if gap > 0:
+            time.sleep(gap)
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -70,6 +77,7 @@ class VpcdCard:
             except OSError:
                 pass
             sock.close()
+            _removed_at[(self.host, self.port)] = time.monotonic()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5)
         self._thread = None
@@ -93,6 +101,7 @@ class VpcdCard:
         sock.sendall(len(payload).to_bytes(2, "big") + payload)
 
     def _serve(self, sock: socket.socket) -> None:
+        powered = False
         try:
             while True:
                 head = self._recv_exact(sock, 2)
@@ -104,9 +113,13 @@ class VpcdCard:
                 if len(payload) == 1:
                     if payload[0] in (0x01, 0x02):
                         self.card.reset()
+                        powered = True
+                    elif payload[0] == 0x00:
+                        powered = False
                     elif payload[0] == 0x04:
                         self._send(sock, self.card.atr)
-                        self.served.set()
+                        if powered:  # vpcd also asks for the ATR at each presence poll, unpowered
+                            self.served.set()
                     continue
                 if self.drop_after is not None and len(self.apdus) + 1 >= self.drop_after:
                     log.debug("vpcd %s: card pulled before APDU %d", self.port, len(self.apdus) + 1)

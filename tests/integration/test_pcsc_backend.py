@@ -9,6 +9,7 @@ import time
 import pytest
 
 from drivers.base import EventKind, ReaderEvent
+from tests.integration.pcsc_support import wait_empty
 
 pytestmark = pytest.mark.pcscd
 
@@ -49,6 +50,9 @@ def backend(pcscd):
     b.start(events)
     yield b, events
     b.stop()
+    if pcscd.process is not None and pcscd.process.poll() is None:
+        for slot in (0, 1):
+            wait_empty(slot)
 
 
 def test_readers_then_insert_and_remove_events(backend) -> None:

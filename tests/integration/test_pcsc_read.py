@@ -4,7 +4,6 @@ exclusive sessions."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -12,6 +11,7 @@ from drivers.errors import CardSwappedError, ReaderError
 from drivers.manager import ManagerEventKind, ReaderManager
 from drivers.sim import cards
 from drivers.sim.vpcd import VpcdCard
+from tests.integration.pcsc_support import wait_empty
 
 pytestmark = pytest.mark.pcscd
 
@@ -45,18 +45,6 @@ def vpcd():
         v.remove()
     for slot in {v.port - 35963 for v in inserted}:
         wait_empty(slot)
-
-
-def wait_empty(slot: int, timeout: float = 10.0) -> None:
-    """Wait until pcscd sees the reader empty: vpcd notices a closed socket at its next presence poll, and a
-    card put back before that would look like the same card (no human swaps cards that fast)."""
-    from drivers.pcsc.backend import PcscBackend
-
-    name = (R0, R1)[slot]
-    deadline = time.monotonic() + timeout
-    while any(r.name == name and r.card_present for r in PcscBackend().readers()):
-        assert time.monotonic() < deadline, f"{name} still shows a card"
-        time.sleep(0.05)
 
 
 def test_both_cards_read_through_pcscd(manager, vpcd) -> None:

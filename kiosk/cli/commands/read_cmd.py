@@ -1,0 +1,90 @@
+"""`kiosk read [--reader NAME] [--timeout S] [--reveal]`: wait for a card and show what it holds.
+
+Vitale: every beneficiary; CPx: the holder. Patient data is masked unless `--reveal` (for the desk screen);
+a technician's terminal, a ticket or a log sees initials and masked NIRs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kiosk import exitcodes
+from kiosk.cli.context import CliContext
+
+ORDER = 31
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("read", parents=[parent], help="wait for a card, read it (Vitale beneficiaries / CPx holder)")
+    p.add_argument("--reader", metavar="NAME", help="logical reader ([[readers]] name, patient, staff) or PC/SC reader name")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for a card (default 30)")
+    p.add_argument("--reveal", action="store_true", help="show names, birth dates and NIRs in clear (desk screen only)")
+    p.set_defaults(handler=cmd_read)
+
+
+def _matricule(m: Any, reveal: bool) -> str | None:
+    return None if m is None else (m.value if reveal else m.masked)
+
+
+def vitale_dict(read: Any, reveal: bool) -> dict[str, Any]:
+    from kiosk.patient import QUALITES
+    from kiosk.privacy import mask_date, mask_name
+
+    def person(b: Any) -> dict[str, Any]:
+        show = (lambda v: v) if reveal else mask_name
+        return {
+            "index": b.index, "nom": show(b.nom_usuel), "prenom": show(b.prenom),
+            "nom_naissance": show(b.nom_naissance) if b.nom_naissance else "",
+            "date_naissance": b.date_naissance if reveal else mask_date(b.date_naissance),
+            "rang_naissance": b.rang_naissance, "qualite": b.qualite, "qualite_label": QUALITES.get(b.qualite, ""),
+            "nir": _matricule(b.nir_individuel, reveal), "nir_ouvrant_droit": _matricule(b.nir_ouvrant_droit, reveal),
+        }
+
+    return {
+        "card": "vitale", "reader": read.reader, "card_counter": read.card_counter, "card_type": read.card_type,
+        "nature": read.nature.value, "beneficiaries": [person(b) for b in read.beneficiaries],
+        "apdu_count": int(read.extra.get("apdu_count", 0)),
+    }
+
+
+def _vitale_text(data: dict[str, Any]) -> str:
+    lines = [f"{data['card_type']} ({data['nature']}) dans « {data['reader']} » : {len(data['beneficiaries'])} bénéficiaire(s)"]
+    for b in data["beneficiaries"]:
+        born = f" né(e) {b['nom_naissance']}" if b["nom_naissance"] else ""
+        lines.append(
+            f"  [{b['index'] + 1}] {b['nom']} {b['prenom']}{born}, {b['date_naissance']}, rang {b['rang_naissance'] or '?'}, "
+            f"{b['qualite_label'] or b['qualite'] or 'qualité inconnue'}, NIR {b['nir'] or '—'} (ouvrant droit {b['nir_ouvrant_droit'] or '—'})"
+        )
+    return "\n".join(lines)
+
+
+def cmd_read(ctx: CliContext) -> int:
+    from drivers.atr import CardKind
+    from drivers.manager import ReaderManager
+    from kiosk.cards import read_cpx, read_vitale
+
+    args = ctx.args
+    with ReaderManager(ctx.config.readers) as manager:
+        ctx.say("en attente d'une carte…")
+        target = manager.wait_for_card(args.reader, timeout=args.timeout)
+        kind = target.family.kind
+        if kind is CardKind.VITALE:
+            data = vitale_dict(read_vitale(manager, target.name, timeout=args.timeout), args.reveal)
+            ctx.emit(data, _vitale_text(data))
+            return exitcodes.OK
+        if kind is CardKind.CPX:
+            holder = read_cpx(manager, target.name, timeout=args.timeout)
+            data = {"card": "cpx", **holder.as_dict()}
+            ctx.emit(data, (
+                f"{holder.family} {holder.card_type or '(type non déduit)'} dans « {holder.reader} » : {holder.prenom} "
+                f"{holder.nom}, {holder.profession}, IdNat {holder.idnat}"
+                + (f", {holder.organisation} ({holder.organisation_id})" if holder.organisation else "")
+                + f", valide du {holder.not_before:%d/%m/%Y} au {holder.not_after:%d/%m/%Y}"
+                + (" — IGC de TEST" if holder.test_pki else "")
+            ))
+            return exitcodes.OK
+        atr = target.atr.hex(" ").upper() if target.atr else "?"
+        ctx.emit({"card": "unknown", "reader": target.name, "atr": atr},
+                 f"carte inconnue dans « {target.name} » (ATR {atr}) : ni Vitale ni CPx")
+        return exitcodes.NEGATIVE
