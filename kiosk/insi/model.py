@@ -182,6 +182,8 @@ class Traits:
             raise InvalidTraitsError("lieu de naissance : code INSEE de 5 caractères attendu (ex. 63220, 2A020, 99100)")
         if any(not p.strip() for p in self.prenoms):
             raise InvalidTraitsError("prénom vide")
+        if any(not c.isprintable() for c in self.nom_naissance + "".join(self.prenoms)):
+            raise InvalidTraitsError("caractères non imprimables dans le nom ou les prénoms")
 
     @classmethod
     def from_desk(cls, nom: str, prenoms: list[str] | tuple[str, ...], sexe: str, naissance: str, lieu: str = "") -> Traits:

@@ -22,6 +22,8 @@ def test_desk_input_is_normalised() -> None:
         (("X", ["A"], "M", "01-01-2000", ""), "AAAA-MM-JJ"),
         (("X", ["A"], "M", "2000-01-01", "6322"), "INSEE"),
         (("X", ["A"], "M", "2000-01-01", "2C020"), "INSEE"),
+        (("X\x00Y", ["A"], "M", "2000-01-01", ""), "imprimables"),
+        (("X", ["A\x1b[2J"], "M", "2000-01-01", ""), "imprimables"),
     ],
 )
 def test_bad_traits_are_refused_with_a_french_reason(args: tuple, reason: str) -> None:
