@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from kiosk.desk import DeskStateError, DeskView, PatientPhase
@@ -42,10 +43,15 @@ class OpenDeskScreen(DeskScreen):
             for label, width in COLUMNS:
                 table.add_column(label, width=width)
             yield table
-            with Vertical(id="detail-box"):
+            with VerticalScroll(id="detail-box"):  # Tab reaches it; arrows scroll a long detail
                 yield Static("", id="detail")
         yield Static("", id="notice")
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A narrow console (80 columns): the detail goes under the table instead of beside it."""
+        narrow = event.size.width < 110
+        self.query_one("#patient").set_class(narrow, "narrow")
 
     def show(self, view: DeskView, event: DeskEvent | None) -> None:
         t = self.app.texts  # type: ignore[attr-defined]
