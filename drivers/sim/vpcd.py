@@ -24,6 +24,9 @@ VPCD_BASE_PORT = 35963
 # look to pcscd like the same card never removed. No hand swaps cards faster than this, seconds:
 REINSERT_GAP = 1.0
 _removed_at: dict[tuple[str, int], float] = {}
+# vpcd does not disable Nagle: without immediate ACKs from us, its back-to-back writes wait for our delayed ACK
+# (40 ms per APDU on Linux). Linux resets QUICKACK after use, hence set before every read.
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 class VpcdCard:
@@ -89,6 +92,8 @@ class VpcdCard:
         buf = bytearray()
         while len(buf) < n:
             try:
+                if _QUICKACK is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
                 chunk = sock.recv(n - len(buf))
             except OSError:
                 return None
