@@ -1,4 +1,4 @@
-"""`kiosk dmp exists` and `kiosk sim-teleservices`: the real CLI against real HTTPS simulators."""
+"""`kiosk dmp exists` and `kiosk sim teleservices`: the real CLI against real HTTPS simulators."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_sim_teleservices_command_serves_until_stopped(run_kiosk, tmp_path: Path
     env = dict(os.environ)
     env.pop("KIOSK_CONFIG", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "sim-teleservices", "--latency", "0.05", "--write-config", str(written)],
+        [sys.executable, "-m", "kiosk", "sim", "teleservices", "--latency", "0.05", "--write-config", str(written)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

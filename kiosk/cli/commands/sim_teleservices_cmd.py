@@ -2,8 +2,7 @@
 
 It prints the [insi] / [dmp] configuration that points a kiosk at them (or writes it with
 `--write-config`), then serves until interrupted. The PKI (private keys included) lives in `--workdir`,
-by default a private tmpfs directory removed on exit. Until `kiosk sim` exists (sim_cmd.py, another issue)
-the verb is `kiosk sim-teleservices`; `add_parser` is what `kiosk sim` mounts as `teleservices`.
+by default a private tmpfs directory removed on exit. `kiosk sim` (sim_cmd.py) mounts `add_parser`.
 """
 
 from __future__ import annotations
@@ -24,7 +23,9 @@ _DESCRIPTION = (
 )
 
 
-def _arguments(p: argparse.ArgumentParser) -> None:
+def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`kiosk sim teleservices` (sim_cmd.py calls this with its sub-verbs)."""
+    p = verbs.add_parser("teleservices", parents=[parent], help=_HELP, description=_DESCRIPTION)
     p.add_argument("--workdir", metavar="DIR", help="where to write the test PKI (default: a private tmpfs directory, removed on exit)")
     p.add_argument("--latency", type=float, default=0.0, metavar="S", help="seconds added to every answer (default 0)")
     p.add_argument("--slow", type=float, default=3.0, metavar="S", help="delay of the 'slow reply' scenarios (default 3)")
@@ -32,17 +33,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dmp-port", type=int, default=0, help="DMP port (default: any free port)")
     p.add_argument("--write-config", metavar="FILE", help="also write the kiosk configuration using them to FILE (mode 0600)")
     p.set_defaults(handler=cmd_teleservices)
-
-
-def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """`kiosk sim teleservices`, for sim_cmd.py to mount."""
-    p = verbs.add_parser("teleservices", parents=[parent], help=_HELP, description=_DESCRIPTION)
-    _arguments(p)
     return p
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    _arguments(sub.add_parser("sim-teleservices", parents=[parent], help=_HELP + " (until `kiosk sim` exists)", description=_DESCRIPTION))
+    """No top-level verb: every command module must define `register`, and this one lives under `kiosk sim`."""
 
 
 def cmd_teleservices(ctx: CliContext) -> int:
