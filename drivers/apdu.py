@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from drivers.base import CardChannel
 from drivers.errors import CardDataError, ReaderError
 
-__all__ = ["Response", "command", "exchange", "STATUS_TEXT"]
+__all__ = ["STATUS_TEXT", "Response", "command", "exchange"]
 
 MAX_GET_RESPONSE = 64  # a card answering 61xx forever is broken: stop after this many GET RESPONSE (~16 KiB)
 

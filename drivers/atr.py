@@ -10,7 +10,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-__all__ = ["CardFamily", "CardKind", "AtrInfo", "classify", "parse_atr_hex"]
+__all__ = ["AtrInfo", "CardFamily", "CardKind", "classify", "parse_atr_hex"]
 
 
 class CardKind(str, enum.Enum):

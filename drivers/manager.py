@@ -24,13 +24,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 
 from drivers.atr import CardFamily, CardKind, classify
 from drivers.base import BackendId, CardChannel, EventKind, ReaderBackend, ReaderEvent
 from drivers.errors import CardSwappedError, ReaderError
 
-__all__ = ["LogicalReaderSpec", "LogicalReader", "ManagerEvent", "ManagerEventKind", "ReaderManager", "create_backend"]
+__all__ = ["LogicalReader", "LogicalReaderSpec", "ManagerEvent", "ManagerEventKind", "ReaderManager", "create_backend"]
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class ReaderManager:
                 if info.card_present:
                     self._handle(backend, ReaderEvent(EventKind.CARD_INSERTED, info.name, info.atr, info.card_counter))
 
-    def __enter__(self) -> ReaderManager:
+    def __enter__(self) -> Self:
         if not self._started:
             self.start()
         return self

@@ -43,7 +43,7 @@ class CpxHolder:
 
     @property
     def valid_now(self) -> bool:
-        return self.not_before <= dt.datetime.now(dt.timezone.utc) <= self.not_after
+        return self.not_before <= dt.datetime.now(dt.UTC) <= self.not_after
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -162,13 +162,13 @@ def parse_certificate(der: bytes) -> dict[str, object]:
     title = _name_attr(subject, NameOID.TITLE) or (org_id if not organisation else "")  # older GIP-CPS: OU
     issuer = cert.issuer.rfc4514_string()
     issuer_text = " ".join(str(a.value) for a in cert.issuer)
-    return dict(
-        idnat=idnat, surname=surname, given_name=given, profession=title,
-        card_type=L.infer_card_type(idnat, title, bool(organisation)),
-        organisation=organisation, organisation_id=org_id if organisation else "",
-        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc, issuer=issuer,
-        test_pki="TEST" in issuer_text.upper(), certificate=der,
-    )
+    return {
+        "idnat": idnat, "surname": surname, "given_name": given, "profession": title,
+        "card_type": L.infer_card_type(idnat, title, bool(organisation)),
+        "organisation": organisation, "organisation_id": org_id if organisation else "",
+        "not_before": cert.not_valid_before_utc, "not_after": cert.not_valid_after_utc, "issuer": issuer,
+        "test_pki": "TEST" in issuer_text.upper(), "certificate": der,
+    }
 
 
 def read_cpx(channel: CardChannel) -> CpxCardData:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from drivers.errors import CardDataError
 
-__all__ = ["Tlv", "parse", "find", "find_all"]
+__all__ = ["Tlv", "find", "find_all", "parse"]
 
 
 @dataclass(frozen=True, slots=True)

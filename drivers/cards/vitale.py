@@ -17,7 +17,7 @@ from drivers.cards import tlv
 from drivers.cards import vitale_layout as L
 from drivers.errors import CardDataError
 
-__all__ = ["VitaleBeneficiaryData", "VitaleCardData", "read_vitale", "parse_vitale"]
+__all__ = ["VitaleBeneficiaryData", "VitaleCardData", "parse_vitale", "read_vitale"]
 
 MAX_FILE = 4096  # bytes; a Vitale data file is far smaller: stop a card that never says "end of file"
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ '\-.])*$")

@@ -16,9 +16,20 @@ from drivers.sim.pki import Holder
 from drivers.sim.vitale_card import VirtualVitale, VitalePerson
 
 __all__ = [
-    "CPX_PROFILES", "VITALE_PROFILES", "demo_cpe", "demo_cps", "demo_vitale_accents", "demo_vitale_child",
-    "demo_vitale_family", "demo_vitale_lunar", "demo_vitale_single", "nir_with_key", "test_cpf", "test_cps",
-    "test_vitale", "make_card",
+    "CPX_PROFILES",
+    "VITALE_PROFILES",
+    "demo_cpe",
+    "demo_cps",
+    "demo_vitale_accents",
+    "demo_vitale_child",
+    "demo_vitale_family",
+    "demo_vitale_lunar",
+    "demo_vitale_single",
+    "make_card",
+    "nir_with_key",
+    "test_cpf",
+    "test_cps",
+    "test_vitale",
 ]
 
 DEMO_CARD = {"regime": "01", "caisse": "751", "centre": "0751", "nature": "D", "card_type": "VITALE 2"}

@@ -10,7 +10,7 @@ from drivers.sim.iso import Df, Ef, IsoCard, sw
 from drivers.sim.pki import Holder, holder_certificate
 from drivers.sim.vitale_card import _tlv
 
-__all__ = ["VirtualCpx", "CPS3_ATR"]
+__all__ = ["CPS3_ATR", "VirtualCpx"]
 
 CPS3_ATR = bytes.fromhex("3BAC00402A001225006480000310009000")
 AID_CPS3 = bytes.fromhex("E828BD080F80250000 01FF0010".replace(" ", ""))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Ef", "Df", "IsoCard", "sw"]
+__all__ = ["Df", "Ef", "IsoCard", "sw"]
 
 
 def sw(code: int, data: bytes = b"") -> bytes:

@@ -14,8 +14,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = ["Holder", "holder_certificate", "test_ca"]
 
-NOT_BEFORE = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-NOT_AFTER = dt.datetime(2028, 12, 31, tzinfo=dt.timezone.utc)
+NOT_BEFORE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+NOT_AFTER = dt.datetime(2028, 12, 31, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from drivers.cards import vitale_layout as L
 from drivers.sim.iso import Df, Ef, IsoCard
 
-__all__ = ["VitalePerson", "VirtualVitale", "VITALE2_ATR"]
+__all__ = ["VITALE2_ATR", "VirtualVitale", "VitalePerson"]
 
 VITALE2_ATR = bytes.fromhex("3B751300004409EA9000")
 
@@ -42,7 +42,7 @@ class VirtualVitale(IsoCard):
     label: str = "Vitale"
 
     def __post_init__(self) -> None:
-        enc = lambda s: s.encode("utf-8")  # noqa: E731
+        enc = lambda s: s.encode("utf-8")
         identity = b"".join(
             _tlv(L.PERSON, _tlv(L.NOM, enc(p.nom)) + _tlv(L.PRENOM, enc(p.prenom)) + _tlv(L.DATE_NAISSANCE, enc(p.naissance))
                  + _tlv(L.RANG, enc(p.rang)) + _tlv(L.QUALITE, enc(p.qualite))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from drivers.sim.vcard import VirtualCard
 
-__all__ = ["VpcdCard", "VPCD_BASE_PORT"]
+__all__ = ["VPCD_BASE_PORT", "VpcdCard"]
 
 log = logging.getLogger(__name__)
 VPCD_BASE_PORT = 35963

@@ -105,7 +105,7 @@ def test_pcscd_crash_is_survived(backend, pcscd) -> None:
     from drivers.sim.cards import test_cps
     from drivers.sim.vpcd import VpcdCard
 
-    b, events = backend
+    _, events = backend
     events.wait(EventKind.READER_ADDED, R1)
     pcscd.kill()
     events.wait(EventKind.BACKEND_DOWN)
@@ -124,7 +124,7 @@ def test_pcscd_clean_restart_with_card_present(backend, pcscd) -> None:
     from drivers.sim.cards import demo_cpe
     from drivers.sim.vpcd import VpcdCard
 
-    b, events = backend
+    _, events = backend
     card = VpcdCard(demo_cpe(), port=35963)
     card.insert()
     events.wait(EventKind.CARD_INSERTED, R0)

@@ -100,7 +100,7 @@ def test_no_pcscd_is_an_external_failure(run_kiosk, pcscd) -> None:
     assert result.returncode == 3
     assert "pcscd" in json.loads(result.stdout)["message"]
     card = subprocess.run([sys.executable, "-m", "kiosk", "sim", "card", "vitale", "--port", "35999", "--json"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
                           env=dict(os.environ, KIOSK_CONFIG="/nonexistent/kiosk.toml"))
     assert card.returncode == 3 and "vpcd injoignable" in card.stdout
 

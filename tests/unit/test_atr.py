@@ -82,7 +82,7 @@ def test_every_other_atr_of_the_corpus_is_unknown() -> None:
 @needs_list
 def test_corpus_descriptions_agree() -> None:
     """Entries whose description names a Vitale or CPS card are exactly the ones classified."""
-    named = {p for p, d in _entries() if re.search(r"vitale|vitate|Professionn?el de Sant", d, re.I)}
+    named = {p for p, d in _entries() if re.search(r"vitale|vitate|Professionn?el de Sant", d, re.IGNORECASE)}
     assert named <= set(EXPECTED)
 
 

@@ -20,7 +20,7 @@ def test_cps_doctor() -> None:
     assert (data.serial, data.idnat, data.surname, data.given_name) == ("0000000042", "810101234567", "MEDECIN", "PAUL")
     assert data.profession == "Médecin" and data.card_type == "CPS" and data.idnat_kind == "RPPS"
     assert data.test_pki and "TEST AC IGC-SANTE FORT PERSONNES" in data.issuer
-    assert data.not_before < dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc) < data.not_after
+    assert data.not_before < dt.datetime(2026, 6, 1, tzinfo=dt.UTC) < data.not_after
 
 
 def test_cpe_receptionist_and_cpf() -> None:

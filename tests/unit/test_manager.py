@@ -66,19 +66,17 @@ def test_session_reads_and_swap_is_refused(sim: SimBackend) -> None:
     sim.insert(S0, cards.demo_vitale_child())  # another patient's card in the same reader
     with pytest.raises(CardSwappedError):
         manager.ensure_current("patient", counter)
-    with pytest.raises(CardSwappedError):
-        with manager.session("patient", expect_counter=counter):
-            pass
+    with pytest.raises(CardSwappedError), manager.session("patient", expect_counter=counter):
+        pass
 
 
 def test_card_pulled_during_a_session(sim: SimBackend) -> None:
     manager = ReaderManager([], backends=[sim])
     manager.start()
     sim.insert(S0, cards.demo_vitale_family())
-    with pytest.raises(CardSwappedError):
-        with manager.session("patient") as channel:
-            sim.remove(S0)
-            read_vitale(channel)
+    with pytest.raises(CardSwappedError), manager.session("patient") as channel:
+        sim.remove(S0)
+        read_vitale(channel)
 
 
 def test_sessions_are_exclusive(sim: SimBackend) -> None:
@@ -112,7 +110,6 @@ def test_unknown_reader_and_timeout(sim: SimBackend) -> None:
         manager.reader("nowhere")
     with pytest.raises(ReaderError, match="pas de carte"):
         manager.wait_for_card("patient", timeout=0.05)
-    with pytest.raises(ReaderError, match="aucun lecteur physique"):
-        with manager.session("patient"):
-            pass
+    with pytest.raises(ReaderError, match="aucun lecteur physique"), manager.session("patient"):
+        pass
     assert manager.reader(S0).physical == S0  # a physical name works as a logical one
