@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import fnmatch
+import functools
 import logging
 import threading
 import time
@@ -140,7 +141,7 @@ class ReaderManager:
         self._on_event = on_event or (lambda e: None)
         self._started = True
         for backend in self.backends:
-            backend.start(lambda ev, b=backend: self._handle(b, ev))
+            backend.start(functools.partial(self._handle, backend))
 
     def stop(self) -> None:
         for backend in self.backends:
@@ -277,8 +278,8 @@ class ReaderManager:
             key = (backend.id, ev.reader)
             if ev.kind is EventKind.READER_ADDED:
                 self._state.physical[key] = _Physical(backend)
-                lr = self._bind_configured(backend, ev.reader)
-                out.append(ManagerEvent(ManagerEventKind.READER_BACK, lr, ev.reader, backend.id))
+                bound_name = self._bind_configured(backend, ev.reader)
+                out.append(ManagerEvent(ManagerEventKind.READER_BACK, bound_name, ev.reader, backend.id))
             elif ev.kind is EventKind.READER_REMOVED:
                 self._state.physical.pop(key, None)
                 bound = self._bound_to(backend.id, ev.reader)
@@ -303,9 +304,10 @@ class ReaderManager:
                     self._state.logical[lr.name] = replace(lr, card_present=inserted, family=phys.family,
                                                            card_counter=ev.card_counter, atr=phys.atr)
                 kind = ManagerEventKind.CARD_INSERTED if inserted else ManagerEventKind.CARD_REMOVED
-                for lr in bound or [None]:
-                    role_ok = lr is None or _ROLE_KIND.get(lr.role) in (None, phys.family.kind) or not inserted
-                    out.append(ManagerEvent(kind, lr.name if lr else None, ev.reader, backend.id, phys.family,
+                targets: list[LogicalReader | None] = list(bound) or [None]
+                for target in targets:
+                    role_ok = target is None or _ROLE_KIND.get(target.role) in (None, phys.family.kind) or not inserted
+                    out.append(ManagerEvent(kind, target.name if target else None, ev.reader, backend.id, phys.family,
                                             ev.card_counter, phys.atr, role_ok))
             elif ev.kind in (EventKind.BACKEND_DOWN, EventKind.BACKEND_UP):
                 kind = ManagerEventKind.BACKEND_DOWN if ev.kind is EventKind.BACKEND_DOWN else ManagerEventKind.BACKEND_UP

@@ -8,7 +8,7 @@ card, HOUILLES PIERRE (INSi: no identity) on the test card. Each call returns a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from drivers.sim.cpx_card import VirtualCpx
 from drivers.sim.iso import IsoCard
@@ -126,7 +126,8 @@ CPX_PROFILES: dict[str, dict[str, Callable[[], VirtualCpx]]] = {
 
 def make_card(kind: str, profile: str | None = None) -> IsoCard:
     """`kind` vitale|cpe|cps|cpf and a profile name (None = the first): `KeyError` lists what exists."""
-    table = {"vitale": VITALE_PROFILES, **CPX_PROFILES}.get(kind)
+    tables: dict[str, Mapping[str, Callable[[], IsoCard]]] = {"vitale": VITALE_PROFILES, **CPX_PROFILES}
+    table = tables.get(kind)
     if table is None:
         raise KeyError(f"type de carte inconnu {kind!r} (vitale, cpe, cps, cpf)")
     name = profile or next(iter(table))

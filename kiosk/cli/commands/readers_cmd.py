@@ -35,7 +35,7 @@ def cmd_readers(ctx: CliContext) -> int:
         lines.append(f"{r['reader']:<28} {r['backend']:<7} {card:<20} {r['logical'] or '—'}")
     if not rows:
         lines = ["aucun lecteur"]
-    unbound = [lr["name"] for lr in logical if not lr["physical"]]
+    unbound = [str(lr["name"]) for lr in logical if not lr["physical"]]
     if unbound and manager.configured:
         lines.append(f"lecteurs configurés sans lecteur physique : {', '.join(unbound)}")
     ctx.emit({"readers": rows, "logical": logical}, "\n".join(lines))
