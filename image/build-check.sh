@@ -37,7 +37,12 @@ PY="${SRC}/.venv/bin/python"
 
 STAGES=(stage-kiosk)
 [ "${KIOSK_MODE:-headless}" = desk ] && STAGES+=(stage-kiosk-desk)
-packages() { local st; for st in "${STAGES[@]}"; do grep -hv '^\s*#' "${HERE}/${st}"/*/[0-9][0-9]-packages*; done | tr -s ' \n' ' '; }
+# KIOSK_EXTRA_PACKAGES: installed before the stage (qemu-boot-check.sh adds a kernel to boot the tree).
+packages() {
+	local st
+	{ for st in "${STAGES[@]}"; do grep -hv '^\s*#' "${HERE}/${st}"/*/[0-9][0-9]-packages*; done
+	  echo "${KIOSK_EXTRA_PACKAGES:-}"; } | tr -s ' \n' ' '
+}
 py_key=$( { grep -A30 '^dependencies' "${SRC}/pyproject.toml"; grep -A4 '^\[project.optional-dependencies\]' "${SRC}/pyproject.toml"; } | sha256sum | cut -c1-16)
 pkg_key=$(packages | sha256sum | cut -c1-16)
 TARBALL="${CACHE}/debootstrap-${SUITE}-${ARCH}-minbase.tgz"
@@ -67,6 +72,8 @@ cleanup() {
 }
 trap cleanup EXIT
 bind() { mkdir -p "$2"; mount --bind "$1" "$2"; MOUNTS+=("$2"); }
+# The .deb cache is shared by concurrent runs (the test suite and a technician): one apt-get at a time on it.
+apt_chroot() { flock -w 900 "${CACHE}/apt.lock" chroot "${ROOTFS_DIR}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
 mount_chroot() {
 	mount -t proc proc "${ROOTFS_DIR}/proc"; MOUNTS+=("${ROOTFS_DIR}/proc")
 	bind /sys "${ROOTFS_DIR}/sys"
@@ -97,7 +104,7 @@ if [ "${OFFLINE}" = 1 ]; then
 	cp -a "${APT_CACHE}/lists/." "${ROOTFS_DIR}/var/lib/apt/lists/"
 else
 	say "apt-get update in the chroot"
-	chroot "${ROOTFS_DIR}" apt-get update -qq
+	apt_chroot update -qq
 	rm -rf "${APT_CACHE}/lists"; cp -a "${ROOTFS_DIR}/var/lib/apt/lists" "${APT_CACHE}/lists"
 fi
 
@@ -111,7 +118,7 @@ if [ ! -d "${WHEELS}" ]; then
 fi
 if [ "${FETCH_ONLY}" = 1 ]; then
 	say "downloading the stage's packages into ${APT_CACHE}/archives"
-	chroot "${ROOTFS_DIR}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only --no-install-recommends $(packages) >/dev/null
+	apt_chroot install -y -qq --download-only --no-install-recommends $(packages) >/dev/null
 	touch "${APT_STAMP}"
 	say "cache ready: ${CACHE}"
 	exit 0
@@ -122,6 +129,11 @@ rm -rf "${WORKDIR}/dist"
 KIOSK_WHEEL="$(ls "${WORKDIR}"/dist/kiosk_accueil-*.whl)"
 
 # -- apply the stage as pi-gen does --------------------------------------------------------------------
+if [ -n "${KIOSK_EXTRA_PACKAGES:-}" ]; then
+	say "extra packages: ${KIOSK_EXTRA_PACKAGES}"
+	# shellcheck disable=SC2086
+	apt_chroot install -y -qq --no-install-recommends ${KIOSK_EXTRA_PACKAGES} >"${WORKDIR}/apt-extra.log" 2>&1 || { tail -30 "${WORKDIR}/apt-extra.log" >&2; exit 3; }
+fi
 on_chroot() { chroot "${ROOTFS_DIR}" /bin/bash -e "$@"; }
 export ROOTFS_DIR KIOSK_SRC="${SRC}" KIOSK_WHEEL KIOSK_WHEELHOUSE="${WHEELS}" KIOSK_MODE="${KIOSK_MODE:-headless}"
 export FIRST_USER_NAME="${FIRST_USER_NAME:-technicien}"
@@ -138,7 +150,7 @@ for sub in "${STAGE_DIR}"/[0-9][0-9]-*/; do
 			if [ -f "${i}-${kind}" ]; then
 				flags=(); [ "${kind}" = packages-nr ] && flags=(--no-install-recommends)
 				# shellcheck disable=SC2046
-				chroot "${ROOTFS_DIR}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${flags[@]}" \
+				apt_chroot install -y -qq "${flags[@]}" \
 					$(grep -v '^\s*#' "${i}-${kind}") >"${WORKDIR}/apt-${i}.log" 2>&1 \
 					|| { tail -30 "${WORKDIR}/apt-${i}.log" >&2; exit 3; }
 			fi
