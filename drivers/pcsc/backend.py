@@ -207,7 +207,8 @@ class PcscBackend(ReaderBackend):
                 self._sync_readers(ctx, states)
 
     def _card_state(self, name: str, event: int, atr: bytes) -> None:
-        present = bool(event & scard.SCARD_STATE_PRESENT) and not event & scard.SCARD_STATE_MUTE
+        # A mute card is reported too (family unknown, empty ATR): the desk can say it does not answer.
+        present = bool(event & scard.SCARD_STATE_PRESENT)
         counter = (event >> 16) & 0xFFFF
         with self._lock:
             seen = self._seen.setdefault(name, _Seen())

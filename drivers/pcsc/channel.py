@@ -26,13 +26,13 @@ def _message(rc: int) -> str:
 
 
 def reader_status(ctx: int, reader: str) -> tuple[bool, int, bytes]:
-    """(card present, pcsc-lite event counter, ATR) now, without waiting."""
+    """(card present, pcsc-lite event counter, ATR) now, without waiting. A mute card (inserted but not
+    answering its reset) is present: the caller learns it from `SCardConnect`."""
     rc, states = scard.SCardGetStatusChange(ctx, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
     if rc != scard.SCARD_S_SUCCESS:
         raise ReaderError(f"état du lecteur {reader!r} illisible : {_message(rc)}")
     _, event, atr = states[0]
-    present = bool(event & scard.SCARD_STATE_PRESENT) and not event & scard.SCARD_STATE_MUTE
-    return present, (event >> 16) & 0xFFFF, bytes(atr)
+    return bool(event & scard.SCARD_STATE_PRESENT), (event >> 16) & 0xFFFF, bytes(atr)
 
 
 class PcscChannel(CardChannel):
@@ -112,6 +112,9 @@ def open_channel(reader: str) -> PcscChannel:
                                                   scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
         if rc in (scard.SCARD_E_UNKNOWN_READER, scard.SCARD_E_READER_UNAVAILABLE):
             raise ReaderError(f"lecteur {reader!r} absent")
+        if rc in (scard.SCARD_W_UNRESPONSIVE_CARD, scard.SCARD_W_UNPOWERED_CARD, scard.SCARD_E_PROTO_MISMATCH):
+            raise ReaderError(f"la carte du lecteur {reader!r} ne répond pas correctement (mal insérée, "
+                              f"à l'envers, abîmée ou d'un protocole non pris en charge)")
         if rc != scard.SCARD_S_SUCCESS:
             raise ReaderError(f"connexion à la carte du lecteur {reader!r} impossible : {_message(rc)}")
         rc, _name, _state, _proto, atr = scard.SCardStatus(handle)

@@ -135,3 +135,24 @@ def test_two_sessions_never_interleave(manager, vpcd) -> None:
                 owner = None
         else:
             assert owner is not None, "an APDU outside any session"
+
+
+class MuteCard:
+    """A chip whose answer to reset is not an ATR (inserted upside down, or dead)."""
+
+    atr = b"\x00\x00"  # no valid TS byte
+
+    def reset(self) -> None: ...
+
+    def process(self, apdu: bytes) -> bytes:
+        return b"\x6f\x00"
+
+
+def test_unreadable_card_is_reported_and_refused_clearly(manager, vpcd) -> None:
+    from kiosk.cards import read_vitale
+
+    vpcd(MuteCard())
+    target = manager.wait_for_card(R0, timeout=10)
+    assert target.family.name == "UNKNOWN"
+    with pytest.raises(ReaderError, match="ne répond pas"):
+        read_vitale(manager, R0, timeout=5)
