@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="socat is not installed (Debian package socat)")
 
-VERB = ["sim-serial-reader"]
+VERB = ["sim", "serial-reader"]
 
 
 def test_cli_simulator_serves_a_vitale_and_moves_cards(tmp_path) -> None:

@@ -22,10 +22,10 @@ from kiosk.cli.context import CliContext
 ORDER = 90
 
 
-def add_parser(verbs: Any, parent: argparse.ArgumentParser, name: str = "serial-reader") -> argparse.ArgumentParser:
-    """The `serial-reader` parser, for `kiosk sim`'s sub-verbs."""
+def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`kiosk sim serial-reader`, mounted by sim_cmd.py."""
     p = verbs.add_parser(
-        name, parents=[parent], help="simulated serial CCID reader (GemPC Twin) on a pty or pyserial URL",
+        "serial-reader", parents=[parent], help="simulated serial CCID reader (GemPC Twin) on a pty or pyserial URL",
         description="Lecteur série CCID simulé (famille GemPC Twin) servant une carte virtuelle. Commandes sur "
                     "l'entrée standard : insert [TYPE[:PROFIL]], remove, quit.",
     )
@@ -44,8 +44,7 @@ def add_parser(verbs: Any, parent: argparse.ArgumentParser, name: str = "serial-
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    # Temporary verb `kiosk sim-serial-reader` until `kiosk sim` (sim_cmd.py, another issue) can take sub-verbs.
-    add_parser(sub, parent, name="sim-serial-reader")
+    """No top-level verb: every command module must define `register`, and this one lives under `kiosk sim`."""
 
 
 def _card(spec: str | None) -> Any:
