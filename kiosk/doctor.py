@@ -172,7 +172,7 @@ def discover() -> None:
                 name = ".".join((root_name, *parts))
                 try:
                     importlib.import_module(name)
-                except Exception as e:  # a broken plug-in must not hide the other checks
+                except Exception as e:  # noqa: BLE001 - a broken plug-in must not hide the other checks
                     log.warning("contrôles %s non chargés : %s", name, e)
                     register(name, f"Contrôles de {name}", _broken(name, e), order=99, needs_config=False)
 
@@ -194,7 +194,7 @@ def run(ctx: DoctorContext, only: Iterable[str] | None = None) -> list[Result]:
         else:
             try:
                 finding = entry.fn(ctx)
-            except Exception as e:  # one broken check must not hide the others
+            except Exception as e:
                 log.debug("contrôle %s en erreur", entry.name, exc_info=e)
                 finding = fail(f"le contrôle a échoué ({e.__class__.__name__}: {e})",
                                "relancer avec -vv et transmettre la sortie au support")
@@ -438,16 +438,16 @@ def tls_probe(url: str, ca_bundle: str, timeout: float = NET_TIMEOUT_S) -> tuple
         return f"URL https:// attendue ({url})", None
     context = ssl.create_default_context(cafile=ca_bundle or None)
     try:
-        with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
-                request = f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
-                tls.sendall(request.encode("ascii", "replace"))
-                head = b""
-                while b"\r\n\r\n" not in head and len(head) < 65536:
-                    chunk = tls.recv(4096)
-                    if not chunk:
-                        break
-                    head += chunk
+        with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+            request = f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+            tls.sendall(request.encode("ascii", "replace"))
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = tls.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
     except ssl.SSLCertVerificationError as e:
         return f"certificat du serveur refusé ({e.verify_message})", None
     except ssl.SSLError as e:
@@ -582,7 +582,7 @@ def check_sync(ctx: DoctorContext) -> Finding:
 
 def _systemctl_show(unit: str) -> dict[str, str]:
     done = subprocess.run(["systemctl", "show", unit, "--property=ActiveState,SubState,WatchdogUSec,NRestarts,Type"],
-                          capture_output=True, text=True, timeout=10)
+                          capture_output=True, text=True, timeout=10, check=False)
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 

@@ -112,7 +112,7 @@ def plan(data: dict[str, Any], base: Path, config_path: Path, *, existing: dict[
          now: dt.datetime | None = None) -> Plan:
     """Validate a provisioning document (paths relative to `base`) into a `Plan`; raise `ConfigError` listing
     every problem found, in French."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     problems: list[str] = []
     doc = {k: v for k, v in (existing or {}).items()}
     for key, value in data.items():
@@ -225,7 +225,7 @@ def _certificate_problems(cert: OrgCertificate, environment: str, anchors: Any, 
 def _fleet(fleet: Any, base: Path, config_dir: Path, doc: dict[str, Any], result: Plan) -> list[str]:
     if not isinstance(fleet, dict):
         return ["fleet : table attendue"]
-    problems = []
+    problems: list[str] = []
     sync = doc.setdefault("sync", {})
     sync.update({"enabled": True, "url": str(fleet.get("url", ""))})
     for key in ("device_id", "site_id"):

@@ -34,7 +34,7 @@ def unavailable() -> str | None:
     for tool in ("debootstrap", "chroot", "systemd-analyze"):
         if not shutil.which(tool):
             return f"{tool} is not installed"
-    done = subprocess.run([str(SCRIPT), "--cache-ready"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([str(SCRIPT), "--cache-ready"], capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:
         return f"no download cache for an offline build: {done.stdout.strip()}"
     return None
@@ -47,11 +47,11 @@ def built(tmp_path_factory: pytest.TempPathFactory):
         pytest.skip(reason)
     workdir = Path(tmp_path_factory.mktemp("image"))
     done = subprocess.run([str(SCRIPT), "--workdir", str(workdir), "--keep"], capture_output=True, text=True,
-                          timeout=1200, env=dict(os.environ, KIOSK_BUILD_OFFLINE="1"))
+                          timeout=1200, env=dict(os.environ, KIOSK_BUILD_OFFLINE="1"), check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads((workdir / "report.json").read_text())
     yield workdir / "rootfs", report, done.stdout
-    mounted = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
+    mounted = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True, check=False).stdout
     if f"{workdir}/rootfs/" not in mounted:  # never delete through a bind mount of /dev or /sys
         subprocess.run(["rm", "-rf", "--one-file-system", str(workdir / "rootfs")], check=False)
 
@@ -100,7 +100,7 @@ def first_boot(rootfs: Path) -> subprocess.CompletedProcess[str]:
     subprocess.run(["mount", "-t", "proc", "proc", str(rootfs / "proc")], check=True)
     try:
         return subprocess.run(["chroot", str(rootfs), "/usr/local/sbin/kiosk-firstboot"], capture_output=True,
-                              text=True, timeout=300)
+                              text=True, timeout=300, check=False)
     finally:
         subprocess.run(["umount", "-l", str(rootfs / "proc")], check=False)
 
@@ -137,7 +137,7 @@ def test_first_boot_provisions_from_the_boot_partition_then_removes_the_secrets(
     assert sorted(p.name for p in boot.iterdir()) == ["igc-sante.pem", "kiosk-provision-OK.txt"]
     assert "motdepasse" not in (boot / "kiosk-provision-OK.txt").read_text()
     check = subprocess.run(["chroot", str(rootfs), "/opt/kiosk/bin/kiosk", "config", "check"], capture_output=True,
-                           text=True, timeout=120)
+                           text=True, timeout=120, check=False)
     assert check.returncode == 0, check.stdout
 
 
@@ -161,12 +161,12 @@ def test_qemu_boot_provisions_makes_the_state_partition_and_reaches_ready(tmp_pa
     for tool in ("qemu-system-x86_64", "mkfs.vfat", "mcopy"):
         reason = reason or (None if shutil.which(tool) else f"{tool} is not installed")
     script = ROOT / "image" / "qemu-boot-check.sh"
-    ready = subprocess.run([str(script), "--cache-ready"], capture_output=True, text=True, timeout=60)
+    ready = subprocess.run([str(script), "--cache-ready"], capture_output=True, text=True, timeout=60, check=False)
     reason = reason or (None if ready.returncode == 0 else f"no cache for the boot: {ready.stdout.strip()} "
                         "(image/qemu-boot-check.sh --fetch-only)")
     if reason:
         pytest.skip(reason)
-    done = subprocess.run([str(script), "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=1500)
+    done = subprocess.run([str(script), "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=1500, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "boot-report.json").read_text())
     assert report["ready"] is True, report
