@@ -36,6 +36,7 @@ __all__ = ["LogicalReader", "LogicalReaderSpec", "ManagerEvent", "ManagerEventKi
 log = logging.getLogger(__name__)
 
 DEFAULT_READERS = ("patient", "staff")
+SESSION_WAIT_S = 15.0  # seconds a session waits for another one on the same reader (GALSS's exclusivity bound)
 _ROLE_KIND = {"patient": CardKind.VITALE, "staff": CardKind.CPX}
 
 
@@ -134,6 +135,7 @@ class ReaderManager:
         self._state = _State({s.name: LogicalReader(s.name, s.role, s.backend, s.match) for s in specs})
         self._cond = threading.Condition()
         self._on_event: Callable[[ManagerEvent], None] = lambda e: None
+        self._session_locks: dict[tuple[BackendId, str], threading.Lock] = {}
         self._started = False
 
     # -- lifecycle
@@ -225,21 +227,33 @@ class ReaderManager:
 
     # -- sessions
     @contextlib.contextmanager
-    def session(self, name: str, expect_counter: int | None = None) -> Iterator[CardChannel]:
+    def session(self, name: str, expect_counter: int | None = None,
+                wait_s: float | None = SESSION_WAIT_S) -> Iterator[CardChannel]:
         """An exclusive channel to the card in logical reader `name`. With `expect_counter`, the card must be
-        the one inserted then (`CardSwappedError` otherwise): use it to act on a card read earlier."""
+        the one inserted then (`CardSwappedError` otherwise): use it to act on a card read earlier.
+
+        Exclusivity is GALSS's: within this process, waiting for another session on the same reader is bounded
+        by `wait_s` seconds (`ReaderError` "occupé" after it; None waits for ever); across processes, pcscd's
+        transaction serialises (PC/SC gives no bound there)."""
         backend, physical = self._resolve(name)
-        channel = backend.connect(physical)
+        with self._cond:
+            lock = self._session_locks.setdefault((backend.id, physical), threading.Lock())
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            raise ReaderError(f"lecteur {name!r} occupé par une autre opération depuis plus de {wait_s:g} s")
         try:
-            channel.begin_transaction()
+            channel = backend.connect(physical)
             try:
-                if expect_counter is not None and channel.card_counter != expect_counter:
-                    raise CardSwappedError(f"la carte du lecteur {name!r} n'est plus celle qui a été lue")
-                yield channel
+                channel.begin_transaction()
+                try:
+                    if expect_counter is not None and channel.card_counter != expect_counter:
+                        raise CardSwappedError(f"la carte du lecteur {name!r} n'est plus celle qui a été lue")
+                    yield channel
+                finally:
+                    channel.end_transaction()
             finally:
-                channel.end_transaction()
+                channel.close()
         finally:
-            channel.close()
+            lock.release()
 
     def ensure_current(self, name: str, card_counter: int) -> None:
         """Refuse a stale read: `CardSwappedError` unless the card read (at `card_counter`) is still in `name`."""

@@ -156,3 +156,39 @@ def test_unreadable_card_is_reported_and_refused_clearly(manager, vpcd) -> None:
     assert target.family.name == "UNKNOWN"
     with pytest.raises(ReaderError, match="ne répond pas"):
         read_vitale(manager, R0, timeout=5)
+
+
+def test_pcsc_transactions_serialise_separate_connections(pcscd, vpcd) -> None:
+    """Without the manager (as two programs sharing pcscd would): SCardBeginTransaction alone keeps two
+    connections' exchanges apart."""
+    from drivers.cards.vitale import read_vitale
+    from drivers.pcsc.channel import open_channel
+
+    card = vpcd(cards.demo_vitale_family())
+    assert card.wait_until_served(10)
+    errors: list[DriverError] = []
+
+    def worker(tid: int) -> None:
+        try:
+            with open_channel(R0) as channel:
+                for _ in range(4):
+                    with channel.transaction():
+                        channel.transmit(bytes((0x80, 0xCA, 0x00, tid, 0x00)))
+                        read_vitale(channel)
+                        channel.transmit(bytes((0x80, 0xCA, 0x01, tid, 0x00)))
+        except DriverError as e:  # reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    owner = None
+    for _, apdu in card.apdus:
+        if apdu[:2] == b"\x80\xca":
+            assert (owner is None) == (apdu[2] == 0) and (apdu[2] == 0 or owner == apdu[3])
+            owner = apdu[3] if apdu[2] == 0 else None
+        else:
+            assert owner is not None, "an APDU outside any transaction"

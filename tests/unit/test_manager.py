@@ -113,3 +113,28 @@ def test_unknown_reader_and_timeout(sim: SimBackend) -> None:
     with pytest.raises(ReaderError, match="aucun lecteur physique"), manager.session("patient"):
         pass
     assert manager.reader(S0).physical == S0  # a physical name works as a logical one
+
+
+def test_waiting_for_exclusivity_is_bounded(sim: SimBackend) -> None:
+    manager = ReaderManager([], backends=[sim])
+    manager.start()
+    sim.insert(S0, cards.demo_vitale_family())
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with manager.session("patient"):
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    t0 = time.monotonic()
+    with pytest.raises(ReaderError, match="occupé"), manager.session("patient", wait_s=0.2):
+        pass
+    assert 0.2 <= time.monotonic() - t0 < 2
+    release.set()
+    t.join()
+    with manager.session("patient", wait_s=0.2) as channel:
+        assert read_vitale(channel).beneficiaries
