@@ -147,6 +147,37 @@ class _SerialReader:
             self._serve(link)
 
     def _open(self) -> SerialLink | GemCoreLink | None:
+        opened = self._handshake()
+        if opened is None:
+            return None
+        link, status = opened
+        with self._state:
+            self.link = link
+            self.present = status.icc != ccid.IccStatus.ABSENT
+            self.powered = False
+        log.info("lecteur série %s prêt (firmware %s)", self.name, self.firmware or "?")
+        return link
+
+    def probe(self) -> ReaderInfo | None:
+        """A one-shot look without watching (`kiosk readers` with the backend not started): open the port, ask
+        the reader, power a card up for its ATR, close. None when no reader answers."""
+        opened = self._handshake()
+        if opened is None:
+            return None
+        link, status = opened
+        try:
+            present = status.icc != ccid.IccStatus.ABSENT
+            atr = None
+            if present:
+                with contextlib.suppress(ReaderError):
+                    answer = link.command(ccid.Command.POWER_ON)
+                    atr = None if answer.failed else answer.data
+            return ReaderInfo(self.name, BackendId.SERIAL, present, atr, 1 if present else 0)
+        finally:
+            link.close()
+
+    def _handshake(self) -> tuple[SerialLink | GemCoreLink, ccid.Response] | None:
+        """Open the port and check that a reader answers (firmware, notification mode, slot status)."""
         link: SerialLink | GemCoreLink | None = None
         callbacks: dict[str, Any] = {
             "on_slot_change": lambda present: self._events.put(("slot", link, present)),
@@ -180,12 +211,7 @@ class _SerialReader:
             else:
                 port.close()
             return None
-        with self._state:
-            self.link = link
-            self.present = status.icc != ccid.IccStatus.ABSENT
-            self.powered = False
-        log.info("lecteur série %s prêt (firmware %s)", self.name, self.firmware or "?")
-        return link
+        return link, status
 
     def _serve(self, link: SerialLink | GemCoreLink) -> None:
         self._emit(ReaderEvent(EventKind.READER_ADDED, self.name))
@@ -399,6 +425,9 @@ class SerialBackend(ReaderBackend):
             reader.stop()
 
     def readers(self) -> list[ReaderInfo]:
+        """Readers online; before `start()`, a one-shot probe of each port (which must then be free)."""
+        if not self._started:
+            return [info for r in self._readers.values() if (info := r.probe()) is not None]
         return [r.info() for r in self._readers.values() if r.online]
 
     def _reader(self, name: str) -> _SerialReader:

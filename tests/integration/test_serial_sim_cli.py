@@ -105,3 +105,27 @@ def test_cli_simulates_a_gemcore_reader(tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+
+
+def test_kiosk_readers_and_read_on_a_configured_serial_reader(tmp_path, run_kiosk) -> None:
+    """The technician's path end to end: `[[readers]] backend = "serial"`, `kiosk readers`, `kiosk read`."""
+    from drivers.sim.cards import demo_vitale_family
+    from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
+
+    pair = PtyPair(str(tmp_path / "reader"), str(tmp_path / "host")).start()
+    sim = SimulatedSerialReader(pair.reader, card=demo_vitale_family()).start()
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[[readers]]\nname = "vitale"\nrole = "patient"\nbackend = "serial"\nport = "{pair.host}"\n')
+    try:
+        listed = run_kiosk("readers", "--json", config=config)
+        assert listed.returncode == 0, listed.stderr
+        assert f"GemPCTwin {pair.host}" in listed.stdout
+        read = run_kiosk("read", "--reader", "vitale", "--timeout", "10", "--json", config=config)
+        assert read.returncode == 0, read.stderr
+        out = json.loads(read.stdout)
+        text = json.dumps(out, ensure_ascii=False)
+        assert "297022A02077878" not in text  # masked without --reveal
+        assert "2970" in text
+    finally:
+        sim.stop()
+        pair.stop()

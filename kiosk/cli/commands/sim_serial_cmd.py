@@ -129,6 +129,7 @@ def cmd_serial_reader(ctx: CliContext) -> int:
     attempt = 0
     try:
         while not stop.is_set():
+            sim: SimulatedGemCoreReader | SimulatedSerialReader
             try:
                 if args.protocol == "gbp":
                     sim = SimulatedGemCoreReader(port, card=state["card"], time_extensions=args.time_extensions, noise=noise)
