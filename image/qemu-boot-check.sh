@@ -90,6 +90,7 @@ sleep 20  # longer than half of WatchdogSec: a missing WATCHDOG=1 would show as 
 	printf '"boot_files": "%s",\n' "$(ls /boot/firmware | tr '\n' ' ')"
 	printf '"config_owner": "%s",\n' "$(stat -c '%U:%G %a' /etc/kiosk/kiosk.toml 2>/dev/null)"
 	printf '"kiosk_user_pcscd": "%s",\n' "$(runuser -u kiosk -- /opt/kiosk/bin/kiosk doctor --json --only pcscd 2>/dev/null | /opt/kiosk/bin/python -c 'import json,sys; c=json.load(sys.stdin)["checks"][0]; print(c["level"], c["message"])' | tr -d '"')"
+	printf '"doctor": %s,\n' "$(/opt/kiosk/bin/kiosk doctor --json 2>/dev/null || true)"
 	printf '"journal": %s\n' "$(journalctl -b -u kiosk.service -o cat --no-pager | tail -15 | /opt/kiosk/bin/python -c 'import json,sys; print(json.dumps(sys.stdin.read()))')"
 	echo "}"
 	echo "KIOSK-REPORT-END"
@@ -164,7 +165,9 @@ journal = str(report.get("journal", ""))
 report["ready"] = '"event": "ready"' in journal and "Started kiosk.service" in journal
 (work / "boot-report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
 for key, value in report.items():
-    if key != "journal":
+    if key == "doctor" and isinstance(value, dict):
+        print(f"{'doctor':<18} " + ", ".join(f"{c['name']}={c['level']}" for c in value["checks"]))
+    elif key != "journal":
         print(f"{key:<18} {value}")
 print("journal (kiosk.service):\n  " + "\n  ".join(str(report.get("journal", "")).splitlines()))
 PYEOF

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -580,6 +581,18 @@ def check_sync(ctx: DoctorContext) -> Finding:
     return ok(f"synchronisation active vers {sync.url}, racine de confiance présente ({size} octets)")
 
 
+SYSTEMD_RUNTIME = Path("/run/systemd/system")  # exists when systemd is the running init
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|h|d)?")
+_SPAN_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "": 1.0}
+
+
+def _span_seconds(text: str) -> float:
+    """`systemctl show` time spans ("30s", "1min 30s", "0", "infinity") in seconds."""
+    if text.strip() in ("", "infinity"):
+        return 0.0
+    return sum(float(n) * _SPAN_S[unit] for n, unit in _SPAN.findall(text))
+
+
 def _systemctl_show(unit: str) -> dict[str, str]:
     done = subprocess.run(["systemctl", "show", unit, "--property=ActiveState,SubState,WatchdogUSec,NRestarts,Type"],
                           capture_output=True, text=True, timeout=10, check=False)
@@ -588,7 +601,7 @@ def _systemctl_show(unit: str) -> dict[str, str]:
 
 @check("watchdog", "Service et chien de garde", order=90, needs_config=False)
 def check_watchdog(ctx: DoctorContext) -> Finding:
-    if not Path("/run/systemd/system").is_dir() or not shutil.which("systemctl"):
+    if not SYSTEMD_RUNTIME.is_dir() or not shutil.which("systemctl"):
         return ok("systemd absent (poste de test) : service non vérifié")
     service, desk = _systemctl_show("kiosk.service"), _systemctl_show("kiosk-desk.service")
     if desk.get("ActiveState") == "active":
@@ -596,11 +609,11 @@ def check_watchdog(ctx: DoctorContext) -> Finding:
     if service.get("ActiveState") != "active":
         return fail(f"kiosk.service {service.get('ActiveState', 'inconnu')} ({service.get('SubState', '')})",
                     "voir `journalctl -u kiosk -b` puis `systemctl restart kiosk`", **service)
-    watchdog_us = int(service.get("WatchdogUSec", "0") or 0)
+    watchdog_s = _span_seconds(service.get("WatchdogUSec", ""))
     restarts = int(service.get("NRestarts", "0") or 0)
-    if watchdog_us == 0:
+    if not watchdog_s:
         return warn("kiosk.service actif sans chien de garde", "réinstaller l'unité (WatchdogSec)", **service)
     if restarts:
         return warn(f"kiosk.service actif, redémarré {restarts} fois depuis le démarrage",
                     "lire les causes : `journalctl -u kiosk -b | grep -i watchdog`", **service)
-    return ok(f"kiosk.service actif, chien de garde {watchdog_us // 1_000_000} s", **service)
+    return ok(f"kiosk.service actif, chien de garde {watchdog_s:g} s", **service)

@@ -175,3 +175,5 @@ def test_qemu_boot_provisions_makes_the_state_partition_and_reaches_ready(tmp_pa
     assert report["boot_files"].split() == ["igc-sante.pem", "kiosk-provision-OK.txt"]
     assert report["state_label"] == "/dev/vda3" and report["state_mount"].endswith("/var/lib/kiosk")
     assert report["kiosk_user_pcscd"].startswith("ok ")
+    watchdog = next(c for c in report["doctor"]["checks"] if c["name"] == "watchdog")
+    assert watchdog["level"] == "ok" and "chien de garde 30 s" in watchdog["message"]

@@ -291,3 +291,31 @@ def test_fleet_sync_needs_its_trusted_root(tmp_path):
     assert finding.level == Level.FAIL and "kiosk provision" in finding.action
     (tmp_path / "root.json").write_text("{}")
     assert doctor.check_sync(context(tmp_path, toml)).level == Level.OK
+
+
+# -- the service under systemd (the real thing runs in the qemu boot check) --------------------------------
+
+@pytest.mark.parametrize("show, level, text", [
+    ({"ActiveState": "active", "SubState": "running", "WatchdogUSec": "30s", "NRestarts": "0"}, Level.OK,
+     "chien de garde 30 s"),
+    ({"ActiveState": "active", "SubState": "running", "WatchdogUSec": "1min 30s", "NRestarts": "2"}, Level.WARN,
+     "redémarré 2 fois"),
+    ({"ActiveState": "active", "SubState": "running", "WatchdogUSec": "0", "NRestarts": "0"}, Level.WARN,
+     "sans chien de garde"),
+    ({"ActiveState": "failed", "SubState": "failed", "WatchdogUSec": "30s", "NRestarts": "5"}, Level.FAIL,
+     "kiosk.service failed"),
+])
+def test_watchdog_reads_systemctl_show(tmp_path, monkeypatch, show, level, text):
+    runtime = tmp_path / "systemd-runtime"
+    runtime.mkdir()
+    monkeypatch.setattr(doctor, "SYSTEMD_RUNTIME", runtime)
+    monkeypatch.setattr(doctor.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(doctor, "_systemctl_show",
+                        lambda unit: show if unit == "kiosk.service" else {"ActiveState": "inactive"})
+    finding = doctor.check_watchdog(context(tmp_path))
+    assert finding.level == level and text in finding.message, finding
+
+
+def test_watchdog_without_systemd_is_not_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr(doctor, "SYSTEMD_RUNTIME", tmp_path / "absent")
+    assert doctor.check_watchdog(context(tmp_path)).level == Level.OK
