@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from drivers.sim import cards  # noqa: E402
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld  # noqa: E402
+from drivers.sim import cards
+from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 CONFIG = """
 environment = "demo"
@@ -191,7 +191,7 @@ def service(repeat: int, idle_s: float) -> None:
         proc.terminate()
         proc.wait(20)
         if tui:
-            subprocess.run(["tmux", "-L", "kiosk-bench", "kill-server"], capture_output=True)
+            subprocess.run(["tmux", "-L", "kiosk-bench", "kill-server"], capture_output=True, check=False)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -206,7 +206,7 @@ def _start_tui(workdir: Path) -> int | None:
     command = f"cd {ROOT} && KIOSK_CONFIG={config} TERM=xterm-256color exec {sys.executable} -m kiosk run"
     subprocess.run(["tmux", "-L", "kiosk-bench", "new-session", "-d", "-x", "132", "-y", "40", command], check=True)
     time.sleep(2)
-    pane = subprocess.run(["tmux", "-L", "kiosk-bench", "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True)
+    pane = subprocess.run(["tmux", "-L", "kiosk-bench", "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True, check=False)
     return int(pane.stdout.split()[0]) if pane.stdout.strip() else None
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import Protocol
+from pathlib import Path, PurePath
+from typing import ClassVar, Protocol
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
 
@@ -49,7 +49,7 @@ def pick_theme(setting: str) -> str:
 class DeskApp(App[None]):
     TITLE = "Accueil"
     ENABLE_COMMAND_PALETTE = False  # a desk, not a workstation: no theme switcher or command search for staff
-    BINDINGS = [Binding("f12", "diagnostics", "Diagnostic", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f12", "diagnostics", "Diagnostic", show=False)]
 
     class Changed(Message):
         def __init__(self, view: DeskView, event: DeskEvent) -> None:
@@ -69,7 +69,7 @@ class DeskApp(App[None]):
         show_clock: bool = True,
     ) -> None:
         plain = theme == "plain"
-        css = [STYLES / "desk.tcss"] + ([STYLES / "plain.tcss"] if plain else [])
+        css: list[str | PurePath] = [STYLES / "desk.tcss", *([STYLES / "plain.tcss"] if plain else [])]
         super().__init__(css_path=css, ansi_color=plain)
         self.controller = controller
         self.pages = pages
@@ -97,7 +97,10 @@ class DeskApp(App[None]):
         self.title = self.texts("title")
         for name, screen in (("waiting", WaitingScreen), ("pin", PinScreen), ("desk", OpenDeskScreen)):
             self.install_screen(screen(), name)
-        self.controller.add_listener(lambda view, event: self.post_message(self.Changed(view, event)))
+        def relay(view: DeskView, event: DeskEvent) -> None:  # on a worker thread: post only, never touch widgets
+            self.post_message(self.Changed(view, event))
+
+        self.controller.add_listener(relay)
         self._route(self.controller.view(), None)
         if self._duties is not None:
             self._run_duties()

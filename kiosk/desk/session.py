@@ -222,11 +222,9 @@ class DeskSession:
         if not self._current(ticket):
             return False
         row = self._rows.get(index)
-        self._require(
-            row is not None and row.insi_step is Step.DONE and row.dmp_step is Step.IDLE,
-            "le DMP ne peut être interrogé qu'après une réponse INSi avec INS",
-        )
-        self._rows[index] = dataclasses.replace(row, dmp_step=Step.PENDING)  # type: ignore[arg-type]
+        if row is None or row.insi_step is not Step.DONE or row.dmp_step is not Step.IDLE:
+            raise DeskStateError("le DMP ne peut être interrogé qu'après une réponse INSi avec INS")
+        self._rows[index] = dataclasses.replace(row, dmp_step=Step.PENDING)
         return True
 
     def dmp_result(self, ticket: Ticket, index: int, outcome: DmpOutcome) -> bool:

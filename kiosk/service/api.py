@@ -140,9 +140,9 @@ class ApiServer:
             return {"ok": False, "error": "too_large", "message": "requête trop longue"}
         try:
             request = json.loads(raw)
-            if not isinstance(request, dict):
-                raise ValueError
         except ValueError:
+            request = None
+        if not isinstance(request, dict):
             return {"ok": False, "error": "bad_request", "message": "JSON attendu : un objet par ligne"}
         op = request.get("op")
         try:

@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,9 @@ class AuditJournal:
 
     def record(self, action: str, outcome: str, *, staff: str = "", ins: InsMatricule | None = None,
                now: datetime | None = None, **detail: Any) -> dict[str, Any]:
-        moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
         with self._lock:
-            body = {
+            body: dict[str, Any] = {
                 "seq": self._seq + 1,
                 "time": moment.isoformat(timespec="milliseconds"),
                 "staff": staff,
@@ -100,7 +100,7 @@ class AuditJournal:
 
     def rotate(self, now: datetime | None = None) -> list[str]:
         """Delete whole days older than the retention period; move the anchor to the first day kept."""
-        cutoff = (now or datetime.now(timezone.utc)).date() - timedelta(days=self.retention_days)
+        cutoff = (now or datetime.now(UTC)).date() - timedelta(days=self.retention_days)
         removed = []
         with self._lock:
             files = journal_files(self.directory)

@@ -352,17 +352,17 @@ class DeskController:
             elif u.step is LookupStep.INSI_FAILED:
                 if self._session.insi_failed(ticket, i, self._error_text(u.error, "error.insi")):
                     self._journal("insi_call", "error", staff, detail=type(u.error).__name__, by=by)
-                    self._emit("insi_failed", index=i, message=self._session.view().row(i).insi_error)
+                    self._emit("insi_failed", index=i, message=self._row_text(i, "insi_error"))
             elif u.step is LookupStep.DMP:
                 assert u.dmp is not None
                 if self._session.dmp_result(ticket, i, u.dmp):
                     self._journal("dmp_check", u.dmp.state.value, staff, u.insi.ins if u.insi else None)
                     self._emit("dmp_result", index=i, state=u.dmp.state.value)
-            elif u.step is LookupStep.DMP_FAILED:
-                if self._session.dmp_failed(ticket, i, self._error_text(u.error, "error.dmp")):
-                    self._journal("dmp_check", "error", staff, u.insi.ins if u.insi else None,
-                                  detail=type(u.error).__name__)
-                    self._emit("dmp_failed", index=i, message=self._session.view().row(i).dmp_error)
+            elif u.step is LookupStep.DMP_FAILED and self._session.dmp_failed(
+                ticket, i, self._error_text(u.error, "error.dmp")
+            ):
+                self._journal("dmp_check", "error", staff, u.insi.ins if u.insi else None, detail=type(u.error).__name__)
+                self._emit("dmp_failed", index=i, message=self._row_text(i, "dmp_error"))
 
     def _page_action(self, kind: str, page: str, ins: Any, oid: str, action: Callable[[], None]) -> None:
         try:
@@ -379,6 +379,10 @@ class DeskController:
             self._emit(kind, page=page, message=message)
 
     # ---- helpers ----------------------------------------------------------------------------------------------
+    def _row_text(self, index: int, field: str) -> str:
+        row = self._session.view().row(index)
+        return str(getattr(row, field)) if row is not None else ""
+
     def _staff_id(self) -> str:
         holder = self._session.view().holder
         return holder.id_nat if holder else ""

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from drivers.sim.backend import SimBackend
 from kiosk.config import Config, parse_config
@@ -21,7 +21,7 @@ from kiosk.errors import ConfigError
 from kiosk.service.runtime import DeskRuntime
 from kiosk.service.wiring import LivePorts
 
-__all__ = ["DEMO_PIN", "DemoHands", "DemoWorld", "STAFF_READER", "VITALE_READER"]
+__all__ = ["DEMO_PIN", "STAFF_READER", "VITALE_READER", "DemoHands", "DemoWorld"]
 
 STAFF_READER = "Lecteur CPx (simulé)"
 VITALE_READER = "Lecteur Vitale (simulé)"
@@ -51,7 +51,7 @@ class DemoWorld:
     webps: Any = field(init=False)
     _stack: contextlib.ExitStack = field(init=False, default_factory=contextlib.ExitStack)
 
-    def __enter__(self) -> DemoWorld:
+    def __enter__(self) -> Self:
         from kiosk.sim.paramlps import ParamLpsServer
         from kiosk.sim.teleservices import start_simulators
         from kiosk.sim.webps import WebPsStandIn

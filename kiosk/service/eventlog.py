@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from kiosk.desk import DeskView, PatientRow
@@ -45,7 +45,7 @@ class JsonLines:
         self.write({"event": event.kind, **event.data, "desk": summary(view)})
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps({"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **record},
+        line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record},
                           ensure_ascii=False, default=str)
         with self._lock:
             self._stream.write(line + "\n")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from drivers.sim import cards
-from kiosk.desk import DeskView, IdDocument, ReferenceTraits
+from kiosk.desk import DeskStateError, DeskView, IdDocument, ReferenceTraits
 from kiosk.service.audit import audit_dir, verify_journal
 from kiosk.service.controller import DeskEvent
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
@@ -78,7 +78,7 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     controller.qualify(1, IdDocument.PASSEPORT)
     try:
         controller.qualify(0, IdDocument.CNI)
-    except Exception as e:  # the key-inconsistent INS can never be qualified: the desk says so
+    except DeskStateError as e:  # the key-inconsistent INS can never be qualified: the desk says so
         say(f"   qualification du père refusée : {e}")
     backend.remove(VITALE_READER)
     settle()

@@ -70,7 +70,7 @@ def print_job(config: PrinterConfig, job: PrintJob) -> None:
     if config.kind == "cups":
         text = "\n".join(job.lines + ((job.qr,) if job.qr else ())) + "\n"
         try:
-            done = subprocess.run(["lp", "-d", config.target], input=text.encode(), capture_output=True, timeout=30)
+            done = subprocess.run(["lp", "-d", config.target], input=text.encode(), capture_output=True, timeout=30, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise PrinterError(f"CUPS injoignable ({type(e).__name__})") from e
         if done.returncode != 0:

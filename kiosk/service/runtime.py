@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.config import Config
 from kiosk.desk.texts import Texts
-from kiosk.errors import ConfigError
+from kiosk.errors import ConfigError, KioskError
 from kiosk.service.audit import AuditJournal, audit_dir
 from kiosk.service.controller import DeskController
 from kiosk.service.ports import DeskPorts
@@ -92,7 +92,7 @@ class DeskRuntime:
                 if not result.ok:
                     log.warning("param-lps : actualisation échouée (%s) ; la dernière copie valide reste utilisée", result.error)
             return max(60.0, seconds_until_due(self.config))
-        except Exception as e:  # a broken state directory must not stop the desk; try again later
+        except (KioskError, OSError) as e:  # a broken state directory must not stop the desk; try again later
             log.error("param-lps : actualisation impossible (%s)", e)
             return 900.0
 

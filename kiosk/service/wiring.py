@@ -178,7 +178,7 @@ class LivePorts:
                 on_update(LookupUpdate(u.index, step, insi=insi, error=u.error))
             # Stage.SKIPPED: no INS usable for the DMP; the session already says "non interrogé"
 
-        check = lambda: self.manager.ensure_current(read.reader, read.card_counter)  # noqa: E731
+        check = lambda: self.manager.ensure_current(read.reader, read.card_counter)
         run_pipeline(read, clients.insi, clients.dmp, relay, card_check=check, beneficiaries=beneficiaries)
 
     def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome:

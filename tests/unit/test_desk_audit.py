@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from kiosk.ins import parse_matricule
 from kiosk.service.audit import AuditJournal, read_entries, verify_journal
 
 INS = parse_matricule("297022A02077878")
-T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 def fill(tmp_path, days: int = 3, per_day: int = 3) -> AuditJournal:
@@ -73,7 +73,7 @@ def test_rotation_keeps_the_rest_verifiable(tmp_path) -> None:
     j.record("desk_locked", "ok", now=T0 + timedelta(days=32))
     assert verify_journal(tmp_path) == (10, [])
     # deleting a whole kept day is still seen
-    sorted(tmp_path.glob("audit-*.jsonl"))[0].unlink()
+    min(tmp_path.glob("audit-*.jsonl")).unlink()
     assert verify_journal(tmp_path)[1]
 
 

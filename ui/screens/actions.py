@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -16,7 +18,7 @@ __all__ = ["ActionsScreen"]
 
 
 class ActionsScreen(DeskModal):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Fermer"),
         Binding("p", "print_link", "Imprimer le lien"),
         Binding("i", "print_ticket", "Ticket d'admission"),

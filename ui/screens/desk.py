@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -20,7 +22,7 @@ COLUMNS = (("Nom Prénom", 24), ("Naissance", 10), ("Qualité", 8), ("Identité"
 
 
 class OpenDeskScreen(DeskScreen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "qualify", "Qualifier"),
         Binding("a", "actions", "Pages / impression"),
         Binding("t", "traits", "Sans carte (traits)"),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ui.screens.base import DeskScreen
@@ -15,7 +15,10 @@ __all__ = ["DiagnosticsScreen"]
 
 
 class DiagnosticsScreen(DeskScreen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Retour"), Binding("f5", "refresh", "Actualiser")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Retour"),
+        Binding("f5", "refresh", "Actualiser"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
@@ -37,7 +40,7 @@ class DiagnosticsScreen(DeskScreen):
     def _collect(self) -> None:
         try:
             rows = self.app.controller.ports.diagnostics()  # type: ignore[attr-defined]
-        except Exception as e:  # a diagnostic that fails is itself a diagnostic
+        except Exception as e:  # noqa: BLE001  (a diagnostic that fails is itself a diagnostic)
             rows = [{"what": "diagnostic", "ok": False, "detail": f"{type(e).__name__}: {e}"}]
         self.app.call_from_thread(self._fill, rows)
 

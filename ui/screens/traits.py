@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -47,7 +48,7 @@ def parse_traits(values: dict[str, str]) -> ReferenceTraits:
 
 
 class TraitsScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Annuler")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Annuler")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
