@@ -113,6 +113,14 @@ class DeskController:
     def on_card_event(self, event: CardEvent) -> None:
         with self._lock:
             if event.kind is CardEventKind.BACKEND_DOWN:
+                # Cards can no longer be watched: a pulled-out card would go unseen, so lock and forget now.
+                # The backend reports the cards still in as inserted when it is back (PIN asked again).
+                holder = self._session.view().holder
+                if self._session.is_open and holder is not None:
+                    self._journal("desk_locked", "readers down", holder.id_nat)
+                self._vitale = None
+                self._session.staff_removed()
+                self._session.patient_removed()
                 self._emit("readers_down", message=self.texts("error.backend_down"))
                 return
             if event.kind is CardEventKind.BACKEND_UP:

@@ -81,3 +81,17 @@ def test_no_printer_and_no_browser_are_said_plainly(world, tmp_path) -> None:
     messages = [e.data["message"] for e in events if e.kind == "action_failed"]
     assert any(m.startswith("Impression impossible") and "imprimante" in m for m in messages)
     assert any(m.startswith("Le navigateur n'a pas pu s'ouvrir") for m in messages)
+
+
+def test_readers_down_locks_and_forgets_until_they_are_back(world) -> None:
+    from kiosk.service.ports import CardEvent, CardEventKind
+
+    c = world.runtime.controller
+    world.backend.insert(VITALE_READER, cards.demo_vitale_single())
+    c.wait_idle(30)
+    assert c.view().rows
+    c.on_card_event(CardEvent(CardEventKind.BACKEND_DOWN, None))  # what the PC/SC backend reports when pcscd dies
+    v = c.view()
+    assert not v.is_open and v.rows == () and not v.patient_present and c.vitale() is None
+    actions = [(e["action"], e["outcome"]) for e in read_entries(audit_dir(world.config))]
+    assert ("desk_locked", "readers down") in actions
