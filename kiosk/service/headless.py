@@ -50,9 +50,14 @@ def run_headless(
     stop = stop or threading.Event()
     journal = JsonLines(stdout)
     last_status = [""]
+    readers_down = [False]
 
     def on_change(view: DeskView, event: DeskEvent) -> None:
-        text = status_line(view)
+        if event.kind == "readers_down":
+            readers_down[0] = True
+        elif event.kind in ("readers_up", "staff_card_inserted", "vitale_inserted"):
+            readers_down[0] = False
+        text = "lecteurs indisponibles (pcscd) : nouvelle tentative en cours" if readers_down[0] else status_line(view)
         if text != last_status[0]:
             last_status[0] = text
             notifier.status(text)
