@@ -25,7 +25,7 @@ from drivers.base import BackendId, CardChannel, EventKind, ReaderBackend, Reade
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.serial import ccid
 from drivers.serial.gemcore import GemCoreLink
-from drivers.serial.link import LinkTimeouts, SerialLink
+from drivers.serial.link import LinkTimeouts, ReaderUnresponsiveError, SerialLink
 from drivers.serial.models import model as model_named
 from drivers.serial.port import open_port, wait_for_device
 
@@ -272,7 +272,7 @@ class _SerialReader:
     # -- card operations (callers' threads) -----------------------------------------------------------------
 
     def _power_on(self, link: SerialLink | GemCoreLink, counter: int) -> bytes:
-        response = link.command(ccid.Command.POWER_ON)  # bPowerSelect 0: automatic voltage
+        response = self._command(link, ccid.Command.POWER_ON)  # bPowerSelect 0: automatic voltage
         if response.failed or not response.data:
             if response.icc == ccid.IccStatus.ABSENT:
                 raise ReaderError(f"pas de carte dans le lecteur {self.name!r}")
@@ -281,6 +281,15 @@ class _SerialReader:
             if self.counter == counter and self.present:
                 self.atr, self.powered = response.data, True
         return response.data
+
+    def _command(self, link: SerialLink | GemCoreLink, kind: ccid.Command, data: bytes = b"") -> ccid.Response:
+        """`link.command`, and a reader that stopped answering altogether is taken as removed (the supervisor
+        reports it and waits for it to answer again)."""
+        try:
+            return link.command(kind, data)
+        except ReaderUnresponsiveError as e:
+            self._events.put(("lost", link, e))
+            raise
 
     def info(self) -> ReaderInfo:
         with self._state:
@@ -304,7 +313,7 @@ class _SerialReader:
     def transmit(self, channel: SerialChannel, apdu: bytes) -> bytes:
         with self.exclusive.held(channel, EXCLUSIVE_WAIT_S):
             link = self._check(channel)
-            response = link.command(ccid.Command.XFR_BLOCK, apdu)
+            response = self._command(link, ccid.Command.XFR_BLOCK, apdu)
             if response.failed:
                 if response.icc == ccid.IccStatus.ABSENT:
                     self._missed_movement(present=False)
@@ -332,7 +341,7 @@ class _SerialReader:
         link = self.link
         if link is None:
             raise ReaderError(f"lecteur série {self.name!r} absent (débranché ?)")
-        response = link.command(ccid.Command.POWER_OFF)
+        response = self._command(link, ccid.Command.POWER_OFF)
         with self._state:
             self.powered, self.atr = False, None
         if response.failed:
@@ -342,7 +351,7 @@ class _SerialReader:
         link = self.link
         if link is None:
             raise ReaderError(f"lecteur série {self.name!r} absent (débranché ?)")
-        response = link.command(ccid.Command.ESCAPE, data)
+        response = self._command(link, ccid.Command.ESCAPE, data)
         if response.failed:
             raise ReaderError(f"lecteur {self.name!r} : commande spécifique refusée ({ccid.error_text(response.error)})")
         return response.data

@@ -41,7 +41,7 @@ from drivers.serial.gbp import (
     r_block,
     s_block,
 )
-from drivers.serial.link import LinkLostError, LinkTimeouts
+from drivers.serial.link import LinkLostError, LinkTimeouts, ReaderUnresponsiveError
 from drivers.serial.port import open_port
 
 __all__ = ["OS_VERSION", "POLL_S", "GemCoreLink"]
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.5  # card status poll period: GemCore has no card-movement notification
 POLL_ANSWER_S = 0.5  # a status answer is immediate; a poll gives up after this, without retries
+POLL_FAILURES = 3  # unanswered polls in a row before the reader counts as gone
 OS_VERSION = bytes.fromhex("22053FE010")  # read the OS version string from the reader's memory
 OK, OK_SW, NO_CARD = 0x00, 0xE7, 0xFB
 _LOST = object()
@@ -140,14 +141,20 @@ class GemCoreLink:
             self._on_lost(error)
 
     def _poll(self) -> None:
+        failures = 0
         while not self._closed.wait(self.poll_s):
             try:
                 self.stats["polls"] += 1
                 self._status(poll=True)
+                failures = 0
             except LinkLostError:
                 return
             except ReaderError as e:
+                failures += 1
                 log.debug("%s: état de la carte illisible (%s)", self.name, e)
+                if failures >= POLL_FAILURES:  # unplugged from a port that stays (RS-232), or switched off
+                    self._on_lost(ReaderUnresponsiveError(f"lecteur série {self.name} : plus de réponse"))
+                    return
 
     def _status(self, poll: bool = False) -> int:
         """`17`, and the card movement it reveals reported like a notification."""
@@ -220,7 +227,7 @@ class GemCoreLink:
                     self._ns, self._unsure = 0, False
                     return
             self._reset_decoder = True
-        raise ReaderError(f"lecteur série {self.name} : resynchronisation GBP sans réponse")
+        raise ReaderUnresponsiveError(f"lecteur série {self.name} : resynchronisation GBP sans réponse")
 
     def _transact(self, data: bytes, wait_s: float, patient: bool) -> bytes:
         t = self.timeouts
@@ -237,7 +244,7 @@ class GemCoreLink:
             except queue.Empty:
                 self._reset_decoder = True  # a truncated block must not swallow the next one
                 if time.monotonic() - start >= t.ceiling_s:
-                    raise ReaderError(f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s") from None
+                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s") from None
                 event = None
             if event is _LOST:
                 raise LinkLostError(f"lecteur série {self.name} débranché")
@@ -279,7 +286,7 @@ class GemCoreLink:
                 self._write(s_block(HOST_NAD, S_RESYNCH))
                 deadline = time.monotonic() + wait_s
                 continue
-            raise ReaderError(f"lecteur série {self.name} muet ou brouillé : pas de réponse valable "
+            raise ReaderUnresponsiveError(f"lecteur série {self.name} muet ou brouillé : pas de réponse valable "
                               f"après {t.retries} reprises et une resynchronisation")
     # -- the CCID command set ----------------------------------------------------------------------------
 

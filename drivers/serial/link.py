@@ -40,13 +40,18 @@ from drivers.serial.frame import (
     encode_frame,
 )
 
-__all__ = ["LinkLostError", "LinkTimeouts", "SerialLink"]
+__all__ = ["LinkLostError", "LinkTimeouts", "ReaderUnresponsiveError", "SerialLink"]
 
 log = logging.getLogger(__name__)
 
 
 class LinkLostError(ReaderError):
     """The serial device went away (unplugged, pty closed): the reader is gone until it comes back."""
+
+
+class ReaderUnresponsiveError(ReaderError):
+    """Every retry spent on silence or garbage: the reader is treated as gone (an RS-232 port does not vanish
+    when its reader is unplugged) until it answers again."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +176,10 @@ class SerialLink:
             except queue.Empty:
                 self._resync = True  # a truncated frame must not swallow the next one
                 if now - start >= t.ceiling_s:
-                    raise ReaderError(f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s") from None
+                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s") from None
                 if awaiting_echo:
                     if repeats >= t.retries:
-                        raise ReaderError(f"lecteur série {self.name} : l'écho de la commande n'arrive pas "
+                        raise ReaderUnresponsiveError(f"lecteur série {self.name} : l'écho de la commande n'arrive pas "
                                           f"({t.retries + 1} envois) — modèle ou port mal configuré ?") from None
                     repeats += 1
                     self.stats["repeats"] += 1
@@ -182,7 +187,7 @@ class SerialLink:
                     deadline = time.monotonic() + t.echo_s
                     continue
                 if naks_sent >= t.retries:
-                    raise ReaderError(f"lecteur série {self.name} muet : pas de réponse après "
+                    raise ReaderUnresponsiveError(f"lecteur série {self.name} muet : pas de réponse après "
                                       f"{naks_sent + 1} attentes de {answer_s:.1f} s") from None
                 naks_sent += 1
                 self.stats["naks_sent"] += 1
@@ -196,7 +201,7 @@ class SerialLink:
             elif isinstance(event, Nak):
                 self.stats["naks_received"] += 1
                 if repeats >= t.retries:
-                    raise ReaderError(f"lecteur série {self.name} : commande refusée {repeats + 1} fois (NAK)")
+                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : commande refusée {repeats + 1} fois (NAK)")
                 repeats += 1
                 self._write(frame)
                 awaiting_echo = self.echo
@@ -204,7 +209,7 @@ class SerialLink:
             elif isinstance(event, BadFrame):
                 self.stats["bad_frames"] += 1
                 if naks_sent >= t.retries:
-                    raise ReaderError(f"lecteur série {self.name} : trames corrompues ({event.reason})")
+                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : trames corrompues ({event.reason})")
                 naks_sent += 1
                 self.stats["naks_sent"] += 1
                 self._write(NAK_FRAME)

@@ -292,18 +292,29 @@ def test_t0_time_extension_bytes(backend, sim) -> None:
     assert any(raw == b"\x80" for d, raw in sim.log if d == "out")
 
 
-def test_silent_reader_gives_a_bounded_reader_error(backend, sim) -> None:
+def test_silent_reader_gives_a_bounded_reader_error_then_is_removed_until_it_answers(backend, sim) -> None:
+    """An RS-232 port stays when its reader is unplugged: silence after every retry counts as removal."""
     b, events = backend
     sim.insert(vitale())
-    events.wait(EventKind.CARD_INSERTED)
-    channel = b.connect(b.readers()[0].name)
+    first = events.wait(EventKind.CARD_INSERTED)
+    name = b.readers()[0].name
+    channel = b.connect(name)
     sim.noise.silent = True
     t0 = time.monotonic()
     with pytest.raises(ReaderError, match="écho|muet"):
         channel.transmit(bytes.fromhex("00A4000C023F00"))
     assert time.monotonic() - t0 < FAST.ceiling_s
-    sim.noise.silent = False
-    assert channel.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"  # and it recovers
+    events.wait(EventKind.CARD_REMOVED)
+    events.wait(EventKind.READER_REMOVED)
+    assert b.readers() == []
+    sim.noise.silent = False  # plugged back
+    events.wait(EventKind.READER_ADDED, timeout=15)
+    again = events.wait(EventKind.CARD_INSERTED)
+    assert again.card_counter != first.card_counter
+    with pytest.raises(CardSwappedError):
+        channel.transmit(bytes.fromhex("00A4000C023F00"))
+    with b.connect(name) as fresh:
+        assert fresh.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"
 
 
 def test_nothing_answers_on_the_port(line) -> None:

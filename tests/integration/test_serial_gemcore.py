@@ -104,6 +104,25 @@ def test_gemcore_line_noise_wtx_and_silence(line) -> None:
         with pytest.raises(ReaderError):
             channel.transmit(bytes.fromhex("00A4000C023F00"))
         assert time.monotonic() - t0 < FAST.ceiling_s + 1
+        events.wait(EventKind.READER_REMOVED)
+        sim.noise.silent = False
+        events.wait(EventKind.READER_ADDED, timeout=15)
+    finally:
+        b.stop()
+        sim.stop()
+
+
+def test_gemcore_silent_while_idle_is_noticed_by_the_status_poll(line) -> None:
+    sim = SimulatedGemCoreReader(line.reader, card=vitale()).start()
+    b, events = start(line.host)
+    try:
+        events.wait(EventKind.CARD_INSERTED)
+        sim.noise.silent = True  # unplugged from an RS-232 port that stays
+        events.wait(EventKind.CARD_REMOVED, timeout=10)
+        events.wait(EventKind.READER_REMOVED)
+        sim.noise.silent = False
+        events.wait(EventKind.READER_ADDED, timeout=15)
+        events.wait(EventKind.CARD_INSERTED)
     finally:
         b.stop()
         sim.stop()
