@@ -214,7 +214,7 @@ class DeskController:
 
     def print_page(self, index: int | None, page: str) -> None:
         ins, oid = self.page_target(index, page)
-        data = {"page": page, "ins": ins, "oid": oid, "site": ""}
+        data = {"page": page, "ins": ins, "oid": oid}
         self._submit(self._page_action, "link_printed", page, ins, oid, lambda: self.ports.print_document("link", data))
 
     def print_ticket(self, index: int) -> None:
