@@ -7,7 +7,10 @@ temporary directory (tmpfs when there is one), removed on exit.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -43,6 +46,8 @@ class DemoWorld:
     """`with DemoWorld() as world:` then `world.runtime.controller`, `world.backend.insert(...)`."""
 
     latency_s: float = 0.0
+    browser_flags: tuple[str, ...] = ("--no-first-run", "--disable-sync",
+                                      "--disable-background-networking", "--disable-component-update")
     workdir: Path = field(default_factory=_private_dir)
     backend: SimBackend = field(init=False)
     runtime: DeskRuntime = field(init=False)
@@ -79,6 +84,17 @@ class DemoWorld:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    def _browser(self) -> list[str]:
+        """Chromium on the stand-in Web PS: trusts the simulators' server key only (SPKI pin), own profile."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        cert = x509.load_pem_x509_certificates(Path(self.sims.pki.server_cert).read_bytes())[0]
+        spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+        return ["chromium", *self.browser_flags, f"--user-data-dir={self.workdir / 'chromium'}",
+                f"--ignore-certificate-errors-spki-list={pin}"]
+
     def _config(self, params: Any) -> Config:
         state = self.workdir / "state"
         state.mkdir(mode=0o700)
@@ -113,6 +129,7 @@ allowed_domains = ["127.0.0.1", "dmp.fr", "dmp.gouv.fr", "monespacesante.fr"]
 [webps]
 cpx_base = "{self.webps.cpx_base}"
 psc_base = "{self.webps.psc_base}"
+browser = {json.dumps(self._browser())}
 
 {self.sims.config_toml()}
 """
