@@ -1,6 +1,6 @@
 """What the kiosk remembers between syncs, and `fleet_status` for `kiosk doctor` and the diagnostics screen.
 
-Everything lives under `[sync] state_dir` (default /var/lib/kiosk-fleet, the sync unit's StateDirectory):
+Everything lives under `[sync] state_dir` (default /var/lib/kiosk/fleet, inside the sync unit's StateDirectory=kiosk):
   metadata/     TUF metadata verified by ngclient (its trusted state; root history included)
   targets/      verified layer files, as ngclient's cache (re-verified against metadata before each use)
   applied.json  the last-good layers and the merged text written, for `--offline` and hand-edit detection
