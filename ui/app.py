@@ -7,7 +7,6 @@ and the UI thread renders. Locking the desk closes every dialog at once: no pati
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import ClassVar, Protocol
 
@@ -64,7 +63,6 @@ class DeskApp(App[None]):
         site: str = "",
         theme: str = "color",
         demo: DemoKeys | None = None,
-        duties: Callable[[], float] | None = None,
         lock_after_s: int = 0,
         show_clock: bool = True,
     ) -> None:
@@ -78,7 +76,6 @@ class DeskApp(App[None]):
         self.sub_title = site
         self._base = ""
         self.events_shown = 0  # desk events rendered so far (tests wait on it rather than on the clock)
-        self._duties = duties
         self.lock_after_s = lock_after_s
         self.show_clock = show_clock  # off in snapshot tests
         self._idle_timer: Timer | None = None
@@ -102,18 +99,6 @@ class DeskApp(App[None]):
 
         self.controller.add_listener(relay)
         self._route(self.controller.view(), None)
-        if self._duties is not None:
-            self._run_duties()
-
-    def _run_duties(self) -> None:
-        """param-lps refresh and journal rotation, on the UI's clock: the next run is set for when it is due."""
-        assert self._duties is not None
-        self.run_worker(self._duties_worker, thread=True, exclusive=True, group="duties")
-
-    def _duties_worker(self) -> None:
-        assert self._duties is not None
-        delay = self._duties()
-        self.call_from_thread(self.set_timer, delay, self._run_duties)
 
     def on_key(self) -> None:
         """Any key restarts the idle lock's countdown."""

@@ -46,6 +46,7 @@ def run_headless(
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
 ) -> int:
+    """Run until SIGTERM / SIGINT, or until another thread sets `stop` and then `runtime.wake`."""
     notifier = notifier or Notifier()
     stop = stop or threading.Event()
     journal = JsonLines(stdout)
@@ -64,9 +65,13 @@ def run_headless(
 
     runtime.controller.add_listener(journal)
     runtime.controller.add_listener(on_change)
+    def on_signal(*_: object) -> None:
+        stop.set()
+        runtime.wake.set()
+
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, on_signal)
     api = ApiServer(runtime.controller, api_path) if api_path else None
     runtime.start()
     try:
@@ -81,7 +86,8 @@ def run_headless(
             if ping is not None:
                 notifier.watchdog()
                 wait = min(wait, ping)
-            stop.wait(wait)
+            runtime.wake.wait(wait)  # a duty finished, the configuration changed, or a signal
+            runtime.wake.clear()
     finally:
         notifier.stopping()
         if api is not None:

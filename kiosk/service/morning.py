@@ -39,7 +39,7 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
         controller.wait_idle(60)
 
     step("07:55", "La borne démarre et vérifie le fichier param-lps du DMP.")
-    world.runtime.run_due()
+    world.runtime.run_due(wait_params=True)
     status = world.runtime.params_status
     words = {"updated": "téléchargé", "not-modified": "inchangé", "unchanged": "inchangé", "failed": "échec"}
     say(f"   param-lps : {words.get(str(status.get('status')), 'non vérifié')}"

@@ -46,7 +46,8 @@ class DeskRuntime:
         self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days)
         self.controller = DeskController(ports_factory(config), texts=Texts(config.ui.texts), audit=self.audit)
         self._watcher: Any = None
-        self._wake = threading.Event()
+        self.wake = threading.Event()  # set when the main loop should look at its duties again
+        self._params_thread: threading.Thread | None = None
         self._next_rotation = 0.0
         self._next_params = 0.0
         self.params_status: dict[str, Any] = {}
@@ -67,20 +68,44 @@ class DeskRuntime:
         self.controller.stop()
 
     # ---- timed duties -----------------------------------------------------------------------------------------
-    def run_due(self) -> float:
-        """Do what is due now; return the seconds until the next duty."""
+    def start_duties(self, stop: threading.Event) -> threading.Thread:
+        """For the TUI: a daemon thread doing the duties when due, asleep otherwise, until `stop` (then `wake`)."""
+
+        def loop() -> None:
+            while not stop.is_set():
+                delay = self.run_due()
+                self.wake.wait(delay)
+                self.wake.clear()
+
+        thread = threading.Thread(target=loop, name="kiosk-duties", daemon=True)
+        thread.start()
+        return thread
+
+    def run_due(self, wait_params: bool = False) -> float:
+        """Do what is due now; return the seconds until the next duty (the loop also wakes on `wake`)."""
         now = time.monotonic()
         if now >= self._next_rotation:
             removed = self.audit.rotate()
             if removed:
                 log.info("journal d'audit : %d jour(s) supprimé(s) (rétention)", len(removed))
             self._next_rotation = now + ROTATE_EVERY_S
-        if self._refresh_params and now >= self._next_params:
-            self._next_params = now + self._params_duty()
+        if self._refresh_params and now >= self._next_params and self._params_thread is None:
+            # On its own thread: a slow download must not hold up the watchdog pings of the main loop.
+            self._next_params = float("inf")
+            self._params_thread = threading.Thread(target=self._params_worker, name="kiosk-params", daemon=True)
+            self._params_thread.start()
+            if wait_params:
+                self._params_thread.join()
         upcoming = [self._next_rotation - now]
-        if self._refresh_params:
+        if self._refresh_params and self._params_thread is None:
             upcoming.append(self._next_params - now)
         return max(1.0, min(upcoming))
+
+    def _params_worker(self) -> None:
+        delay = self._params_duty()
+        self._next_params = time.monotonic() + delay
+        self._params_thread = None
+        self.wake.set()
 
     def _params_duty(self) -> float:
         from kiosk.params.sync import refresh_if_due, seconds_until_due
@@ -108,7 +133,7 @@ class DeskRuntime:
             self.controller.replace_ports(self._ports_factory(config))
         self._next_params = 0.0  # a new [params] may change what is due
         self.controller.notice("config_reloaded")
-        self._wake.set()
+        self.wake.set()
         if self._on_config:
             self._on_config(config)
 

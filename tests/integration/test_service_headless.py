@@ -106,6 +106,12 @@ def test_headless_service_lifecycle(service) -> None:
         s.sendall(b"not json\n")
         assert json.loads(s.makefile().readline())["error"] == "bad_request"
 
+    params = config.parent / "state" / "param-lps"  # the first param-lps check ran (demo: embedded simulator)
+    deadline = time.monotonic() + 30
+    while not any(params.glob("*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(params.glob("*")), "param-lps was not refreshed at start"
+
     config.write_text(config.read_text() + '\n[ui]\ntexts = { title = "Bienvenue" }\n')
     _next_event(out, "config_reloaded")
     config.write_text(config.read_text() + "\nenvironment = 12\n")

@@ -54,7 +54,15 @@ def _tui(world: Any) -> int:
     from ui.app import DeskApp, pick_theme
 
     config = world.config
+    import threading
+
+    stop = threading.Event()
+    world.runtime.start_duties(stop)
     app = DeskApp(world.runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
-                  theme=pick_theme(config.ui.theme), demo=DemoHands(world), duties=world.runtime.run_due)
-    app.run()
+                  theme=pick_theme(config.ui.theme), demo=DemoHands(world))
+    try:
+        app.run()
+    finally:
+        stop.set()
+        world.runtime.wake.set()
     return exitcodes.OK

@@ -36,13 +36,19 @@ def cmd_run(ctx: CliContext) -> int:
 
         api = None if ctx.args.no_api else Path(ctx.args.api_socket) if ctx.args.api_socket else default_socket_path()
         return run_headless(runtime, stdout=ctx.stdout, api_path=api)
+    import threading
+
     from ui.app import DeskApp, pick_theme
 
     runtime.start()
+    stop = threading.Event()
+    runtime.start_duties(stop)
     try:
         app = DeskApp(runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
-                      theme=pick_theme(config.ui.theme), duties=runtime.run_due, lock_after_s=config.ui.lock_after_s)
+                      theme=pick_theme(config.ui.theme), lock_after_s=config.ui.lock_after_s)
         app.run()
     finally:
+        stop.set()
+        runtime.wake.set()
         runtime.stop()
     return 0
