@@ -112,7 +112,7 @@ fi
 if [ ! -d "${WHEELS}" ]; then
 	[ "${OFFLINE}" = 1 ] && { echo "build-check: ${WHEELS} absent: run $0 --fetch-only (network)" >&2; exit 3; }
 	say "wheelhouse: kiosk dependencies into ${WHEELS}"
-	"${PY}" -m pip wheel --quiet --disable-pip-version-check -w "${WHEELS}.part" "${SRC}[fleet,print]" 'setuptools>=68' wheel
+	"${PY}" -m pip wheel --quiet --disable-pip-version-check -w "${WHEELS}.part" "${SRC}" 'setuptools>=77' wheel
 	rm -f "${WHEELS}.part"/kiosk_accueil-*.whl
 	mv "${WHEELS}.part" "${WHEELS}"
 fi
