@@ -59,7 +59,7 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     backend.remove(VITALE_READER)
     settle()
 
-    step("08:10", "Une famille : quatre bénéficiaires sur une carte (deux ne sont pas connus d'INSi).")
+    step("08:10", "Une famille : quatre bénéficiaires sur une carte (seule l'assurée est connue d'INSi).")
     backend.insert(VITALE_READER, cards.demo_vitale_family())
     settle()
     step("08:12", "Ticket d'admission imprimé pour l'assurée ; page DMP préparée pour elle.")
