@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ssl
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from kiosk.sim.loopback import LoopbackHttpsServer, SimHttpServer
 
 __all__ = ["DOCUMENT_PATH", "ParamLpsServer", "RecordedRequest", "Route", "demo_server", "sample_document"]
 
@@ -70,7 +70,7 @@ class RecordedRequest:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: SimHttpServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -109,16 +109,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: ParamLpsServer
-
-
-class ParamLpsServer:
+class ParamLpsServer(LoopbackHttpsServer):
     """`with ParamLpsServer(pki) as server:` serves `sample_document()` at `server.url()` until the block ends.
 
     `pki` is a `kiosk.sim.pki.TestPki` (its server certificate and CA bundle); clients trust `ca_bundle`.
     """
+
+    handler = _Handler
+    thread_name = "param-lps-sim"
 
     def __init__(self, pki: Any, document: bytes | None = None) -> None:
         self.pki = pki
@@ -126,17 +124,10 @@ class ParamLpsServer:
         self.routes: dict[str, Route] = {}
         self.document_route = Route()
         self.set_document(sample_document() if document is None else document)
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def ca_bundle(self) -> str:
         return str(self.pki.ca_bundle)
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
 
     def url(self, path: str = DOCUMENT_PATH, host: str = "127.0.0.1") -> str:
         return f"https://{host}:{self.port}{path}"
@@ -154,28 +145,6 @@ class ParamLpsServer:
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         self.routes[path] = Route(status, b"", {"Location": location})
 
-    def start(self) -> Self:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(self.pki.server_cert), str(self.pki.server_key))
-        httpd = _Server(("127.0.0.1", 0), _Handler)
-        httpd.owner = self
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="param-lps-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

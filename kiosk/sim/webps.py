@@ -8,15 +8,15 @@ it keeps the received fields (in memory only) so that a test can check the metho
 
 from __future__ import annotations
 
-import ssl
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from kiosk.privacy import mask_matricule
+from kiosk.sim.loopback import LoopbackHttpsServer, SimHttpServer
 
 __all__ = ["Received", "WebPsStandIn"]
 
@@ -32,7 +32,7 @@ class Received:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: SimHttpServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -66,25 +66,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._record("GET")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: WebPsStandIn
-
-
-class WebPsStandIn:
+class WebPsStandIn(LoopbackHttpsServer):
     """`with WebPsStandIn(pki) as wps:` then point webps.cpx_base at `wps.cpx_base`, and read `wps.received`."""
+
+    handler = _Handler
+    thread_name = "webps-standin"
 
     def __init__(self, pki: Any) -> None:
         self.pki = pki
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.arrived = threading.Event()
-        self._httpd: _Server | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "not started"
-        return self._httpd.server_address[1]
 
     @property
     def cpx_base(self) -> str:
@@ -107,24 +99,3 @@ class WebPsStandIn:
             self.arrived.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         return len(self.received) >= count
 
-    def start(self) -> Self:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(self.pki.server_cert), str(self.pki.server_key))
-        httpd = _Server(("127.0.0.1", 0), _Handler)
-        httpd.owner = self
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        self._httpd = httpd
-        threading.Thread(target=httpd.serve_forever, name="webps-standin", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
