@@ -10,13 +10,8 @@ version. It never notifies card movements: GemCore readers do not.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections import deque
 from typing import Any
-
-import serial
 
 from drivers.serial.gbp import (
     EDC_ERROR,
@@ -34,6 +29,7 @@ from drivers.serial.gbp import (
     r_block,
     s_block,
 )
+from drivers.sim.serial_line import LineSimulator
 from drivers.sim.serial_reader import LineNoise
 from drivers.sim.vcard import VirtualCard
 
@@ -45,9 +41,12 @@ GEMCORE_VERSION = b"GemCore-R1.21-GM"
 OK, OK_SW, NO_CARD, UNKNOWN = 0x00, 0xE7, 0xFB, 0x01
 
 
-class SimulatedGemCoreReader:
+class SimulatedGemCoreReader(LineSimulator):
+    thread_name = "sim-gemcore-reader"
+
     def __init__(self, port: Any, card: VirtualCard | None = None, time_extensions: int = 0,
                  noise: LineNoise | None = None) -> None:
+        super().__init__()
         if isinstance(port, str):
             from drivers.serial.port import open_port
 
@@ -57,13 +56,9 @@ class SimulatedGemCoreReader:
         self.powered = False
         self.time_extensions = time_extensions
         self.noise = noise or LineNoise()
-        self.log: deque[tuple[str, bytes]] = deque(maxlen=2000)
         self._decoder = BlockDecoder(HOST_NAD)
         self._last: bytes = b""
         self._last_seq: int | None = None
-        self._closing = False
-        self._thread: threading.Thread | None = None
-        self.stopped = threading.Event()
 
     def insert(self, card: VirtualCard | None = None) -> None:
         self.card = card or self.card
@@ -72,40 +67,6 @@ class SimulatedGemCoreReader:
     def remove(self) -> None:
         self.card = None
         self.powered = False
-
-    def start(self) -> SimulatedGemCoreReader:
-        self._thread = threading.Thread(target=self.serve, name="sim-gemcore-reader", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve(self) -> None:
-        try:
-            while not self._closing:
-                data = self.port.read(1)
-                if not data:
-                    continue
-                if self.port.in_waiting:
-                    data += self.port.read(self.port.in_waiting)
-                self.log.append(("in", data))
-                for event in self._decoder.feed(data):
-                    if not self.noise.silent:
-                        self._handle(event)
-        except (serial.SerialException, OSError, TypeError, ValueError) as e:
-            if not self._closing:
-                log.info("simulateur GemCore : ligne perdue (%s)", e)
-        finally:
-            self.stopped.set()
-
-    def stop(self) -> None:
-        self._closing = True
-        cancel = getattr(self.port, "cancel_read", None)
-        if cancel:
-            with contextlib.suppress(serial.SerialException, OSError, TypeError, ValueError):
-                cancel()
-        if self._thread and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
-        with contextlib.suppress(serial.SerialException, OSError):
-            self.port.close()
 
     def _send(self, block: bytes, remember: bool = True) -> None:
         if remember:
@@ -124,6 +85,8 @@ class SimulatedGemCoreReader:
         self.port.flush()
 
     def _handle(self, event: Block | BadBlock) -> None:
+        if self.noise.silent:
+            return
         if isinstance(event, BadBlock):
             self._send(r_block(READER_NAD, 0 if self._last_seq is None else self._last_seq ^ 1, EDC_ERROR), remember=False)
         elif event.kind == R_BLOCK:

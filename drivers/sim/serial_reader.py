@@ -18,7 +18,6 @@ usual line: `socat pty,raw,echo=0,link=/tmp/reader pty,raw,echo=0,link=/tmp/host
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
@@ -26,11 +25,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Self
-
-import serial
 
 from drivers.serial import ccid
 from drivers.serial.frame import (
@@ -43,6 +39,7 @@ from drivers.serial.frame import (
     Nak,
     lrc,
 )
+from drivers.sim.serial_line import LineSimulator
 from drivers.sim.vcard import VirtualCard
 
 __all__ = ["DEFAULT_FIRMWARE", "LineNoise", "PtyPair", "SimulatedSerialReader"]
@@ -74,8 +71,10 @@ class LineNoise:
         return p > 0 and self.rng.random() < p
 
 
-class SimulatedSerialReader:
+class SimulatedSerialReader(LineSimulator):
     """Run with `start()` (a thread) or `serve()` (blocking); change the card with `insert()` / `remove()`."""
+
+    thread_name = "sim-serial-reader"
 
     def __init__(
         self,
@@ -87,6 +86,7 @@ class SimulatedSerialReader:
         noise: LineNoise | None = None,
         line_rate: int | None = None,
     ) -> None:
+        super().__init__()
         if isinstance(port, str):
             from drivers.serial.port import open_port
 
@@ -101,14 +101,10 @@ class SimulatedSerialReader:
         self.synchronous = False  # notification mode (Escape 01 01 xx)
         self.powered = False
         self.parameters = T0_PARAMETERS
-        self.log: deque[tuple[str, bytes]] = deque(maxlen=2000)  # ("in"|"out", raw), latest traffic
         self._pending: list[bytes] = []  # notifications waiting for the next echo (synchronous mode)
         self._last_answer = b""
         self._write_lock = threading.Lock()
         self._decoder = FrameDecoder(from_reader=False)
-        self._closing = False
-        self._thread: threading.Thread | None = None
-        self.stopped = threading.Event()
 
     # -- card movements --------------------------------------------------------------------------------------
 
@@ -134,41 +130,6 @@ class SimulatedSerialReader:
             self._send(sequence)
 
     # -- serving ---------------------------------------------------------------------------------------------
-
-    def start(self) -> SimulatedSerialReader:
-        self._thread = threading.Thread(target=self.serve, name="sim-serial-reader", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve(self) -> None:
-        """Answer commands until `stop()` or until the line goes away."""
-        try:
-            while not self._closing:
-                data = self.port.read(1)
-                if not data:
-                    continue
-                waiting = self.port.in_waiting
-                if waiting:
-                    data += self.port.read(waiting)
-                self.log.append(("in", data))
-                for event in self._decoder.feed(data):
-                    self._handle(event)
-        except (serial.SerialException, OSError, TypeError, ValueError) as e:  # the line went away (pty closed, unplugged)
-            if not self._closing:
-                log.info("simulateur : ligne perdue (%s)", e)
-        finally:
-            self.stopped.set()
-
-    def stop(self) -> None:
-        self._closing = True
-        cancel = getattr(self.port, "cancel_read", None)
-        if cancel:
-            with contextlib.suppress(serial.SerialException, OSError, TypeError, ValueError):
-                cancel()
-        if self._thread and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)
-        with contextlib.suppress(serial.SerialException, OSError):
-            self.port.close()
 
     def _wire(self, n: int) -> None:
         """Wait as long as `n` bytes take on a real line (11 bits each at 8N2)."""
