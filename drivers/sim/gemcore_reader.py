@@ -10,7 +10,6 @@ version. It never notifies card movements: GemCore readers do not.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from drivers.serial.gbp import (
@@ -35,7 +34,6 @@ from drivers.sim.vcard import VirtualCard
 
 __all__ = ["GEMCORE_VERSION", "SimulatedGemCoreReader"]
 
-log = logging.getLogger(__name__)
 
 GEMCORE_VERSION = b"GemCore-R1.21-GM"
 OK, OK_SW, NO_CARD, UNKNOWN = 0x00, 0xE7, 0xFB, 0x01
