@@ -24,7 +24,11 @@ class DiagnosticsScreen(DeskScreen):
         yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
         yield Static("Diagnostic de la borne", classes="dialog-title")
         table: DataTable[str] = DataTable(id="checks", cursor_type="row")
-        table.add_columns("Élément", "État", "Détail")
+        # Fixed widths: auto-sized columns sometimes kept their label's width after `clear()` + `add_row()`
+        # (seen on a loaded 2-core machine), which cut every line to a few letters.
+        table.add_column("Élément", width=30)
+        table.add_column("État", width=6)
+        table.add_column("Détail", width=90)
         yield table
         yield Static("Vérification en cours…", id="message")
         yield Footer()
