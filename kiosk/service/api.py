@@ -94,10 +94,11 @@ class ApiServer:
 
     def _accept(self) -> None:
         """Blocks in accept(): no polling interval, so an idle desk never wakes this thread."""
-        assert self._sock is not None
+        sock = self._sock  # stop() clears the attribute: keep our own reference
+        assert sock is not None
         while True:
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError:  # stop() shut the listening socket down
                 return
             threading.Thread(target=self._serve, args=(conn,), name="kiosk-api-client", daemon=True).start()
