@@ -18,7 +18,8 @@ __all__ = ["Sensitive", "mask_date", "mask_matricule", "mask_name", "scrub"]
 
 
 def mask_matricule(value: str) -> str:
-    """`297022A020778`+`78` -> `2970...78`: enough for a technician to tell two cards apart, not to identify."""
+    """15 characters -> the first four, "...", the 2-digit key: enough for a technician to tell two cards apart,
+    not to identify anyone."""
     v = "".join(value.split())
     if len(v) < 8:
         return "*" * len(v)
