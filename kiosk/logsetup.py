@@ -15,6 +15,8 @@ from kiosk.privacy import Sensitive, scrub
 
 __all__ = ["PatientDataFilter", "setup_logging"]
 
+_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR,
+           "CRITICAL": logging.CRITICAL}
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
@@ -61,9 +63,9 @@ class _JournalFormatter(logging.Formatter):
 def setup_logging(verbosity: int = 0, stream: Any = None) -> logging.Handler:
     """verbosity 0: WARNING, 1: INFO, 2+: DEBUG (patient data appears only at DEBUG). Idempotent."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    env_level = os.environ.get("KIOSK_LOG_LEVEL")
-    if env_level:
-        level = logging.getLevelName(env_level.upper()) if env_level.upper() in _NAMES else level
+    env_level = os.environ.get("KIOSK_LOG_LEVEL", "").upper()
+    if env_level in _LEVELS:
+        level = _LEVELS[env_level]
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_kiosk", False)]:
         root.removeHandler(old)
@@ -78,5 +80,3 @@ def setup_logging(verbosity: int = 0, stream: Any = None) -> logging.Handler:
     root.setLevel(level)
     return handler
 
-
-_NAMES = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}

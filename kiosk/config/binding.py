@@ -15,7 +15,7 @@ from typing import Any, Literal, Union
 
 __all__ = ["Problem", "bind", "doc", "to_plain"]
 
-Path = tuple[Union[str, int], ...]
+Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _describe(tp: Any) -> str:
 _MISSING = object()
 
 
-def bind(cls: Any, data: Any, path: Path, problems: list[Problem], root: Any = None) -> Any:
+def bind(cls: Any, data: Any, path: Path, problems: list[Problem]) -> Any:
     """Convert `data` to `cls`; on a problem, record it and fall back to the default (so checking goes on)."""
     hints = typing.get_type_hints(cls)
     if not isinstance(data, dict):
