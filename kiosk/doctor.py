@@ -385,15 +385,23 @@ def check_certificates(ctx: DoctorContext) -> Finding:
         if config.environment == "demo":
             return ok("aucun certificat configuré (démonstration : PKI de test intégrée)")
         return fail("aucun certificat d'organisation configuré", "installer les certificats avec `kiosk provision`")
+    anchors: list[Any] | None = None
+    bundle_error: ConfigError | None = None
+    try:  # read once for every certificate; an unreadable bundle is reported against each of them
+        anchors = load_ca_bundle(config.insi.ca_bundle) if config.insi.ca_bundle else None
+    except ConfigError as e:
+        bundle_error = e
     level, lines, details = Level.OK, [], []
     action = ""
     for label, path, password_file, inline, is_insi_auth in entries:
+        error: Exception | None = bundle_error
         try:
             cert = open_certificate(path, _password(password_file, inline))
-            anchors = load_ca_bundle(config.insi.ca_bundle) if config.insi.ca_bundle else None
         except (ConfigError, OSError, UnicodeDecodeError) as e:
+            error = e
+        if error is not None:
             level, action = Level.FAIL, "réinstaller le certificat et son mot de passe avec `kiosk provision`"
-            lines.append(f"{label} : {e}")
+            lines.append(f"{label} : {error}")
             continue
         days = cert.days_left(ctx.now)
         item = {"label": label, "path": path, "cn": cert.cn, "issuer": cert.issuer_cn, "days_left": days,
