@@ -22,13 +22,6 @@ HOSTILE = b"""<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa"><!ENTITY
 <parametresLPS><url nom="webPsCpx">https://wps-cps.dmp.monespacesante.fr</url><x>&b;</x></parametresLPS>"""
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from kiosk.sim.pki import generate_pki
-
-    return generate_pki(tmp_path_factory.mktemp("pki"))
-
-
 @pytest.fixture
 def server(pki):  # type: ignore[no-untyped-def]
     with ParamLpsServer(pki) as srv:

@@ -32,13 +32,6 @@ NIR = "255069999999934"
 NIA = "755069999999975"
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from kiosk.sim.pki import generate_pki
-
-    return generate_pki(tmp_path_factory.mktemp("pki"))
-
-
 @pytest.fixture
 def wps(pki):  # type: ignore[no-untyped-def]
     with WebPsStandIn(pki) as server:
