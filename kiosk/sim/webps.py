@@ -44,9 +44,9 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type", "")
         fields = parse_qs(body, keep_blank_values=True) if "form-urlencoded" in content_type else {}
         owner = self.server.owner
-        with owner.lock:
+        with owner.arrived:
             owner.received.append(Received(method, self.path, content_type, fields))
-            owner.arrived.set()
+            owner.arrived.notify_all()
         ins = fields.get("INS", [""])[0]
         text = (f"<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Web PS (simulateur)</title>"
                 f"</head><body><h1>Web PS (simulateur)</h1><p>{escape(method)} {escape(self.path)}</p>"
@@ -75,8 +75,7 @@ class WebPsStandIn(LoopbackHttpsServer):
     def __init__(self, pki: Any) -> None:
         self.pki = pki
         self.received: list[Received] = []
-        self.lock = threading.Lock()
-        self.arrived = threading.Event()
+        self.arrived = threading.Condition()  # guards `received`, notified at each request
 
     @property
     def cpx_base(self) -> str:
@@ -88,14 +87,6 @@ class WebPsStandIn(LoopbackHttpsServer):
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """True once `count` requests arrived."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= count:
-                    return True
-                self.arrived.clear()
-            self.arrived.wait(min(0.2, max(0.0, deadline - time.monotonic())))
-        return len(self.received) >= count
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
 
