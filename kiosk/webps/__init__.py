@@ -6,6 +6,7 @@ Stable API for the desk and the service:
     open_page(config, page, ins=None, oid=None, access=None, params=None, *, browser=None, ttl_s=60, wait=True)
         -> OpenedPage                                                                  one-shot loopback page
     render_print(config, page, ins=None, oid=None, access=None, params=None) -> PrintableLink (.text, .qr_png())
+    printable_link(config, link) -> PrintableLink                                     the same, for a resolved link
     resolve_link(...) -> WebPsLink                                                     validation only
 `access` is "cpx" or "psc" (default `webps.access`); `params` an `EffectiveSettings` from
 `kiosk.params.current_settings(config)` (read on each call when None). Errors: `LinkError`, `BrowserError`.
@@ -14,7 +15,7 @@ Stable API for the desk and the service:
 from kiosk.webps.browser import BrowserError, OpenedPage, open_page
 from kiosk.webps.link import LinkError, WebPsLink, resolve_link
 from kiosk.webps.oneshot import OneShotPage
-from kiosk.webps.printable import PAGE_TITLES, PrintableLink, render_print
+from kiosk.webps.printable import PAGE_TITLES, PrintableLink, printable_link, render_print
 from kiosk.webps.xhtml import CONTENT_TYPE, build_page, render_xhtml
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "WebPsLink",
     "build_page",
     "open_page",
+    "printable_link",
     "render_print",
     "render_xhtml",
     "resolve_link",

@@ -12,7 +12,7 @@ from typing import Any
 from kiosk.ins import InsMatricule, InsOid
 from kiosk.webps.link import WebPsLink, resolve_link
 
-__all__ = ["PAGE_TITLES", "PrintableLink", "render_print"]
+__all__ = ["PAGE_TITLES", "PrintableLink", "printable_link", "render_print"]
 
 PAGE_TITLES = {
     "TableauDeBord": "Tableau de bord du professionnel",
@@ -61,7 +61,11 @@ class PrintableLink:
 def render_print(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
                  access: str | None = None, params: Any = None) -> PrintableLink:
     """Validated like `build_page` (same `LinkError`s); the text names the site, page, access and URL."""
-    link = resolve_link(config, page, ins, oid, access, params)
+    return printable_link(config, resolve_link(config, page, ins, oid, access, params))
+
+
+def printable_link(config: Any, link: WebPsLink) -> PrintableLink:
+    """The ticket for a link already resolved (`resolve_link`)."""
     lines = [
         "Accès au DMP - Web PS",
         config.site.name,

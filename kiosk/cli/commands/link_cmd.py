@@ -32,7 +32,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_link(ctx: CliContext) -> int:
-    from kiosk.webps import BrowserError, LinkError, open_page, render_print, render_xhtml, resolve_link
+    from kiosk.webps import BrowserError, LinkError, open_page, printable_link, render_xhtml, resolve_link
 
     args = ctx.args
     if args.psc and args.cpx:
@@ -55,7 +55,7 @@ def cmd_link(ctx: CliContext) -> int:
     except BrowserError as e:
         return _fail(ctx, "browser", str(e), exitcodes.EXTERNAL)
     if args.text:
-        printable = render_print(ctx.config, args.page, args.ins, args.oid, access)
+        printable = printable_link(ctx.config, link)
         ctx.emit({"ok": True, **link.describe(), "text": printable.text}, printable.text + printable.qr_text())
         return exitcodes.OK
     xhtml = render_xhtml(link)
