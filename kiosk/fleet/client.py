@@ -37,7 +37,7 @@ from kiosk.fleet.layers import (
     merge,
     parse_layer,
 )
-from kiosk.fleet.state import StatePaths, metadata_expiry, read_record, record_attempt, write_record
+from kiosk.fleet.state import StatePaths, expiry_of, metadata_records, read_record, record_attempt, write_record
 from kiosk.fleet.transport import SyncLimits
 
 __all__ = ["SyncError", "SyncReport", "local_file", "sync"]
@@ -297,19 +297,19 @@ def _apply(config: Any, config_path: Path, paths: StatePaths, layers: Layers, of
         "layers": [{**asdict(info), "text": data.decode("utf-8") if data is not None else None}
                    for info, data in layers],
     })
-    expiries = metadata_expiry(paths.metadata)
+    records = metadata_records(paths.metadata)
+    expiries = expiry_of(records)
     return SyncReport(
         path=str(config_path), changed=changed, offline=offline, layers=[info for info, _ in layers],
         local_file=str(local_path), local_present=bool(new_local),
         carried_over=[".".join(k) for k, _ in flatten(carried)], removals_ignored=removed,
-        versions=_versions(paths), expires={role: when.isoformat() for role, when in expiries.items()},
+        versions=_versions(records), expires={role: when.isoformat() for role, when in expiries.items()},
     )
 
 
-def _versions(paths: StatePaths) -> dict[str, int]:
+def _versions(records: dict[str, dict[str, Any] | None]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for role in ("root", "timestamp", "snapshot", "targets"):
-        record = read_record(paths.metadata / f"{role}.json")
+    for role, record in records.items():
         with contextlib.suppress(TypeError, KeyError):
             out[role] = int(record["signed"]["version"])  # type: ignore[index]
     return out

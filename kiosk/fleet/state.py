@@ -23,9 +23,11 @@ from kiosk.atomicfile import atomic_write
 __all__ = [
     "FleetStatus",
     "StatePaths",
+    "expiry_of",
     "fleet_status",
     "format_age",
     "metadata_expiry",
+    "metadata_records",
     "read_record",
     "record_attempt",
     "write_record",
@@ -81,11 +83,20 @@ def write_record(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
     atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1, default=str).encode("utf-8"), mode)
 
 
+def metadata_records(metadata_dir: Path) -> dict[str, dict[str, Any] | None]:
+    """Each top-level role's trusted metadata (already verified by ngclient when it was stored), None when
+    absent or damaged; read once for both `expiry_of` and the versions."""
+    return {role: read_record(metadata_dir / f"{role}.json") for role in _ROLES}
+
+
 def metadata_expiry(metadata_dir: Path) -> dict[str, datetime]:
-    """Expiry of each top-level role's trusted metadata (already verified by ngclient when it was stored)."""
+    """Expiry of each top-level role's trusted metadata."""
+    return expiry_of(metadata_records(metadata_dir))
+
+
+def expiry_of(records: dict[str, dict[str, Any] | None]) -> dict[str, datetime]:
     out: dict[str, datetime] = {}
-    for role in _ROLES:
-        record = read_record(metadata_dir / f"{role}.json")
+    for role, record in records.items():
         try:
             out[role] = datetime.fromisoformat(record["signed"]["expires"])  # type: ignore[index]
         except (TypeError, KeyError, ValueError):
