@@ -430,9 +430,9 @@ def _endpoints(config: Config) -> list[tuple[str, str, str]]:
         if url:
             out.append((label, url, section.ca_bundle))
     if config.environment != "demo":
-        out.append(("param-lps", config.params.url, getattr(config.params, "ca_bundle", "")))
+        out.append(("param-lps", config.params.url, config.params.ca_bundle))
     if config.sync.enabled and config.sync.url:
-        out.append(("flotte", config.sync.url, getattr(config.sync, "ca_bundle", "")))
+        out.append(("flotte", config.sync.url, config.sync.ca_bundle))
     return out
 
 
