@@ -9,6 +9,7 @@ name, never by child position: real services do not keep the XSD's order (INSi p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -16,7 +17,7 @@ from lxml import etree
 from kiosk.errors import TeleserviceError
 from kiosk.privacy import scrub
 
-__all__ = ["SOAP12", "SoapFault", "UntrustedXmlError", "body_child", "parse_fault", "parse_untrusted", "text_of"]
+__all__ = ["SOAP12", "SoapFault", "UntrustedXmlError", "body_child", "parse_fault", "parse_untrusted", "read_answer", "text_of"]
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -100,3 +101,23 @@ def parse_fault(element: etree._Element) -> SoapFault | None:
     reason = next((text_of(r) for r in reasons if r.get("{http://www.w3.org/XML/1998/namespace}lang", "").startswith("fr")), "")
     reason = reason or (text_of(reasons[0]) if reasons else "")
     return SoapFault(code, tuple(subcodes), reason, element.find("e:Detail", ns))
+
+
+def read_answer(status: int, content: bytes, service: str, fault_error: Callable[[SoapFault], Exception]) -> etree._Element:
+    """The Body child of one HTTP answer that is neither a fault nor an HTTP error.
+
+    A SOAP fault raises `fault_error(fault)` whatever the status; an HTTP error status without one (an HTML
+    error page, say) raises `TeleserviceError`; unreadable XML with a success status stays `UntrustedXmlError`.
+    """
+    try:
+        element = body_child(parse_untrusted(content, service), service)
+    except UntrustedXmlError:
+        if status >= 400:
+            raise TeleserviceError(f"{service} : erreur HTTP {status}") from None
+        raise
+    fault = parse_fault(element)
+    if fault is not None:
+        raise fault_error(fault)
+    if status >= 400:
+        raise TeleserviceError(f"{service} : erreur HTTP {status}")
+    return element

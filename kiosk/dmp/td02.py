@@ -23,7 +23,7 @@ from lxml import etree
 
 from kiosk.errors import TeleserviceError
 from kiosk.privacy import scrub
-from kiosk.soapxml import SoapFault, UntrustedXmlError, body_child, parse_fault, parse_untrusted, text_of
+from kiosk.soapxml import SoapFault, read_answer, text_of
 
 __all__ = ["ACTION", "HL7", "DmpFaultError", "DmpState", "DmpStatus", "build_query", "parse_td02_reply"]
 
@@ -148,17 +148,7 @@ def _fault(fault: SoapFault) -> DmpFaultError:
 
 def parse_td02_reply(status: int, content: bytes) -> DmpStatus:
     """Map one HTTP answer to a `DmpStatus`; raise `DmpFaultError` / `TeleserviceError` otherwise."""
-    try:
-        element = body_child(parse_untrusted(content, SERVICE), SERVICE)
-    except UntrustedXmlError:
-        if status >= 400:
-            raise TeleserviceError(f"DMP : erreur HTTP {status}") from None
-        raise
-    fault = parse_fault(element)
-    if fault is not None:
-        raise _fault(fault)
-    if status >= 400:
-        raise TeleserviceError(f"DMP : erreur HTTP {status}")
+    element = read_answer(status, content, SERVICE, _fault)
     if element.tag != f"{{{HL7}}}PRPA_IN201308UV02":
         raise TeleserviceError(f"DMP : réponse PRPA_IN201308UV02 attendue, reçu {etree.QName(element).localname}")
     ack = element.find("h:acknowledgement", _N)

@@ -13,7 +13,7 @@ from kiosk.errors import TeleserviceError
 from kiosk.ins import MatriculeError, parse_matricule
 from kiosk.insi.model import CodeCR, InsiIdentity, InsiResult, InsNumber, ReferenceTraits
 from kiosk.privacy import scrub
-from kiosk.soapxml import SoapFault, UntrustedXmlError, body_child, parse_fault, parse_untrusted, text_of
+from kiosk.soapxml import SoapFault, read_answer, text_of
 
 __all__ = ["RESULTAT", "SIRAM", "InsiFaultError", "parse_insi_reply"]
 
@@ -75,17 +75,7 @@ def _traits(tiq: etree._Element) -> ReferenceTraits:
 
 def parse_insi_reply(status: int, content_type: str, content: bytes, message_id: str = "") -> InsiResult:
     """Map one HTTP answer from INSi; raise `InsiFaultError` or `TeleserviceError` when it is not a result."""
-    try:
-        element = body_child(parse_untrusted(content, SERVICE), SERVICE)
-    except UntrustedXmlError:
-        if status >= 400:
-            raise TeleserviceError(f"INSi : erreur HTTP {status}") from None
-        raise
-    fault = parse_fault(element)
-    if fault is not None:
-        raise _fault_error(fault)
-    if status >= 400:
-        raise TeleserviceError(f"INSi : erreur HTTP {status}")
+    element = read_answer(status, content, SERVICE, _fault_error)
     if element.tag != f"{{{RESULTAT}}}RESULTAT":
         raise TeleserviceError(f"INSi : élément RESULTAT attendu, reçu {etree.QName(element).localname}")
     cr = _one(element, "CR", "compte rendu")
