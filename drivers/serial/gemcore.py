@@ -41,7 +41,7 @@ from drivers.serial.gbp import (
     r_block,
     s_block,
 )
-from drivers.serial.link import LinkLostError, LinkTimeouts, ReaderUnresponsiveError
+from drivers.serial.link import _LOST, LineIO, LinkLostError, LinkTimeouts, ReaderUnresponsiveError
 from drivers.serial.port import open_port
 
 __all__ = ["OS_VERSION", "POLL_S", "GemCoreLink"]
@@ -53,7 +53,6 @@ POLL_ANSWER_S = 0.5  # a status answer is immediate; a poll gives up after this,
 POLL_FAILURES = 3  # unanswered polls in a row before the reader counts as gone
 OS_VERSION = bytes.fromhex("22053FE010")  # read the OS version string from the reader's memory
 OK, OK_SW, NO_CARD = 0x00, 0xE7, 0xFB
-_LOST = object()
 
 
 def _apdu_case_command(apdu: bytes) -> int:
@@ -65,7 +64,7 @@ def _apdu_case_command(apdu: bytes) -> int:
     return 0x14 if len(apdu) == 5 + apdu[4] else 0x15
 
 
-class GemCoreLink:
+class GemCoreLink(LineIO):
     def __init__(
         self,
         port: Any,
@@ -179,26 +178,12 @@ class GemCoreLink:
 
     # -- GBP exchange --------------------------------------------------------------------------------------
 
-    def _write(self, data: bytes) -> None:
-        if self.lost is not None:
-            raise LinkLostError(f"lecteur série {self.name} débranché")
-        try:
-            self.port.write(data)
-            self.port.flush()
-        except (serial.SerialException, OSError, TypeError, ValueError) as e:
-            raise LinkLostError(f"écriture impossible sur {self.name} : {e}") from e
-
     def _exchange(self, data: bytes, answer_s: float | None = None, patient: bool = True) -> bytes:
         """One GemCore command in an I-block, its reply I-block's data. R-blocks ask for repeats, WTX is
         granted, and one resynchronisation is tried before giving up (not when `patient` is False: a status
         poll must not hold the line for long when the reader is silent)."""
         with self._lock:
-            while True:
-                try:
-                    if self._inbox.get_nowait() is _LOST:
-                        raise LinkLostError(f"lecteur série {self.name} débranché")
-                except queue.Empty:
-                    break
+            self._drain_inbox()
             try:
                 if self._unsure:
                     self._resynchronise(answer_s or self.timeouts.answer_s)

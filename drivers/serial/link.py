@@ -62,10 +62,37 @@ class LinkTimeouts:
     retries: int = 3  # repeats of a command (NAK received, echo missing) and NAKs sent, each
 
 
-_LOST = object()
+_LOST = object()  # put in a link's inbox by its receive thread when the port is gone
 
 
-class SerialLink:
+class LineIO:
+    """What `SerialLink` and `GemCoreLink` share: writing to the port, and forgetting what a previous exchange
+    left in the inbox (late answers, repeated frames) before a new one."""
+
+    port: Any
+    name: str
+    lost: BaseException | None
+    _inbox: queue.Queue[object]
+
+    def _write(self, data: bytes) -> None:
+        if self.lost is not None:
+            raise LinkLostError(f"lecteur série {self.name} débranché")
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except (serial.SerialException, OSError, TypeError, ValueError) as e:
+            raise LinkLostError(f"écriture impossible sur {self.name} : {e}") from e
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                if self._inbox.get_nowait() is _LOST:
+                    raise LinkLostError(f"lecteur série {self.name} débranché")
+            except queue.Empty:
+                return
+
+
+class SerialLink(LineIO):
     """Exchanges on an open pyserial port. Thread-safe: one exchange at a time."""
 
     def __init__(
@@ -143,25 +170,11 @@ class SerialLink:
             message = ccid.build(kind, seq, data, specific=specific)
             return self._exchange(message, ccid.ANSWER_TO[kind], answer_s or self.timeouts.answer_s)
 
-    def _write(self, data: bytes) -> None:
-        if self.lost is not None:
-            raise LinkLostError(f"lecteur série {self.name} débranché")
-        try:
-            self.port.write(data)
-            self.port.flush()
-        except (serial.SerialException, OSError, TypeError, ValueError) as e:
-            raise LinkLostError(f"écriture impossible sur {self.name} : {e}") from e
-
     def _exchange(self, message: bytes, expect: int, answer_s: float) -> ccid.Response:
         t = self.timeouts
         frame = encode_frame(message)
         seq = message[6]
-        while True:  # forget what a previous exchange left behind (late answers, repeated frames)
-            try:
-                if self._inbox.get_nowait() is _LOST:
-                    raise LinkLostError(f"lecteur série {self.name} débranché")
-            except queue.Empty:
-                break
+        self._drain_inbox()
         repeats = naks_sent = 0
         self.echo_seen = False
         start = time.monotonic()
