@@ -17,8 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.card_read import _ms, _proc_counts
 
 BAUD = 115200
 
@@ -82,19 +82,6 @@ def read_times(repeat: int, line_rate: int | None) -> tuple[list[float], list[fl
     return seen, total, apdus, traffic
 
 
-def _proc_counts(pid: int) -> tuple[float, int]:
-    """(CPU seconds, context switches) summed over every thread of `pid`."""
-    tick = os.sysconf("SC_CLK_TCK")
-    cpu, switches = 0.0, 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        cpu += (int(fields[11]) + int(fields[12])) / tick
-        for line in (task / "status").read_text().splitlines():
-            if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                switches += int(line.split()[1])
-    return cpu, switches
-
-
 def idle_cost(seconds: float) -> tuple[float, int]:
     from drivers.sim.cards import demo_vitale_family
     from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
@@ -122,11 +109,6 @@ def idle_cost(seconds: float) -> tuple[float, int]:
             sim.stop()
             pair.stop()
     return after[0] - before[0], after[1] - before[1]
-
-
-def _ms(values: list[float]) -> str:
-    q = statistics.quantiles(values, n=20) if len(values) >= 2 else values * 19
-    return f"{statistics.median(values) * 1000:7.1f} {q[-1] * 1000:7.1f} {min(values) * 1000:7.1f} {max(values) * 1000:7.1f}"
 
 
 def table(title: str, repeat: int, line_rate: int | None) -> None:
