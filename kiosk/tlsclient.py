@@ -18,6 +18,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import requests
 import urllib3.exceptions
@@ -34,6 +35,7 @@ __all__ = [
     "ClientIdentity",
     "HttpLimits",
     "HttpReply",
+    "SessionClient",
     "client_ssl_context",
     "load_identity",
     "load_pkcs12",
@@ -132,6 +134,22 @@ def make_session(context: ssl.SSLContext, ca_bundle: str, pool_size: int = 8) ->
     session.mount("https://", _ContextAdapter(context, pool_size))
     session.mount("http://", _ContextAdapter(context, pool_size))
     return session
+
+
+class SessionClient:
+    """Base of the teleservice clients: one mutual-TLS session, closed by `close()` or on leaving `with`."""
+
+    def __init__(self, identity: ClientIdentity | None, ca_bundle: str, pool_size: int) -> None:
+        self.session = make_session(client_ssl_context(identity, ca_bundle), ca_bundle, pool_size)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)

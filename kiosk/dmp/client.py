@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Self
 
 from lxml import etree
 
@@ -26,7 +25,7 @@ WSA = "http://www.w3.org/2005/08/addressing"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 
 
-class DmpClient:
+class DmpClient(tlsclient.SessionClient):
     """`exists(matricule, oid)`: the TD0.2 existence test. Thread-safe; one per process."""
 
     def __init__(
@@ -49,16 +48,7 @@ class DmpClient:
         self.signer = signer
         self.limits = limits
         self.environment = environment
-        self.session = tlsclient.make_session(tlsclient.client_ssl_context(identity, ca_bundle), ca_bundle, pool_size)
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(identity, ca_bundle, pool_size)
 
     def envelope(self, ins: str, oid: str) -> bytes:
         soap = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"soap": SOAP12, "wsa": WSA})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import requests
 import zeep
@@ -51,7 +51,7 @@ class _BoundedTransport(Transport):
         return path.read_bytes()
 
 
-class InsiClient:
+class InsiClient(tlsclient.SessionClient):
     """`search_vitale` and `search_traits` / `search_traits_strategy`. Errors are `TeleserviceError`s."""
 
     def __init__(
@@ -69,21 +69,12 @@ class InsiClient:
             raise TeleserviceError("INSi : aucune adresse de service configurée (insi.endpoint)")
         self.endpoint = endpoint
         self.environment = environment
-        self.session = tlsclient.make_session(tlsclient.client_ssl_context(identity, ca_bundle), ca_bundle, pool_size)
+        super().__init__(identity, ca_bundle, pool_size)
         settings = zeep.Settings(
             strict=True, raw_response=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
         client = zeep.Client(str(WSDL), transport=_BoundedTransport(self.session, limits), settings=settings, plugins=[InsiHeaders(lps)])
         self._service = client.create_service(_BINDING, endpoint)
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _call(self, operation: str, body: dict[str, Any], call: CallData) -> InsiResult:
         token = CURRENT_CALL.set(call)
