@@ -196,36 +196,32 @@ def test_exclusive_session_makes_the_other_wait(line, sim) -> None:
         manager.stop()
 
 
-def test_unplug_removes_the_reader_and_replug_restores_it(line, sim) -> None:
+def test_unplug_removes_the_reader_and_replug_restores_it(line, backend, sim) -> None:
     from drivers.cards.vitale import read_vitale
 
-    b, events = start_backend(line.host)
+    b, events = backend
+    sim.insert(vitale())
+    events.wait(EventKind.CARD_INSERTED)
+    name = b.readers()[0].name
+    channel = b.connect(name)
+    line.stop()  # both ptys vanish, as a USB serial adapter pulled out
+    events.wait(EventKind.CARD_REMOVED)
+    events.wait(EventKind.READER_REMOVED)
+    assert b.readers() == []
+    with pytest.raises(ReaderError):
+        channel.transmit(bytes.fromhex("00A4000C023F00"))
+    with pytest.raises(ReaderError, match="absent|inconnu"):
+        b.connect(name)
+    time.sleep(0.5)
+    line.start()  # plugged back (new /dev/pts numbers behind the same links)
+    again = SimulatedSerialReader(line.reader, card=vitale()).start()
     try:
-        events.wait(EventKind.READER_ADDED)
-        sim.insert(vitale())
+        events.wait(EventKind.READER_ADDED, timeout=15)
         events.wait(EventKind.CARD_INSERTED)
-        name = b.readers()[0].name
-        channel = b.connect(name)
-        line.stop()  # both ptys vanish, as a USB serial adapter pulled out
-        events.wait(EventKind.CARD_REMOVED)
-        events.wait(EventKind.READER_REMOVED)
-        assert b.readers() == []
-        with pytest.raises(ReaderError):
-            channel.transmit(bytes.fromhex("00A4000C023F00"))
-        with pytest.raises(ReaderError, match="absent|inconnu"):
-            b.connect(name)
-        time.sleep(0.5)
-        line.start()  # plugged back (new /dev/pts numbers behind the same links)
-        again = SimulatedSerialReader(line.reader, card=vitale()).start()
-        try:
-            events.wait(EventKind.READER_ADDED, timeout=15)
-            events.wait(EventKind.CARD_INSERTED)
-            with b.connect(name) as ch, ch.transaction():
-                assert len(read_vitale(ch).beneficiaries) == 4
-        finally:
-            again.stop()
+        with b.connect(name) as ch, ch.transaction():
+            assert len(read_vitale(ch).beneficiaries) == 4
     finally:
-        b.stop()
+        again.stop()
 
 
 def test_reader_absent_at_start_appears_when_plugged(tmp_path) -> None:
