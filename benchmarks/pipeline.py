@@ -21,14 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk import tlsclient  # noqa: E402
 from kiosk.dmp import DmpClient  # noqa: E402
 from kiosk.ins import parse_matricule  # noqa: E402
 from kiosk.insi import InsiClient, Traits  # noqa: E402
 from kiosk.patient import Beneficiary, CardNature, VitaleRead  # noqa: E402
 from kiosk.pipeline import Stage, run_pipeline  # noqa: E402
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators  # noqa: E402
-from tests.support.pki import LPS, PROFILE  # noqa: E402
+from tests.support.pki import LPS, PROFILE, identity  # noqa: E402
 
 # Beneficiaries whose chain goes all the way to the DMP (valid keys, one identity each, matched by own NIR).
 PEOPLE = [
@@ -41,10 +40,6 @@ PEOPLE = [
     ("URGENCE", "19770619", "177069912345627"),
     ("INCONNU", "19790119", "179019912340002"),
 ]
-
-
-def identity(material) -> tlsclient.ClientIdentity:  # type: ignore[no-untyped-def]
-    return tlsclient.load_identity(str(material.pkcs12), str(material.password_file), "", "bench")
 
 
 def make_insi(sims: TeleserviceSimulators) -> InsiClient:
