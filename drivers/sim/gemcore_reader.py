@@ -69,17 +69,9 @@ class SimulatedGemCoreReader(LineSimulator):
     def _send(self, block: bytes, remember: bool = True) -> None:
         if remember:
             self._last = block
-        out = bytearray(block)
-        n = self.noise
-        if n.chance(n.corrupt):
-            i = n.rng.randrange(len(out))
-            out[i] ^= 1 << n.rng.randrange(8)
-        if n.chance(n.truncate):
-            out = out[: n.rng.randrange(1, len(out))]
-        if n.chance(n.garbage):
-            out = bytearray(b for b in n.rng.randbytes(n.rng.randint(1, 8)) if b != READER_NAD) + out
-        self.log.append(("out", bytes(out)))
-        self.port.write(bytes(out))
+        out = self.noise.damage(block, lambda b: b != READER_NAD)
+        self.log.append(("out", out))
+        self.port.write(out)
         self.port.flush()
 
     def _handle(self, event: Block | BadBlock) -> None:

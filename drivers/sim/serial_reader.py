@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -69,6 +70,19 @@ class LineNoise:
 
     def chance(self, p: float) -> bool:
         return p > 0 and self.rng.random() < p
+
+    def damage(self, data: bytes, junk_ok: Callable[[int], bool]) -> bytes:
+        """`data` as the line delivers it: maybe one bit flipped, maybe cut short, maybe after 1..8 random bytes
+        (those `junk_ok` accepts: a protocol's start-of-block bytes are left out)."""
+        out = bytearray(data)
+        if self.chance(self.corrupt):
+            i = self.rng.randrange(len(out))
+            out[i] ^= 1 << self.rng.randrange(8)
+        if self.chance(self.truncate):
+            out = out[: self.rng.randrange(1, len(out))]
+        if self.chance(self.garbage):
+            out = bytearray(b for b in self.rng.randbytes(self.rng.randint(1, 8)) if junk_ok(b)) + out
+        return bytes(out)
 
 
 class SimulatedSerialReader(LineSimulator):
@@ -163,17 +177,7 @@ class SimulatedSerialReader(LineSimulator):
                 self._send(self._damaged(answer))
 
     def _damaged(self, frame: bytes) -> bytes:
-        n = self.noise
-        out = bytearray(frame)
-        if n.chance(n.corrupt):
-            i = n.rng.randrange(len(out))
-            out[i] ^= 1 << n.rng.randrange(8)
-        if n.chance(n.truncate):
-            out = out[: n.rng.randrange(1, len(out))]
-        if n.chance(n.garbage):
-            junk = bytes(b for b in n.rng.randbytes(n.rng.randint(1, 8)) if b not in (SYNC, 0x50) and b < 0x80)
-            out = bytearray(junk) + out
-        return bytes(out)
+        return self.noise.damage(frame, lambda b: b not in (SYNC, 0x50) and b < 0x80)
 
     @staticmethod
     def _frame(message: bytes) -> bytes:
