@@ -18,6 +18,7 @@ from kiosk.desk import (
     StaffHolder,
     StaffPhase,
     Step,
+    Ticket,
 )
 from kiosk.ins import parse_matricule
 from kiosk.patient import Beneficiary, VitaleRead
@@ -55,6 +56,15 @@ def open_desk(s: DeskSession, counter: int = 3) -> None:
     assert s.staff_read(counter, HOLDER, tries_left=3)
     assert s.pin_submitted() == counter
     assert s.pin_result(counter, ok=True, tries_left=3)
+
+
+def looking_up() -> tuple[DeskSession, Ticket]:
+    """A desk open on the family card, its lookups started (no answer yet)."""
+    s = DeskSession()
+    open_desk(s)
+    s.patient_inserted(7)
+    s.vitale_read(family())
+    return s, s.start_lookups()
 
 
 def test_starts_locked_with_nothing_shown() -> None:
@@ -170,11 +180,7 @@ def test_full_flow_results_as_they_arrive() -> None:
 
 
 def test_not_found_identity_skips_the_dmp() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_result(t, 0, NOT_FOUND)
     r = s.view().row(0)
     assert r.dmp_step is Step.DONE and r.dmp.state is DmpState.NO_INS and r.ins_status is InsStatus.PROVISOIRE
@@ -183,11 +189,7 @@ def test_not_found_identity_skips_the_dmp() -> None:
 
 
 def test_insi_failure_and_retry() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_failed(t, 0, "INSi injoignable")
     assert s.view().row(0).dmp_step is Step.SKIPPED and s.view().row(0).settled
     with pytest.raises(DeskStateError):
@@ -201,11 +203,7 @@ def test_insi_failure_and_retry() -> None:
 
 
 def test_card_pulled_out_mid_lookup_clears_at_once_and_drops_late_results() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_result(t, 0, ADRTROIS)
     s.patient_removed()
     v = s.view()
@@ -231,11 +229,7 @@ def test_one_patient_at_a_time_new_card_replaces_the_previous() -> None:
 
 
 def test_staff_removal_locks_at_once_and_reopen_asks_again() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_result(t, 0, ADRTROIS)
     s.staff_removed()
     v = s.view()
@@ -263,11 +257,7 @@ def test_staff_card_swap_without_removal_closes_the_session() -> None:
 
 
 def test_qualification_statuses() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     with pytest.raises(DeskStateError):
         s.qualify(0, IdDocument.CNI)  # INSi has not answered yet
     s.insi_result(t, 0, ADRTROIS)
@@ -282,11 +272,7 @@ def test_qualification_statuses() -> None:
 
 
 def test_inconsistent_key_is_shown_flagged_and_never_qualified() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     hermann = found("181036322045660", "HERMANN", ("GATIEN",), "M", "1981-03-24")
     s.insi_result(t, 0, hermann)
     r = s.view().row(0)
@@ -296,11 +282,7 @@ def test_inconsistent_key_is_shown_flagged_and_never_qualified() -> None:
 
 
 def test_trait_differences_are_found_and_tolerant_of_accents() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_result(t, 1, found("109076322083489", "Écétinsi", ("PIERRE ALAIN", "JEAN"), "M", "2009-07-14"))
     assert s.view().row(1).differences == ()
     s.insi_result(t, 0, found("297022A02077878", "ADRTROIS-MARTIN", ("DOMI",), "F", "1997-02-27"))
@@ -339,11 +321,7 @@ def test_lookup_by_traits_for_a_patient_without_card() -> None:
 
 
 def test_results_for_another_beneficiary_or_twice_are_refused() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     with pytest.raises(DeskStateError):
         s.insi_result(t, 4, ADRTROIS)
     s.insi_result(t, 0, ADRTROIS)
@@ -354,11 +332,7 @@ def test_results_for_another_beneficiary_or_twice_are_refused() -> None:
 
 
 def test_view_never_reveals_patient_data_in_repr() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_result(t, 0, ADRTROIS)
     text = repr(s.view())
     for secret in ("ADRTROIS", "DOMINIQUE", "1997", "297022A020778"):
@@ -366,11 +340,7 @@ def test_view_never_reveals_patient_data_in_repr() -> None:
 
 
 def test_inconsistent_key_never_reaches_the_dmp() -> None:
-    s = DeskSession()
-    open_desk(s)
-    s.patient_inserted(7)
-    s.vitale_read(family())
-    t = s.start_lookups()
+    s, t = looking_up()
     s.insi_result(t, 0, found("181036322045660", "HERMANN", ("GATIEN",), "M", "1981-03-24"))
     r = s.view().row(0)
     assert r.dmp_step is Step.DONE and r.dmp.state is DmpState.NO_INS
