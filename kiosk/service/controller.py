@@ -273,7 +273,7 @@ class DeskController:
             if not self._session.pin_result(counter, answer.ok, answer.tries_left):
                 return
             v = self._session.view()
-            staff = v.holder.id_nat if v.holder else ""
+            staff = self._staff_id()
             if answer.ok:
                 self._journal("desk_opened", "ok", staff)
                 self._emit("desk_opened", card_type=v.holder.card_type if v.holder else "")
