@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import doctor
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level
+from kiosk.doctor import DoctorContext, Level, readers
 
 pytestmark = pytest.mark.pcscd
 
@@ -35,33 +34,33 @@ READERS = """
 
 def test_pcscd_reachable_and_configured_readers_found_with_their_roles(pcscd, tmp_path):
     ctx = context(tmp_path, READERS)
-    finding = doctor.check_pcscd(ctx)
+    finding = readers.check_pcscd(ctx)
     assert finding.level == Level.OK and finding.details["readers"] == ["Virtual PCD 00 00", "Virtual PCD 00 01"]
-    readers = doctor.check_readers(ctx)
-    assert readers.level == Level.OK and "vitale (patient)" in readers.message and "cps (staff)" in readers.message
+    found = readers.check_readers(ctx)
+    assert found.level == Level.OK and "vitale (patient)" in found.message and "cps (staff)" in found.message
 
 
 def test_a_configured_reader_that_is_not_plugged_in_fails(pcscd, tmp_path):
-    finding = doctor.check_readers(context(tmp_path, READERS.replace("Virtual PCD 00 01", "Gemalto*")))
+    finding = readers.check_readers(context(tmp_path, READERS.replace("Virtual PCD 00 01", "Gemalto*")))
     assert finding.level == Level.FAIL and "cps (staff, motif 'Gemalto*')" in finding.message
     assert "kiosk readers" in finding.action
 
 
 def test_a_missing_role_is_a_warning(pcscd, tmp_path):
     toml = READERS.split("[[readers]]\n    name = \"cps\"")[0]
-    finding = doctor.check_readers(context(tmp_path, toml))
+    finding = readers.check_readers(context(tmp_path, toml))
     assert finding.level == Level.WARN and "personnel" in finding.message
 
 
 def test_pcscd_down_fails_with_what_to_do(pcscd, tmp_path):
     pcscd.stop()
-    finding = doctor.check_pcscd(context(tmp_path, READERS))
+    finding = readers.check_pcscd(context(tmp_path, READERS))
     assert finding.level == Level.FAIL and "pcscd injoignable" in finding.message and "pcscd.socket" in finding.action
 
 
 def test_pcscd_crashed_leaving_its_socket_behind(pcscd, tmp_path):
     pcscd.kill()
-    finding = doctor.check_pcscd(context(tmp_path, READERS))
+    finding = readers.check_pcscd(context(tmp_path, READERS))
     assert finding.level == Level.FAIL and "injoignable" in finding.message
 
 

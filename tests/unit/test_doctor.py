@@ -14,7 +14,7 @@ import pytest
 
 from kiosk import doctor
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level
+from kiosk.doctor import DoctorContext, Level, certificates, fleet, network, params, readers, registry, service, storage
 from tests.support.orgpki import PROD_CA, TEST_CA, Authority, https_server
 
 
@@ -27,8 +27,8 @@ def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
 
 @pytest.fixture
 def isolated_registry(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(doctor, "_REGISTRY", {})
-    return doctor._REGISTRY
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    return registry._REGISTRY
 
 
 # -- registry and exit codes ----------------------------------------------------------------------------
@@ -66,30 +66,34 @@ def test_exit_code_follows_the_worst_finding(isolated_registry, tmp_path):
     assert doctor.exit_code(doctor.run(context(tmp_path))) == 2
 
 
-def test_discover_imports_doctor_checks_modules_which_register(isolated_registry, tmp_path, monkeypatch):
+def test_discover_imports_every_module_of_the_package_which_register(isolated_registry, tmp_path, monkeypatch):
     package = tmp_path / "plugpkg"
-    (package / "sub").mkdir(parents=True)
+    package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "sub" / "__init__.py").write_text("")
-    (package / "sub" / "doctor_checks.py").write_text(textwrap.dedent("""
+    (package / "plug.py").write_text(textwrap.dedent("""
         from kiosk import doctor
 
         @doctor.check("plug", "Greffon", order=85)
         def plug(ctx):
             return doctor.warn("vu par le greffon", "rien")
     """))
-    (package / "broken").mkdir()
-    (package / "broken" / "__init__.py").write_text("")
-    (package / "broken" / "doctor_checks.py").write_text("raise ImportError('absent')\n")
+    (package / "broken.py").write_text("raise ImportError('absent')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(doctor, "_PLUGIN_ROOTS", ("plugpkg",))
-    doctor.discover()
+    doctor.discover("plugpkg")
     results = {r.check.name: r.finding for r in doctor.run(context(tmp_path))}
     assert results["plug"].message == "vu par le greffon"
-    assert results["plugpkg.broken.doctor_checks"].level == Level.FAIL
+    assert results["plugpkg.broken"].level == Level.FAIL
     for name in list(sys.modules):
         if name.startswith("plugpkg"):
             del sys.modules[name]
+
+
+def test_discover_registers_every_area_of_the_package():
+    doctor.discover()
+    names = {c.name for c in doctor.checks()}
+    assert {"config", "pcscd", "readers", "serial", "certificates", "endpoints", "clock", "state", "disk", "params",
+            "sync", "fleet", "watchdog"} <= names
+    assert not [c.name for c in doctor.checks() if c.order == 99], "an area failed to import"
 
 
 # -- the CLI ----------------------------------------------------------------------------------------------
@@ -148,7 +152,7 @@ def cert_config(path: Path, environment: str = "test") -> str:
 
 def test_certificate_valid_insi_auto_from_the_test_ca_is_ok(tmp_path, ca):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", days=200)
-    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    finding = certificates.check_certificates(context(tmp_path, cert_config(p12)))
     assert finding.level == Level.OK, finding
     (item,) = finding.details["certificates"]
     assert item["cn"] == "INSI-AUTO" and item["issuer"] == TEST_CA and 198 <= item["days_left"] <= 200
@@ -156,7 +160,7 @@ def test_certificate_valid_insi_auto_from_the_test_ca_is_ok(tmp_path, ca):
 
 def test_certificate_expiring_soon_is_a_warning_with_days_left(tmp_path, ca):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-MANU", days=12)
-    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    finding = certificates.check_certificates(context(tmp_path, cert_config(p12)))
     assert finding.level == Level.WARN and "expire dans 11 jour(s)" in finding.message and "renouveler" in finding.action
 
 
@@ -167,21 +171,21 @@ def test_certificate_expiring_soon_is_a_warning_with_days_left(tmp_path, ca):
 ])
 def test_certificate_failures_say_why(tmp_path, ca, cn, kwargs, expected):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", cn, **kwargs)
-    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    finding = certificates.check_certificates(context(tmp_path, cert_config(p12)))
     assert finding.level == Level.FAIL and expected in finding.message, finding.message
 
 
 def test_certificate_from_the_test_ca_is_refused_in_production(tmp_path, ca):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO")
-    finding = doctor.check_certificates(context(tmp_path, cert_config(p12, "prod")))
+    finding = certificates.check_certificates(context(tmp_path, cert_config(p12, "prod")))
     assert finding.level == Level.FAIL and PROD_CA in finding.message
 
 
 def test_certificate_wrong_password_or_missing_file_fails_cleanly(tmp_path, ca):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", password="other")
-    finding = doctor.check_certificates(context(tmp_path, cert_config(p12)))
+    finding = certificates.check_certificates(context(tmp_path, cert_config(p12)))
     assert finding.level == Level.FAIL and "mot de passe incorrect" in finding.message
-    finding = doctor.check_certificates(context(tmp_path, cert_config(tmp_path / "absent.p12")))
+    finding = certificates.check_certificates(context(tmp_path, cert_config(tmp_path / "absent.p12")))
     assert finding.level == Level.FAIL and "illisible" in finding.message
 
 
@@ -207,10 +211,10 @@ def test_endpoints_reached_over_verified_tls_and_clock_compared(tmp_path, ca):
     bundle.write_bytes(ca.pem())
     with https_server(tmp_path, ca) as url:
         ctx = context(tmp_path, endpoint_config(url, bundle))
-        finding = doctor.check_endpoints(ctx)
+        finding = network.check_endpoints(ctx)
         assert finding.level == Level.OK, finding
         assert finding.details["reached"] == ["INSi", "DMP", "param-lps"]
-        clock = doctor.check_clock(ctx)
+        clock = network.check_clock(ctx)
     assert clock.level == Level.OK and abs(clock.details["skew_s"]) < 5
 
 
@@ -220,8 +224,8 @@ def test_clock_skew_is_reported_against_the_server_date(tmp_path, ca):
     late = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
     with https_server(tmp_path, ca, date=late) as url:
         ctx = context(tmp_path, endpoint_config(url, bundle))
-        doctor.check_endpoints(ctx)
-        clock = doctor.check_clock(ctx)
+        network.check_endpoints(ctx)
+        clock = network.check_clock(ctx)
     assert clock.level == Level.FAIL and clock.details["skew_s"] < -500 and "NTP" in clock.action
 
 
@@ -229,14 +233,14 @@ def test_endpoint_with_an_untrusted_certificate_or_nobody_listening_fails(tmp_pa
     other = tmp_path / "other.pem"
     other.write_bytes(Authority.create("AC INCONNUE").pem())
     with https_server(tmp_path, ca) as url:
-        finding = doctor.check_endpoints(context(tmp_path, endpoint_config(url, other)))
+        finding = network.check_endpoints(context(tmp_path, endpoint_config(url, other)))
     assert finding.level == Level.FAIL and "certificat du serveur refusé" in finding.message
-    finding = doctor.check_endpoints(context(tmp_path, endpoint_config(url, other)))  # server now closed
+    finding = network.check_endpoints(context(tmp_path, endpoint_config(url, other)))  # server now closed
     assert finding.level == Level.FAIL and "injoignable" in finding.message and "réseau" in finding.action
 
 
 def test_demo_has_no_endpoint_to_reach(tmp_path):
-    assert doctor.check_endpoints(context(tmp_path)).level == Level.OK
+    assert network.check_endpoints(context(tmp_path)).level == Level.OK
 
 
 # -- serial ports, state, disk, param-lps, fleet --------------------------------------------------------
@@ -246,9 +250,9 @@ def test_serial_port_present_on_a_pty_absent_when_unplugged(tmp_path):
     try:
         port = os.ttyname(slave)
         toml = f'[[readers]]\nname = "vitale"\nrole = "patient"\nbackend = "serial"\nport = "{port}"\n'
-        assert doctor.check_serial(context(tmp_path, toml)).level == Level.OK
+        assert readers.check_serial(context(tmp_path, toml)).level == Level.OK
         toml = '[[readers]]\nname = "vitale"\nbackend = "serial"\nport = "/dev/ttyUSB97"\n'
-        finding = doctor.check_serial(context(tmp_path, toml))
+        finding = readers.check_serial(context(tmp_path, toml))
         assert finding.level == Level.FAIL and "/dev/ttyUSB97 absent" in finding.message and "dialout" in finding.action
     finally:
         os.close(master)
@@ -256,13 +260,13 @@ def test_serial_port_present_on_a_pty_absent_when_unplugged(tmp_path):
 
 
 def test_state_dir_must_exist_and_be_writable(tmp_path):
-    assert doctor.check_state(context(tmp_path, f'state_dir = "{tmp_path}"')).level == Level.OK
-    finding = doctor.check_state(context(tmp_path, f'state_dir = "{tmp_path / "nope"}"'))
+    assert storage.check_state(context(tmp_path, f'state_dir = "{tmp_path}"')).level == Level.OK
+    finding = storage.check_state(context(tmp_path, f'state_dir = "{tmp_path / "nope"}"'))
     assert finding.level == Level.FAIL and "absent" in finding.message
 
 
 def test_disk_reports_free_space(tmp_path):
-    finding = doctor.check_disk(context(tmp_path, f'state_dir = "{tmp_path}"'))
+    finding = storage.check_disk(context(tmp_path, f'state_dir = "{tmp_path}"'))
     assert finding.details["free_bytes"] > 0 and "Mio libres" in finding.message
 
 
@@ -275,22 +279,22 @@ def test_param_lps_age(tmp_path, hours, level):
     store = Store(tmp_path)
     with store.locked():
         store.commit(b"<xml/>", Copy("0" * 64, "https://x", "https://x", then.isoformat(), 6), State(), then)
-    finding = doctor.check_params(context(tmp_path, f'state_dir = "{tmp_path}"', now=now))
+    finding = params.check_params(context(tmp_path, f'state_dir = "{tmp_path}"', now=now))
     assert finding.level == level and f"il y a {hours} h" in finding.message
 
 
 def test_param_lps_never_downloaded(tmp_path):
-    finding = doctor.check_params(context(tmp_path, f'environment = "test"\nstate_dir = "{tmp_path}"'))
+    finding = params.check_params(context(tmp_path, f'environment = "test"\nstate_dir = "{tmp_path}"'))
     assert finding.level == Level.FAIL and "kiosk params sync" in finding.action
 
 
 def test_fleet_sync_needs_its_trusted_root(tmp_path):
-    assert doctor.check_sync(context(tmp_path)).level == Level.OK
+    assert fleet.check_sync(context(tmp_path)).level == Level.OK
     toml = f'[sync]\nenabled = true\nurl = "https://fleet.example"\ntrusted_root = "{tmp_path / "root.json"}"\n'
-    finding = doctor.check_sync(context(tmp_path, toml))
+    finding = fleet.check_sync(context(tmp_path, toml))
     assert finding.level == Level.FAIL and "kiosk provision" in finding.action
     (tmp_path / "root.json").write_text("{}")
-    assert doctor.check_sync(context(tmp_path, toml)).level == Level.OK
+    assert fleet.check_sync(context(tmp_path, toml)).level == Level.OK
 
 
 # -- the service under systemd (the real thing runs in the qemu boot check) --------------------------------
@@ -308,14 +312,14 @@ def test_fleet_sync_needs_its_trusted_root(tmp_path):
 def test_watchdog_reads_systemctl_show(tmp_path, monkeypatch, show, level, text):
     runtime = tmp_path / "systemd-runtime"
     runtime.mkdir()
-    monkeypatch.setattr(doctor, "SYSTEMD_RUNTIME", runtime)
-    monkeypatch.setattr(doctor.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(doctor, "_systemctl_show",
+    monkeypatch.setattr(service, "SYSTEMD_RUNTIME", runtime)
+    monkeypatch.setattr(service.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(service, "_systemctl_show",
                         lambda unit: show if unit == "kiosk.service" else {"ActiveState": "inactive"})
-    finding = doctor.check_watchdog(context(tmp_path))
+    finding = service.check_watchdog(context(tmp_path))
     assert finding.level == level and text in finding.message, finding
 
 
 def test_watchdog_without_systemd_is_not_a_failure(tmp_path, monkeypatch):
-    monkeypatch.setattr(doctor, "SYSTEMD_RUNTIME", tmp_path / "absent")
-    assert doctor.check_watchdog(context(tmp_path)).level == Level.OK
+    monkeypatch.setattr(service, "SYSTEMD_RUNTIME", tmp_path / "absent")
+    assert service.check_watchdog(context(tmp_path)).level == Level.OK

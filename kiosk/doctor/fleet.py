@@ -1,12 +1,31 @@
-"""`kiosk doctor` check for the fleet sync: how old the configuration is, whether the metadata expired."""
+"""The fleet sync: its trusted root readable, how old the configuration is, whether the metadata expired."""
 
 from __future__ import annotations
 
-from kiosk.doctor import DoctorContext, Finding, check, ok, warn
+from pathlib import Path
+
+from kiosk.doctor.registry import DoctorContext, Finding, check, fail, ok, warn
 from kiosk.fleet.state import fleet_status, format_age
 
 _ACTION = ("lancer `kiosk sync` et lire son message ; côté informatique, vérifier le serveur de flotte "
            "et la publication quotidienne (`kiosk fleet publish`)")
+
+
+@check("sync", "Configuration de flotte", order=80)
+def check_sync(ctx: DoctorContext) -> Finding:
+    assert ctx.config is not None
+    sync = ctx.config.sync
+    if not sync.enabled:
+        return ok("synchronisation de flotte désactivée (configuration locale)")
+    root = Path(sync.trusted_root)
+    try:
+        size = root.stat().st_size
+        with root.open("rb"):
+            pass
+    except OSError as e:
+        return fail(f"racine de confiance {root} illisible ({e.strerror or e})",
+                    "réinstaller la racine TUF de la flotte avec `kiosk provision`")
+    return ok(f"synchronisation active vers {sync.url}, racine de confiance présente ({size} octets)")
 
 
 @check("fleet", "Synchronisation de flotte (âge, expiration)", order=81)
