@@ -99,7 +99,7 @@ def latency(latency_s: float, repeat: int) -> None:
                 usable = [r.insi.ins for r in rows_now if r.insi and r.insi.found and r.insi.key_ok]
                 if usable:
                     t2 = time.perf_counter()
-                    clients.dmp.exists(usable[0], None)
+                    clients.dmp.exists(usable[0], "1.2.250.1.213.1.4.8")
                     dmp_s = time.perf_counter() - t2
                 world.backend.remove(VITALE_READER)
                 c.wait_idle(30)

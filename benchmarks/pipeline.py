@@ -97,7 +97,7 @@ def overhead(sims: TeleserviceSimulators, latency: float, repeat: int) -> None:
     rows = []
     for name, make, call in (
         ("INSi traits", make_insi, lambda c: c.search_traits(traits)),
-        ("DMP TD0.2", make_dmp, lambda c: c.exists(ins)),
+        ("DMP TD0.2", make_dmp, lambda c: c.exists(ins, "1.2.250.1.213.1.4.8")),
     ):
         client = make(sims)
         cold = timed(lambda: call(client), 1)[0]

@@ -38,8 +38,13 @@ class MatriculeError(ValueError):
 
 
 class InsKind(str, enum.Enum):
-    NIR = "NIR"  # registered in the national register (first digit 1 or 2)
-    NIA = "NIA"  # provisional number while registration is pending (first digit 7 or 8)
+    """NIR or NIA: decided by the INS OID INSi returned, never by the matricule's first digit.
+
+    A CNDA answer (TEST_2.05) carries a NIA (OID .9) whose matricule starts with 1.
+    """
+
+    NIR = "NIR"  # registered in the national register
+    NIA = "NIA"  # provisional number while registration is pending
 
 
 class InsOid(str, enum.Enum):
@@ -49,6 +54,11 @@ class InsOid(str, enum.Enum):
     NIA = "1.2.250.1.213.1.4.9"
     TEST = "1.2.250.1.213.1.4.10"
     DEMO = "1.2.250.1.213.1.4.11"
+
+    @property
+    def kind(self) -> InsKind:
+        """The test and demo OIDs stand for NIRs (teleservices.md); only .9 is a NIA."""
+        return InsKind.NIA if self is InsOid.NIA else InsKind.NIR
 
     @classmethod
     def parse(cls, text: str) -> InsOid:
@@ -109,10 +119,6 @@ class InsMatricule:
         return int(self.key) == compute_key(self.number)
 
     @property
-    def kind(self) -> InsKind:
-        return InsKind.NIA if self.number[0] in "78" else InsKind.NIR
-
-    @property
     def sex(self) -> str:
         return "M" if self.number[0] in "17" else "F"
 
@@ -138,21 +144,16 @@ class InsMatricule:
     def born_abroad(self) -> bool:
         return self.number[5:7] == "99"
 
-    def default_oid(self) -> InsOid:
-        return InsOid.NIA if self.kind is InsKind.NIA else InsOid.NIR
-
     def describe(self) -> dict[str, object]:
         """What a technician may see about a matricule without seeing it (all derived, masked)."""
         return {
             "valid": self.key_ok,
-            "kind": self.kind.value,
             "sex": self.sex,
             "birth_year": self.birth_year_2d,
             "birth_month": self.birth_month,
             "birth_month_known": self.birth_month_known,
             "department": self.department,
             "masked": self.masked,
-            "oid": self.default_oid().value,
         }
 
 

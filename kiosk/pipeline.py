@@ -118,7 +118,9 @@ def _chain(
     put(BeneficiaryUpdate(person, Stage.INSI, insi=result))
     identity = result.identity if result.found else None
     if identity is None:
-        reason = f"pas d'INS ({result.code.label_fr}) : DMP non interrogé"
+        from kiosk.insi.model import CR_LABELS  # the client is loaded already (it gave `result`)
+
+        reason = f"pas d'INS ({CR_LABELS[result.code]}) : DMP non interrogé"
     elif not identity.consistent:
         reason = "INS reçu avec une clé incohérente : affiché mais non transmis au DMP"
     elif dmp is None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography.x509.oid import NameOID
+
 from kiosk import tlsclient
 from kiosk.config import Config
 from kiosk.errors import ConfigError
@@ -24,10 +26,11 @@ if TYPE_CHECKING:
     from kiosk.dmp import DmpClient
     from kiosk.insi import InsiClient
 
-__all__ = ["Teleservices", "installation_instance", "open_teleservices", "private_tmpdir"]
+__all__ = ["Teleservices", "installation_instance", "open_teleservices", "private_tmpdir", "structure_id"]
 
 _DEMO_IDAM = "DEMO-KIOSK"
 _DEMO_LPS_OID = "1.2.250.1.999.1.1"
+_DEMO_STRUCTURE = "1000000000"  # "1" + a FINESS-shaped placeholder, demo only
 _PROFESSIONS = {"10": "Médecin", "21": "Pharmacien", "40": "Chirurgien-dentiste", "50": "Sage-femme", "60": "Infirmier"}
 
 
@@ -65,6 +68,19 @@ def _identity(path: str, password_file: str, password: str, what: str) -> tlscli
     return tlsclient.load_identity(path, password_file, password, what)
 
 
+def structure_id(config: Config, certificate: tlsclient.ClientIdentity | None) -> str:
+    """The structure's national id, as INSi's Emetteur and the VIHF's Identifiant_Structure want it.
+
+    The organisation certificate's OU when it carries one (what a production INSi client sends), else
+    "1" + the FINESS (the national id's FINESS form); "" when neither is known (the config check says so).
+    """
+    if certificate is not None:
+        units = certificate.cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+        if units and str(units[0].value).strip():
+            return str(units[0].value).strip()
+    return f"1{config.site.finess}" if config.site.finess else ""
+
+
 def _insi(config: Config, endpoint: str, demo: bool) -> InsiClient:
     from kiosk.insi import InsiClient, LpsIdentity
 
@@ -75,7 +91,7 @@ def _insi(config: Config, endpoint: str, demo: bool) -> InsiClient:
         name=config.lps.name,
         version=config.lps.version,
         instance=installation_instance(config.lps.instance),
-        emitter=config.site.finess or config.lps.name,
+        emitter=structure_id(config, identity) or (_DEMO_STRUCTURE if demo else ""),
     )
     return InsiClient(
         endpoint, lps, identity=identity, ca_bundle=section.ca_bundle, limits=_limits(section), environment=config.environment

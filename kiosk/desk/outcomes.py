@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from kiosk.ins import InsMatricule
 from kiosk.privacy import mask_date, mask_name
+from kiosk.states import DmpState, InsiCode, InsStatus  # defined once for clients, desk and UI; re-exported
 
 __all__ = [
     "DmpOutcome",
@@ -27,21 +28,6 @@ __all__ = [
 ]
 
 
-class InsiCode(str, enum.Enum):
-    FOUND = "00"
-    NOT_FOUND = "01"
-    SEVERAL = "02"
-
-
-class InsStatus(str, enum.Enum):
-    """The RNIV identity status (teleservices.md, "INS identity status")."""
-
-    PROVISOIRE = "provisoire"
-    RECUPEREE = "récupérée"
-    VALIDEE = "validée"
-    QUALIFIEE = "qualifiée"
-
-
 class IdDocument(str, enum.Enum):
     """High-trust identity documents (RNIV): what staff may record having checked at the desk."""
 
@@ -50,19 +36,6 @@ class IdDocument(str, enum.Enum):
     TITRE_SEJOUR = "titre de séjour"
     LIVRET_FAMILLE = "livret de famille (mineur, avec la pièce d'identité du représentant légal)"
     EXTRAIT_NAISSANCE = "extrait d'acte de naissance (mineur, avec la pièce d'identité du représentant légal)"
-
-
-class DmpState(str, enum.Enum):
-    """What the desk must be able to say about a DMP (teleservices.md, from the Web PS tutorial)."""
-
-    AUTHORISED = "authorised"
-    NOT_AUTHORISED = "not_authorised"  # first access, or last one more than 6 months ago
-    BLOCKED = "blocked"  # the patient blocked this professional
-    EMERGENCY_REFUSED = "emergency_refused"
-    CLOSED = "closed"
-    NOT_CREATED = "not_created"
-    NO_INS = "no_ins"  # no INS from INSi: the DMP cannot be asked
-    UNKNOWN = "unknown"  # the DMP answered with a state the kiosk does not know: shown, never guessed
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,8 @@ class DmpClient(tlsclient.SessionClient):
         etree.SubElement(soap, f"{{{SOAP12}}}Body").append(build_query(ins, oid, self.profile.lps_id, self.profile.lps_name))
         return etree.tostring(soap, xml_declaration=True, encoding="UTF-8")
 
-    def exists(self, matricule: InsMatricule, oid: str | None = None, *, before_send: Callable[[], None] | None = None) -> DmpStatus:
-        """TD0.2 for one INS. `oid` defaults to the matricule's (NIR .8 / NIA .9)."""
-        oid = oid or matricule.default_oid().value
+    def exists(self, matricule: InsMatricule, oid: str, *, before_send: Callable[[], None] | None = None) -> DmpStatus:
+        """TD0.2 for one INS, with the OID INSi returned (NIR .8 or NIA .9: the OID decides, not the first digit)."""
         check_oid(oid, self.environment, self.base_url)
         body = self.envelope(matricule.value, oid)
         if before_send is not None:

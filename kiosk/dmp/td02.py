@@ -15,7 +15,6 @@ kiosk's reading of the Web PS tutorial's states, kept in one table below.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 from dataclasses import dataclass
 
@@ -24,8 +23,9 @@ from lxml import etree
 from kiosk.errors import TeleserviceError
 from kiosk.privacy import scrub
 from kiosk.soapxml import SoapFault, read_answer, text_of
+from kiosk.states import DmpState
 
-__all__ = ["ACTION", "HL7", "DmpFaultError", "DmpState", "DmpStatus", "build_query", "parse_td02_reply"]
+__all__ = ["ACTION", "HL7", "STATE_LABELS", "DmpFaultError", "DmpState", "DmpStatus", "build_query", "parse_td02_reply"]
 
 HL7 = "urn:hl7-org:v3"
 ACTION = "urn:hl7-org:v3:PRPA_IN201307UV02"
@@ -40,26 +40,17 @@ EMERGENCY_REFUSED = frozenset({"INTERDIT", "INTERDITE"})
 CLOSED_STATUSES = frozenset({"completed", "obsolete", "aborted", "nullified"})
 
 
-class DmpState(str, enum.Enum):
-    NOT_CREATED = "not_created"
-    CLOSED = "closed"
-    OPEN_AUTHORISED = "open_authorised"
-    OPEN_NOT_AUTHORISED = "open_not_authorised"
-    OPEN_BLOCKED = "open_blocked"
-    OPEN_EMERGENCY_REFUSED = "open_emergency_refused"
-    UNKNOWN = "unknown"
-
-    @property
-    def label_fr(self) -> str:
-        return {
-            "not_created": "DMP non créé (création uniquement via Mon espace santé)",
-            "closed": "DMP fermé (réactivation uniquement via Mon espace santé)",
-            "open_authorised": "DMP ouvert, accès autorisé",
-            "open_not_authorised": "DMP ouvert, accès pas encore autorisé (premier accès ou plus de 6 mois)",
-            "open_blocked": "DMP ouvert, accès bloqué par le patient",
-            "open_emergency_refused": "DMP ouvert, accès en urgence refusé par le patient",
-            "unknown": "état du DMP non reconnu",
-        }[self.value]
+# French labels for the CLI and the journal, keyed by member (a test checks every member is covered).
+STATE_LABELS: dict[DmpState, str] = {
+    DmpState.NOT_CREATED: "DMP non créé (création uniquement via Mon espace santé)",
+    DmpState.CLOSED: "DMP fermé (réactivation uniquement via Mon espace santé)",
+    DmpState.AUTHORISED: "DMP ouvert, accès autorisé",
+    DmpState.NOT_AUTHORISED: "DMP ouvert, accès pas encore autorisé (premier accès ou plus de 6 mois)",
+    DmpState.BLOCKED: "DMP ouvert, accès bloqué par le patient",
+    DmpState.EMERGENCY_REFUSED: "DMP ouvert, accès en urgence refusé par le patient",
+    DmpState.NO_INS: "DMP non interrogé (pas d'INS utilisable)",
+    DmpState.UNKNOWN: "état du DMP non reconnu",
+}
 
 
 @dataclass(frozen=True)
@@ -75,10 +66,10 @@ class DmpStatus:
     @property
     def label(self) -> str:
         if self.state is DmpState.UNKNOWN:
-            return f"{self.state.label_fr} (code reçu : {self.unknown_code or 'aucun'})"
+            return f"{STATE_LABELS[self.state]} (code reçu : {self.unknown_code or 'aucun'})"
         if self.state is DmpState.CLOSED:
-            return f"{self.state.label_fr}, le {_date_fr(self.closed_on) or '?'} ({self.closed_reason or 'motif non précisé'})"
-        return self.state.label_fr
+            return f"{STATE_LABELS[self.state]}, le {_date_fr(self.closed_on) or '?'} ({self.closed_reason or 'motif non précisé'})"
+        return STATE_LABELS[self.state]
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -187,11 +178,11 @@ def parse_td02_reply(status: int, content: bytes) -> DmpStatus:
     if event_status != "active":
         return DmpStatus(DmpState.UNKNOWN, unknown_code=f"statusCode={event_status or 'absent'}", **common)
     if authorisation in AUTHORISED:
-        return DmpStatus(DmpState.OPEN_AUTHORISED, **common)
+        return DmpStatus(DmpState.AUTHORISED, **common)
     if authorisation in BLOCKED:
-        return DmpStatus(DmpState.OPEN_BLOCKED, **common)
+        return DmpStatus(DmpState.BLOCKED, **common)
     if _attention(element, "ACCES_URGENCE") in EMERGENCY_REFUSED:
-        return DmpStatus(DmpState.OPEN_EMERGENCY_REFUSED, **common)
+        return DmpStatus(DmpState.EMERGENCY_REFUSED, **common)
     if authorisation in NOT_YET:
-        return DmpStatus(DmpState.OPEN_NOT_AUTHORISED, **common)
+        return DmpStatus(DmpState.NOT_AUTHORISED, **common)
     return DmpStatus(DmpState.UNKNOWN, unknown_code=f"AUTORISATION={authorisation or 'absent'}", **common)

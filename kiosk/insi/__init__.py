@@ -3,8 +3,6 @@
 from kiosk.insi.client import InsiClient
 from kiosk.insi.headers import LpsIdentity
 from kiosk.insi.model import (
-    CodeCR,
-    IdentityStatus,
     InsiIdentity,
     InsiResult,
     InsNumber,
@@ -13,12 +11,13 @@ from kiosk.insi.model import (
     Traits,
 )
 from kiosk.insi.response import InsiFaultError
+from kiosk.states import InsiCode, InsStatus
 
 __all__ = [
-    "CodeCR",
-    "IdentityStatus",
     "InsNumber",
+    "InsStatus",
     "InsiClient",
+    "InsiCode",
     "InsiFaultError",
     "InsiIdentity",
     "InsiResult",

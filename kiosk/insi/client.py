@@ -20,10 +20,11 @@ from zeep.transports import Transport
 from kiosk import tlsclient
 from kiosk.errors import TeleserviceError
 from kiosk.guards import check_card
-from kiosk.insi.headers import CURRENT_CALL, CallData, InsiHeaders, LpsIdentity, coverage_from_card
-from kiosk.insi.model import CodeCR, InsiResult, SearchAttempt, Traits
+from kiosk.insi.headers import CURRENT_CALL, CallData, InsiHeaders, LpsIdentity, coverage_from_card, iso_date
+from kiosk.insi.model import InsiResult, SearchAttempt, Traits
 from kiosk.insi.response import SERVICE, parse_insi_reply
 from kiosk.patient import Beneficiary, VitaleRead
+from kiosk.states import InsiCode
 
 __all__ = ["WSDL", "InsiClient"]
 
@@ -102,7 +103,7 @@ class InsiClient(tlsclient.SessionClient):
         if beneficiary.nir_ouvrant_droit is not None:
             body["MatriculeOD"] = {"NumIdentifiant": beneficiary.nir_ouvrant_droit.number}
         body["NomNaissance"] = beneficiary.birth_name
-        body["DateNaissance"] = beneficiary.date_naissance
+        body["DateNaissance"] = iso_date(beneficiary.date_naissance)
         if beneficiary.rang_naissance:
             body["RangNaissance"] = beneficiary.rang_naissance
         call = CallData(coverage=coverage_from_card(read, beneficiary), before_send=before_send)
@@ -135,7 +136,7 @@ class InsiClient(tlsclient.SessionClient):
             if result.found:
                 best = result
                 break
-            if best is None or (result.code is CodeCR.SEVERAL and best.code is not CodeCR.SEVERAL):
+            if best is None or (result.code is InsiCode.SEVERAL and best.code is not InsiCode.SEVERAL):
                 best = result
         assert best is not None  # `tries` is never empty
         return InsiResult(best.code, best.label, best.identity, best.message_id, tuple(attempts))

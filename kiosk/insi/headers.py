@@ -20,7 +20,7 @@ from zeep import Plugin
 
 from kiosk.patient import Beneficiary, VitaleRead
 
-__all__ = ["ACTION_PREFIX", "CTXBAM", "CTXLPS", "CURRENT_CALL", "WSA", "CallData", "Coverage", "InsiHeaders", "LpsIdentity", "coverage_from_card"]
+__all__ = ["ACTION_PREFIX", "CTXBAM", "CTXLPS", "CURRENT_CALL", "WSA", "CallData", "Coverage", "InsiHeaders", "LpsIdentity", "coverage_from_card", "iso_date", "xsd_date"]
 
 CTXLPS = "urn:siram:lps:ctxlps"
 CTXBAM = "urn:siram:bam:ctxbam"
@@ -36,7 +36,7 @@ class LpsIdentity:
     name: str
     version: str
     instance: str
-    emitter: str  # ContexteLPS/Emetteur and ContexteBAM/Emetteur: the establishment (FINESS) or the software
+    emitter: str  # ContexteLPS/Emetteur and ContexteBAM/Emetteur: the structure's national id ("1" + FINESS)
 
     @property
     def urn(self) -> str:
@@ -60,6 +60,26 @@ class Coverage:
     porteur: str = ""
 
 
+def iso_date(card_date: str) -> str:
+    """A card date (`YYYYMMDD`, lunar zeros possible) written `YYYY-MM-DD` like every date of the service family.
+
+    The official CTXBAM XSD's `DateLunaire` is the pattern `\\d{4}-\\d{2}-\\d{2}`: lunar dates keep their zeros
+    (`1965-00-00`). Anything else is returned unchanged, for the schema to refuse.
+    """
+    digits = card_date.strip()
+    if len(digits) == 8 and digits.isdigit():
+        return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    return digits
+
+
+def xsd_date(value: str) -> str:
+    """`Nir/DateCertification` is an `xsd:date`: a real calendar date, else nothing is sent."""
+    try:
+        return dt.date.fromisoformat(iso_date(value)).isoformat()
+    except ValueError:
+        return ""
+
+
 def coverage_from_card(read: VitaleRead | None, beneficiary: Beneficiary) -> Coverage:
     extra = read.extra if read else {}
     insured, own = beneficiary.nir_ouvrant_droit, beneficiary.nir_individuel
@@ -71,9 +91,9 @@ def coverage_from_card(read: VitaleRead | None, beneficiary: Beneficiary) -> Cov
         assure_cle=insured.key if insured else "",
         beneficiaire_num=own.number if own else "",
         beneficiaire_cle=own.key if own else "",
-        date_certification=beneficiary.extra.get("date_certification", ""),
-        date_naissance=beneficiary.date_naissance,
-        rang=beneficiary.rang_naissance,
+        date_certification=xsd_date(beneficiary.extra.get("date_certification", "")),
+        date_naissance=iso_date(beneficiary.date_naissance),
+        rang=str(int(beneficiary.rang_naissance)) if beneficiary.rang_naissance.isdigit() else "",  # xsd:integer
         porteur="1" if beneficiary.is_insured else "0",
     )
 
@@ -155,7 +175,8 @@ class InsiHeaders(Plugin):
             _sub(nir, CTXBAM, "Cle", coverage.beneficiaire_cle)
             if coverage.date_certification:
                 _sub(nir, CTXBAM, "DateCertification", coverage.date_certification)
-        _sub(beneficiaire, CTXBAM, "DateNai", coverage.date_naissance)
+        if coverage.date_naissance:
+            _sub(beneficiaire, CTXBAM, "DateNai", coverage.date_naissance)
         if coverage.rang:
             _sub(beneficiaire, CTXBAM, "Rang", coverage.rang)
         _sub(beneficiaire, CTXBAM, "Porteur", coverage.porteur)

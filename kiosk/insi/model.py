@@ -10,16 +10,15 @@ document check (RNIV). That is the desk workflow's job; `InsiIdentity.qualified(
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass, field, replace
 
-from kiosk.ins import InsMatricule
+from kiosk.ins import InsKind, InsMatricule, InsOid
 from kiosk.privacy import mask_date, mask_name
+from kiosk.states import InsiCode, InsStatus
 
 __all__ = [
-    "CodeCR",
-    "IdentityStatus",
+    "CR_LABELS",
     "InsNumber",
     "InsiIdentity",
     "InsiResult",
@@ -30,23 +29,7 @@ __all__ = [
 ]
 
 
-class CodeCR(str, enum.Enum):
-    FOUND = "00"  # exactly one identity
-    NOT_FOUND = "01"
-    SEVERAL = "02"  # several identities match: never pick one, ask for more traits
-
-    @property
-    def label_fr(self) -> str:
-        return {"00": "identité trouvée", "01": "aucune identité trouvée", "02": "plusieurs identités trouvées"}[self.value]
-
-
-class IdentityStatus(str, enum.Enum):
-    """RNIV identity statuses (teleservices.md)."""
-
-    PROVISOIRE = "provisoire"
-    RECUPEREE = "récupérée"  # INS from INSi, no ID document checked yet
-    VALIDEE = "validée"  # ID document checked, no INS
-    QUALIFIEE = "qualifiée"  # INSi result + high-trust ID document checked by staff
+CR_LABELS = {InsiCode.FOUND: "identité trouvée", InsiCode.NOT_FOUND: "aucune identité trouvée", InsiCode.SEVERAL: "plusieurs identités trouvées"}
 
 
 @dataclass(frozen=True)
@@ -58,15 +41,26 @@ class InsNumber:
     type_matricule: str = ""
     date_deb: str = ""
     date_fin: str = ""
+    key_received: bool = True  # False: INSi sent no Cle (optional in its XSD), the key was computed
 
     @property
     def key_consistent(self) -> bool:
         return self.matricule.key_ok
 
+    @property
+    def kind(self) -> InsKind | None:
+        """NIR or NIA from the OID (never the first digit); None for an OID the kiosk does not know."""
+        try:
+            return InsOid(self.oid).kind
+        except ValueError:
+            return None
+
     def as_dict(self, reveal: bool) -> dict[str, object]:
         return {
             "ins": self.matricule.value if reveal else self.matricule.masked,
             "oid": self.oid,
+            "kind": self.kind.value if self.kind else "",
+            "key_received": self.key_received,
             "key_consistent": self.key_consistent,
             "type": self.type_matricule,
             "date_deb": self.date_deb,
@@ -102,7 +96,7 @@ class InsiIdentity:
     active: InsNumber
     former: tuple[InsNumber, ...]
     traits: ReferenceTraits
-    status: IdentityStatus = IdentityStatus.RECUPEREE
+    status: InsStatus = InsStatus.RECUPEREE
 
     @property
     def consistent(self) -> bool:
@@ -111,7 +105,7 @@ class InsiIdentity:
 
     def qualified(self) -> InsiIdentity:
         """After staff checked a high-trust ID document against `traits` (the desk workflow)."""
-        return replace(self, status=IdentityStatus.QUALIFIEE)
+        return replace(self, status=InsStatus.QUALIFIEE)
 
 
 @dataclass(frozen=True)
@@ -124,7 +118,7 @@ class SearchAttempt:
 
 @dataclass(frozen=True)
 class InsiResult:
-    code: CodeCR
+    code: InsiCode
     label: str  # LibelleCR as sent by INSi
     identity: InsiIdentity | None = None  # only with CR 00
     message_id: str = ""
@@ -132,10 +126,10 @@ class InsiResult:
 
     @property
     def found(self) -> bool:
-        return self.code is CodeCR.FOUND
+        return self.code is InsiCode.FOUND
 
     def as_dict(self, reveal: bool = False) -> dict[str, object]:
-        data: dict[str, object] = {"code_cr": self.code.value, "libelle": self.label, "resultat": self.code.label_fr}
+        data: dict[str, object] = {"code_cr": self.code.value, "libelle": self.label, "resultat": CR_LABELS[self.code]}
         if self.identity:
             data.update(
                 status=self.identity.status.value,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from lxml import etree
 
 from kiosk.errors import TeleserviceError
-from kiosk.ins import MatriculeError, parse_matricule
-from kiosk.insi.model import CodeCR, InsiIdentity, InsiResult, InsNumber, ReferenceTraits
+from kiosk.ins import MatriculeError, compute_key, parse_matricule
+from kiosk.insi.model import InsiIdentity, InsiResult, InsNumber, ReferenceTraits
 from kiosk.privacy import scrub
 from kiosk.soapxml import SoapFault, read_answer, text_of
+from kiosk.states import InsiCode
 
 __all__ = ["RESULTAT", "SIRAM", "InsiFaultError", "parse_insi_reply"]
 
@@ -23,21 +24,42 @@ _NS = {"r": RESULTAT}
 SERVICE = "INSi"
 
 
-class InsiFaultError(TeleserviceError):
-    """INSi refused the request (SOAP fault). `code` is the siram code (e.g. DESIR_550), `severity` its level."""
+# Faults a user can act on, by lower-case siram / DESIR code (real faults use lower case, the guide upper case).
+_KNOWN_CODES = {
+    "desir_550": "numéro d'autorisation du logiciel inconnu (IDAM) : vérifier lps.insi_idam",
+    "desir_560": "certificat d'authentification refusé (CN INSI-AUTO ou INSI-MANU attendu)",
+}
+# Subcodes that say "try again later", not "your request is wrong" (a recorded CNDA fault: Receiver, siram_40).
+_TRANSIENT_SUBCODES = frozenset({"siram_40"})
 
-    def __init__(self, code: str, severity: str, subcode: str, text: str) -> None:
-        self.code, self.severity, self.subcode, self.text = code, severity, subcode, text
-        super().__init__(f"INSi a refusé la requête : {code or subcode or 'erreur'} ({severity or 'gravité inconnue'}) — {text}")
+
+class InsiFaultError(TeleserviceError):
+    """INSi answered with a SOAP fault. `code` is the siram:Erreur code (e.g. desir_550), `severity` its level.
+
+    `transient` is True for a Receiver fault or `siram_40` (service temporarily unavailable): an external
+    failure to retry, worded so, never "refusée". Severity is kept as sent: real faults say `fatal` where the
+    XSD says `fatale`.
+    """
+
+    def __init__(self, code: str, severity: str, subcode: str, text: str, fault_code: str = "") -> None:
+        self.code, self.severity, self.subcode, self.text, self.fault_code = code, severity, subcode, text, fault_code
+        self.transient = subcode.lower() in _TRANSIENT_SUBCODES or fault_code == "Receiver"
+        what = code or subcode or "erreur"
+        if self.transient:
+            message = f"INSi : service momentanément indisponible, réessayez ({what}) — {text}"
+        else:
+            hint = _KNOWN_CODES.get(code.lower(), "")
+            message = f"INSi a refusé la requête : {what} ({severity or 'gravité inconnue'}) — {hint or text}"
+        super().__init__(message)
 
 
 def _fault_error(fault: SoapFault) -> InsiFaultError:
     erreur = fault.detail.find(f".//{{{SIRAM}}}Erreur") if fault.detail is not None else None
     subcode = next((s for s in fault.subcodes if s), "")
     if erreur is None:
-        return InsiFaultError("", "", subcode or fault.code, scrub(fault.reason) or "faute SOAP sans détail")
+        return InsiFaultError("", "", subcode or fault.code, scrub(fault.reason) or "faute SOAP sans détail", fault.code)
     text = scrub(text_of(erreur)) or scrub(fault.reason)
-    return InsiFaultError(erreur.get("code", ""), erreur.get("severite", ""), subcode, text)
+    return InsiFaultError(erreur.get("code", ""), erreur.get("severite", ""), subcode, text, fault.code)
 
 
 def _one(parent: etree._Element, name: str, what: str) -> etree._Element:
@@ -50,6 +72,9 @@ def _one(parent: etree._Element, name: str, what: str) -> etree._Element:
 def _ins(element: etree._Element, what: str) -> InsNumber:
     ident = _one(element, "IdIndividu", what)
     number, key = text_of(ident, "r:NumIdentifiant", _NS), text_of(ident, "r:Cle", _NS)
+    # The official RESULTAT XSD leaves Cle optional: without one, the key is computed (it is derived data).
+    if not key and len(number) == 13:
+        key = f"{compute_key(number):02d}" if _computable(number) else ""
     try:
         matricule = parse_matricule(number, key, strict=False)
     except MatriculeError as e:
@@ -58,8 +83,13 @@ def _ins(element: etree._Element, what: str) -> InsNumber:
     if not oid:
         raise TeleserviceError(f"INSi : {what} sans OID")
     return InsNumber(
-        matricule, oid, text_of(ident, "r:TypeMatricule", _NS), text_of(element, "r:DateDeb", _NS), text_of(element, "r:DateFin", _NS)
+        matricule, oid, text_of(ident, "r:TypeMatricule", _NS), text_of(element, "r:DateDeb", _NS), text_of(element, "r:DateFin", _NS),
+        key_received=bool(text_of(ident, "r:Cle", _NS)),
     )
+
+
+def _computable(number: str) -> bool:
+    return number[:5].isdigit() and (number[5:7].isdigit() or number[5:7] in ("2A", "2B")) and number[7:].isdigit()
 
 
 def _traits(tiq: etree._Element) -> ReferenceTraits:
@@ -81,10 +111,10 @@ def parse_insi_reply(status: int, content_type: str, content: bytes, message_id:
     cr = _one(element, "CR", "compte rendu")
     raw_code, label = text_of(cr, "r:CodeCR", _NS), text_of(cr, "r:LibelleCR", _NS)
     try:
-        code = CodeCR(raw_code)
+        code = InsiCode(raw_code)
     except ValueError:
         raise TeleserviceError(f"INSi : code compte rendu inconnu ({scrub(raw_code)[:10]!r})") from None
-    if code is not CodeCR.FOUND:
+    if code is not InsiCode.FOUND:
         return InsiResult(code, label, None, message_id)  # any INDIVIDU beside CR 01/02 is ignored: never pick one
     individu = _one(element, "INDIVIDU", "CR 00")
     identity = InsiIdentity(

@@ -19,7 +19,7 @@ from drivers.base import ReaderBackend
 from drivers.errors import CardDataError, CardSwappedError
 from drivers.manager import ManagerEvent, ManagerEventKind, ReaderManager
 from kiosk.config import Config
-from kiosk.desk import DmpOutcome, DmpState, FormerIns, InsiCode, InsiOutcome, ReferenceTraits, StaffHolder
+from kiosk.desk import DmpOutcome, FormerIns, InsiOutcome, ReferenceTraits, StaffHolder
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
@@ -30,19 +30,9 @@ __all__ = ["LivePorts", "dmp_outcome", "insi_outcome"]
 
 log = logging.getLogger(__name__)
 
-_DMP_STATES = {
-    "not_created": DmpState.NOT_CREATED,
-    "closed": DmpState.CLOSED,
-    "open_authorised": DmpState.AUTHORISED,
-    "open_not_authorised": DmpState.NOT_AUTHORISED,
-    "open_blocked": DmpState.BLOCKED,
-    "open_emergency_refused": DmpState.EMERGENCY_REFUSED,
-}
-
-
 def insi_outcome(result: Any) -> InsiOutcome:
     """`kiosk.insi.InsiResult` -> the desk's `InsiOutcome` (the key-inconsistent INS is kept, flagged)."""
-    code = InsiCode(result.code.value)
+    code = result.code  # the one InsiCode (kiosk.states), shared by the client and the desk
     identity = result.identity
     if identity is None:
         return InsiOutcome(code, result.label)
@@ -56,8 +46,7 @@ def insi_outcome(result: Any) -> InsiOutcome:
 
 
 def dmp_outcome(status: Any) -> DmpOutcome:
-    state = _DMP_STATES.get(status.state.value, DmpState.UNKNOWN)
-    return DmpOutcome(state, status.label)
+    return DmpOutcome(status.state, status.label)  # the one DmpState (kiosk.states): nothing to translate
 
 
 class LivePorts:

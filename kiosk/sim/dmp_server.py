@@ -136,7 +136,7 @@ class DmpSimulator:
         if state == "hang":
             return SimReply(200, b"", hang=True)
         if state == "broken":
-            return SimReply(200, self._response(ins, oid, "open_authorised")[:-60])
+            return SimReply(200, self._response(ins, oid, "authorised")[:-60])
         if state == "entities":
             return SimReply(200, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
         delay = self.slow_s if state == "slow" else 0.0
@@ -146,10 +146,10 @@ class DmpSimulator:
     def _response(ins: str, oid: str, state: str) -> bytes:
         now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         attention = {
-            "open_authorised": ("VALIDE", ""),
-            "open_not_authorised": ("NON_EXISTANTE", ""),
-            "open_blocked": ("INTERDITE", ""),
-            "open_emergency_refused": ("NON_EXISTANTE", "INTERDIT"),
+            "authorised": ("VALIDE", ""),
+            "not_authorised": ("NON_EXISTANTE", ""),
+            "blocked": ("INTERDITE", ""),
+            "emergency_refused": ("NON_EXISTANTE", "INTERDIT"),
             "unknown": ("A_CONFIRMER", ""),
         }
         lines = ""

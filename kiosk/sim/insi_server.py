@@ -159,8 +159,9 @@ class InsiSimulator:
         else:
             i = found[0]
             histo = "".join(self._ins("INSHISTO", n, c, i.oid, "2000-01-01", "2019-12-31") for n, c in i.histo)
+            prenom = f"<Prenom>{i.prenoms[0]}</Prenom>" if i.prenom_in_tiq else ""
             tiq = (
-                f"<TIQ><NomNaissance>{i.nom}</NomNaissance><Prenom>{i.prenoms[0]}</Prenom>"
+                f"<TIQ><NomNaissance>{i.nom}</NomNaissance>{prenom}"
                 f"<ListePrenom>{' '.join(i.prenoms)}</ListePrenom><Sexe>{i.sexe}</Sexe>"
                 f"<DateNaissance>{i.naissance}</DateNaissance><LieuNaissance>{i.lieu}</LieuNaissance></TIQ>"
             )

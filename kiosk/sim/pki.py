@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["ClientMaterial", "TestPki", "generate_pki"]
+__all__ = ["STRUCTURE_ID", "ClientMaterial", "TestPki", "generate_pki"]
 
 CA_NAME = "TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS"
 ROGUE_CA_NAME = "AC INCONNUE DE TEST"
+STRUCTURE_ID = "1750000001"  # "1" + the simulated establishment's FINESS (750000001)
 _KEY_BITS = 2048
 
 
@@ -124,7 +125,7 @@ def _pem(cert: x509.Certificate) -> bytes:
 def _client(
     directory: Path, stem: str, cn: str, usage: str, ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate
 ) -> ClientMaterial:
-    ou = "499700000000" if usage == "client" else ""
+    ou = STRUCTURE_ID  # IGC-Santé organisation certificates carry the structure's national id in OU
     key, cert = _leaf(ca_key, ca_cert, _name(cn, ou=ou), usage)
     password = secrets.token_urlsafe(12)
     blob = pkcs12.serialize_key_and_certificates(

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk.errors import KioskError
-from kiosk.ins import InsKind, InsMatricule, InsOid, MatriculeError, oids_allowed_in, parse_matricule
+from kiosk.ins import InsMatricule, InsOid, MatriculeError, oids_allowed_in, parse_matricule
 
 __all__ = ["LinkError", "WebPsLink", "resolve_link"]
 
@@ -78,15 +78,14 @@ def _base(config: Any, access: str, params: Any) -> tuple[str, str]:
     return setting.value, setting.source
 
 
-def _oid(config: Any, matricule: InsMatricule, oid: str | InsOid | None) -> InsOid:
+def _oid(config: Any, oid: str | InsOid | None) -> InsOid:
     try:
-        chosen = matricule.default_oid() if oid is None else InsOid.parse(str(getattr(oid, "value", oid)))
+        # No OID given: the NIR OID. The OID INSi returned decides NIR or NIA, never the first digit.
+        chosen = InsOid.NIR if oid is None else InsOid.parse(str(getattr(oid, "value", oid)))
     except MatriculeError as e:
         raise LinkError(e.reason, "oid") from None
     if chosen not in oids_allowed_in(config.environment):
         raise LinkError(f"OID INS {chosen.value} refusé en environnement {config.environment}", "oid")
-    if chosen in (InsOid.NIR, InsOid.NIA) and (chosen is InsOid.NIA) != (matricule.kind is InsKind.NIA):
-        raise LinkError(f"OID {chosen.value} incohérent avec un matricule de type {matricule.kind.value}", "oid")
     return chosen
 
 
@@ -111,6 +110,6 @@ def resolve_link(config: Any, page: str, ins: str | InsMatricule | None = None, 
         matricule = parse_matricule(ins.value if isinstance(ins, InsMatricule) else ins)  # strict: key checked
     except MatriculeError as e:
         raise LinkError(f"matricule INS refusé : {e.reason}", "ins") from None
-    chosen = _oid(config, matricule, oid)
+    chosen = _oid(config, oid)
     base, source = _base(config, access, params)
     return WebPsLink(name, access, base, source, matricule, chosen)

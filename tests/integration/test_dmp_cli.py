@@ -22,7 +22,7 @@ def test_exists_on_the_embedded_demo_simulator(run_kiosk) -> None:
     done = run_kiosk("dmp", "exists", "297022A02077878", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["state"] == "open_authorised" and data["ins"] == "2970...78"
+    assert data["state"] == "authorised" and data["ins"] == "2970...78"
     closed = run_kiosk("dmp", "exists", "236066322083656")
     assert closed.returncode == 1 and "fermé" in closed.stdout and "12/05/2023" in closed.stdout
     assert run_kiosk("dmp", "exists", "180032B02040123").returncode == 1  # not created
@@ -72,7 +72,7 @@ def test_sim_teleservices_command_serves_until_stopped(run_kiosk, tmp_path: Path
         assert oct(written.stat().st_mode & 0o777) == "0o600"
         done = run_kiosk("dmp", "exists", "109076322083489", "--json", config=written)
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["state"] == "open_not_authorised"
+        assert json.loads(done.stdout)["state"] == "not_authorised"
         workdir = Path(next(line.split('"')[1] for line in written.read_text().splitlines() if line.startswith("ca_bundle"))).parent
         assert workdir.exists()
     finally:

@@ -13,6 +13,8 @@ from kiosk.ins import parse_matricule
 from kiosk.sim.identities import DMP_STATES
 from tests.support import pki as teleservice_fixtures
 
+NIR = "1.2.250.1.213.1.4.8"
+
 make_dmp = teleservice_fixtures.make_dmp
 sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators
@@ -24,19 +26,19 @@ WSA = "http://www.w3.org/2005/08/addressing"
 @pytest.mark.parametrize(
     ("ins", "state"),
     [
-        ("297022A02077878", DmpState.OPEN_AUTHORISED),
+        ("297022A02077878", DmpState.AUTHORISED),
         ("180032B02040123", DmpState.NOT_CREATED),
         ("236066322083656", DmpState.CLOSED),
-        ("109076322083489", DmpState.OPEN_NOT_AUTHORISED),
-        ("264021305512307", DmpState.OPEN_BLOCKED),
-        ("177069912345627", DmpState.OPEN_EMERGENCY_REFUSED),
+        ("109076322083489", DmpState.NOT_AUTHORISED),
+        ("264021305512307", DmpState.BLOCKED),
+        ("177069912345627", DmpState.EMERGENCY_REFUSED),
         ("179019912340002", DmpState.UNKNOWN),
         ("190017505600001", DmpState.NOT_CREATED),  # not in the table
     ],
 )
 def test_states(make_dmp, ins: str, state: DmpState) -> None:
     matricule = parse_matricule(ins, strict=False)
-    status = make_dmp().exists(matricule)
+    status = make_dmp().exists(matricule, NIR)
     assert status.state is state
     if state is DmpState.CLOSED:
         assert status.closed_on == "20230512" and status.closed_reason
@@ -44,7 +46,7 @@ def test_states(make_dmp, ins: str, state: DmpState) -> None:
 
 def test_request_is_signed_and_addressed(make_dmp, sims) -> None:
     client = make_dmp()
-    client.exists(parse_matricule("297022A02077878"))
+    client.exists(parse_matricule("297022A02077878"), NIR)
     request = sims.dmp.received[-1]
     assert request.path.endswith("/si-dmp-server/v2/services/patients")
     assert 'action="urn:hl7-org:v3:PRPA_IN201307UV02"' in request.content_type
@@ -55,12 +57,12 @@ def test_request_is_signed_and_addressed(make_dmp, sims) -> None:
 
 
 def test_test_oid_accepted_outside_production(make_dmp) -> None:
-    assert make_dmp().exists(parse_matricule("297022A02077878"), "1.2.250.1.213.1.4.10").state is DmpState.OPEN_AUTHORISED
+    assert make_dmp().exists(parse_matricule("297022A02077878"), "1.2.250.1.213.1.4.10").state is DmpState.AUTHORISED
 
 
 def test_vihf_signed_by_a_foreign_ca_is_refused_like_the_dmp_would(make_dmp, sims) -> None:
     with pytest.raises(DmpFaultError) as info:
-        make_dmp(signer=sims.pki.extra["rogue"]).exists(parse_matricule("297022A02077878"))
+        make_dmp(signer=sims.pki.extra["rogue"]).exists(parse_matricule("297022A02077878"), NIR)
     assert info.value.code == "VIHF_SIGNATURE_INVALIDE"
 
 
@@ -69,7 +71,7 @@ def test_vihf_for_another_patient_is_refused(make_dmp, sims, monkeypatch: pytest
     real = client.envelope
     monkeypatch.setattr(client, "envelope", lambda ins, oid: real(ins, oid).replace(b'extension="297022A02077878"', b'extension="180032B02040123"'))
     with pytest.raises(DmpFaultError, match="VIHF_INVALIDE"):
-        client.exists(parse_matricule("297022A02077878"))
+        client.exists(parse_matricule("297022A02077878"), NIR)
 
 
 def test_tampered_vihf_is_refused(make_dmp, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,7 +79,7 @@ def test_tampered_vihf_is_refused(make_dmp, monkeypatch: pytest.MonkeyPatch) -> 
     real = client.envelope
     monkeypatch.setattr(client, "envelope", lambda ins, oid: real(ins, oid).replace(b">KIOSK-TEST<", b">AUTRE-LOGICIEL<", 1))
     with pytest.raises(DmpFaultError, match="VIHF_SIGNATURE_INVALIDE"):
-        client.exists(parse_matricule("297022A02077878"))
+        client.exists(parse_matricule("297022A02077878"), NIR)
 
 
 def test_production_refuses_test_oids_before_sending(make_dmp, sims) -> None:
@@ -94,7 +96,7 @@ def test_card_swap_before_sending(make_dmp, sims) -> None:
         raise CardSwappedError("carte changée")
 
     with pytest.raises(CardSwappedError):
-        make_dmp().exists(parse_matricule("297022A02077878"), before_send=swapped)
+        make_dmp().exists(parse_matricule("297022A02077878"), NIR, before_send=swapped)
     assert sims.dmp.count == before
 
 
@@ -105,18 +107,18 @@ def by_state(name: str) -> str:
 @pytest.mark.parametrize(("scenario", "message"), [("fault", "DMP_INDISPONIBLE"), ("broken", "mal formée"), ("entities", "DOCTYPE")])
 def test_misbehaving_dmp(make_dmp, scenario: str, message: str) -> None:
     with pytest.raises(TeleserviceError, match=message):
-        make_dmp().exists(parse_matricule(by_state(scenario)))
+        make_dmp().exists(parse_matricule(by_state(scenario)), NIR)
 
 
 def test_hung_and_slow(make_dmp) -> None:
     with pytest.raises(TeleserviceError, match="pas de réponse en 1 s"):
-        make_dmp(timeout_s=1.0).exists(parse_matricule(by_state("hang")))
-    assert make_dmp(timeout_s=5.0).exists(parse_matricule(by_state("slow"))).state is DmpState.NOT_CREATED
+        make_dmp(timeout_s=1.0).exists(parse_matricule(by_state("hang")), NIR)
+    assert make_dmp(timeout_s=5.0).exists(parse_matricule(by_state("slow")), NIR).state is DmpState.NOT_CREATED
 
 
 def test_unknown_service_path(make_dmp, sims) -> None:
     with pytest.raises(DmpFaultError, match="NotFound"):
-        make_dmp(endpoint=sims.dmp.url + "/autre/v2/services").exists(parse_matricule("297022A02077878"))
+        make_dmp(endpoint=sims.dmp.url + "/autre/v2/services").exists(parse_matricule("297022A02077878"), NIR)
 
 
 @pytest.mark.parametrize(

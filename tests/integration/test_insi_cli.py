@@ -77,7 +77,7 @@ def test_vitale_card_through_pcscd(run_kiosk, pcscd, sims, tmp_path: Path) -> No
     assert hermann["insi"]["ins_actif"]["ins"] == "181036322045660" and hermann["insi"]["consistent"] is False
     assert "clé incohérente" in hermann["dmp_skipped"]
     assert child["insi"]["ins_actif"]["ins"] == "109076322083489"
-    assert child["dmp"]["state"] == "open_not_authorised"
+    assert child["dmp"]["state"] == "not_authorised"
     assert human.returncode == 0, human.stderr
     assert "G. H. (assuré)" in human.stdout and "1810...60" in human.stdout and "clé incohérente" in human.stdout
     assert "pas encore autorisé" in human.stdout

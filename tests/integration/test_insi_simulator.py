@@ -11,7 +11,7 @@ from lxml import etree
 from drivers.errors import CardSwappedError
 from kiosk.errors import TeleserviceError
 from kiosk.ins import parse_matricule
-from kiosk.insi import CodeCR, InsiClient, InsiFaultError, LpsIdentity, Traits
+from kiosk.insi import InsiCode, InsiClient, InsiFaultError, LpsIdentity, Traits
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
 from tests.support import pki as teleservice_fixtures
 from tests.support.pki import LPS
@@ -40,7 +40,7 @@ CNDA = [
 @pytest.mark.parametrize(("nom", "prenoms", "sexe", "date", "lieu", "ins"), CNDA)
 def test_cnda_identities_by_traits(make_insi, nom, prenoms, sexe, date, lieu, ins) -> None:
     result = make_insi().search_traits_strategy(traits(nom, prenoms, sexe, date, lieu))
-    assert result.code is CodeCR.FOUND
+    assert result.code is InsiCode.FOUND
     assert result.identity.active.matricule.value == ins and result.identity.consistent
     assert result.identity.active.oid == "1.2.250.1.213.1.4.8"
     assert result.identity.traits.nom_naissance == nom and result.identity.status.value == "récupérée"
@@ -58,9 +58,9 @@ def test_hermann_key_60_and_his_former_ins_are_shown_flagged(make_insi) -> None:
 
 def test_houilles_no_identity_and_several_identities(make_insi) -> None:
     client = make_insi()
-    assert client.search_traits(traits("HOUILLES", ["PIERRE"], "M", "1993-01-27")).code is CodeCR.NOT_FOUND
+    assert client.search_traits(traits("HOUILLES", ["PIERRE"], "M", "1993-01-27")).code is InsiCode.NOT_FOUND
     several = client.search_traits(traits("JUMEAU", ["CLAUDE"], "F", "1985-02-07"))
-    assert several.code is CodeCR.SEVERAL and several.identity is None
+    assert several.code is InsiCode.SEVERAL and several.identity is None
 
 
 def test_first_name_strategy_each_name_then_the_whole_list(make_insi, sims) -> None:
@@ -68,13 +68,13 @@ def test_first_name_strategy_each_name_then_the_whole_list(make_insi, sims) -> N
     before = sims.insi.count
     # CLAUDE alone: two people (CR 02); MARIE alone: one (CR 00) -> stop there.
     result = client.search_traits_strategy(traits("JUMEAU", ["CLAUDE", "MARIE"], "F", "1985-02-07"))
-    assert result.code is CodeCR.FOUND and result.identity.active.matricule.value == "285027505612387"
+    assert result.code is InsiCode.FOUND and result.identity.active.matricule.value == "285027505612387"
     assert [(a.prenoms, a.code) for a in result.attempts] == [(1, "02"), (1, "00")]
     assert sims.insi.count - before == 2
     # Nothing matches alone nor together: every name, then the whole list; CR 02 wins over CR 01.
     result = client.search_traits_strategy(traits("JUMEAU", ["CLAUDE", "ZOE"], "F", "1985-02-07"))
     assert [(a.prenoms, a.code) for a in result.attempts] == [(1, "02"), (1, "01"), (2, "01")]
-    assert result.code is CodeCR.SEVERAL
+    assert result.code is InsiCode.SEVERAL
     sent = etree.fromstring(sims.insi.received[-1].body)
     assert [p.text for p in sent.iter("{http://www.cnamts.fr/INSiRecSans}Prenom")] == ["CLAUDE", "ZOE"]
 
@@ -115,7 +115,7 @@ def test_request_headers_and_body_as_the_service_wants_them(make_insi, sims) -> 
     assert body.find(f"{rv}MatriculeIndividu/{rv}NumIdentifiant").text == "1090763220834"
     assert body.find(f"{rv}MatriculeOD/{rv}NumIdentifiant").text == "1810363220456"
     assert body.find(f".//{rv}Cle") is None and body.find(f".//{rv}TypeMatricule") is None
-    assert body.find(f"{rv}DateNaissance").text == "20090714"  # as on the card (lunar dates pass)
+    assert body.find(f"{rv}DateNaissance").text == "2009-07-14"  # YYYY-MM-DD like every date of the service
     # Each call rebuilds the card context: a second call has a new MessageID and ContexteBAM Id.
     make_insi().search_vitale(child, read)
     again = etree.fromstring(sims.insi.received[-1].body).find(f"{{{SOAP}}}Header")
@@ -177,7 +177,7 @@ def test_hung_connection_and_slow_reply_are_bounded_by_the_timeout(make_insi) ->
     with pytest.raises(TeleserviceError, match="pas de réponse en 1 s"):
         make_insi(timeout_s=1.0).search_traits(traits("SILENCE", ["X"], "M", "1990-01-01"))
     assert time.monotonic() - start < 10  # it returned (no hang); not a timing target
-    assert make_insi(timeout_s=5.0).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01")).code is CodeCR.NOT_FOUND
+    assert make_insi(timeout_s=5.0).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01")).code is InsiCode.NOT_FOUND
     with pytest.raises(TeleserviceError, match="pas de réponse"):
         make_insi(timeout_s=0.2).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01"))
     start = time.monotonic()

@@ -45,8 +45,8 @@ def test_every_beneficiary_gets_its_chain(make_insi, make_dmp, sims) -> None:
     updates = list(check_beneficiaries(card(), make_insi(), make_dmp()))
     finals = {u.index: u for u in updates if u.final}
     assert sorted(finals) == [0, 1, 2, 3, 4]
-    assert finals[0].stage is Stage.DMP and finals[0].dmp.state is DmpState.OPEN_AUTHORISED
-    assert finals[2].dmp.state is DmpState.OPEN_NOT_AUTHORISED
+    assert finals[0].stage is Stage.DMP and finals[0].dmp.state is DmpState.AUTHORISED
+    assert finals[2].dmp.state is DmpState.NOT_AUTHORISED
     assert finals[4].dmp.state is DmpState.CLOSED
     # HERMANN: shown (INSi update with the flagged INS), never sent to the DMP.
     assert finals[1].stage is Stage.SKIPPED and "clé incohérente" in finals[1].reason

@@ -17,9 +17,9 @@ from kiosk.dmp import DmpClient, VihfProfile
 from kiosk.insi import InsiClient, LpsIdentity
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
 
-LPS = LpsIdentity(idam="IDAM-TEST-01", name="KIOSK-TEST", version="9.9", instance="0b7c2f4e-1111-4222-8333-944455556666", emitter="750000001")
+LPS = LpsIdentity(idam="IDAM-TEST-01", name="KIOSK-TEST", version="9.9", instance="0b7c2f4e-1111-4222-8333-944455556666", emitter="1750000001")
 PROFILE = VihfProfile(
-    structure_id="750000001", structure_name="CH DE TEST", secteur_activite="SA07^1.2.250.1.71.4.2.4", role_code="10",
+    structure_id="1750000001", structure_name="CH DE TEST", secteur_activite="SA07^1.2.250.1.71.4.2.4", role_code="10",
     role_label="Médecin", lps_name="KIOSK-TEST", lps_version="9.9", lps_id="1.2.250.1.999.1.1", lps_homologation="HOMOLOG-1",
 )
 

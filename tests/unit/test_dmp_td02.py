@@ -39,10 +39,10 @@ def answer(state: str) -> bytes:
     [
         ("not_created", DmpState.NOT_CREATED),
         ("closed", DmpState.CLOSED),
-        ("open_authorised", DmpState.OPEN_AUTHORISED),
-        ("open_not_authorised", DmpState.OPEN_NOT_AUTHORISED),
-        ("open_blocked", DmpState.OPEN_BLOCKED),
-        ("open_emergency_refused", DmpState.OPEN_EMERGENCY_REFUSED),
+        ("authorised", DmpState.AUTHORISED),
+        ("not_authorised", DmpState.NOT_AUTHORISED),
+        ("blocked", DmpState.BLOCKED),
+        ("emergency_refused", DmpState.EMERGENCY_REFUSED),
         ("unknown", DmpState.UNKNOWN),
     ],
 )
@@ -61,14 +61,14 @@ def test_closed_carries_date_and_reason() -> None:
 def test_unknown_codes_are_reported_as_such() -> None:
     status = parse_td02_reply(200, answer("unknown"))
     assert status.unknown_code == "AUTORISATION=A_CONFIRMER" and "A_CONFIRMER" in status.label
-    odd = answer("open_authorised").replace(b'<statusCode code="active"/>', b'<statusCode code="held"/>', 1)
+    odd = answer("authorised").replace(b'<statusCode code="active"/>', b'<statusCode code="held"/>', 1)
     assert parse_td02_reply(200, odd).unknown_code == "statusCode=held"
     odd = answer("not_created").replace(b'queryResponseCode code="NF"', b'queryResponseCode code="QE"')
     assert parse_td02_reply(200, odd).unknown_code == "queryResponseCode=QE"
 
 
 def test_negative_acknowledgement_and_faults_are_errors() -> None:
-    refused = answer("open_authorised").replace(b'typeCode="AA"', b'typeCode="AE"').replace(b'code="DMPFound"', b'code="PatientInconnu"')
+    refused = answer("authorised").replace(b'typeCode="AA"', b'typeCode="AE"').replace(b'code="DMPFound"', b'code="PatientInconnu"')
     with pytest.raises(DmpFaultError, match="PatientInconnu"):
         parse_td02_reply(200, refused)
     fault = (

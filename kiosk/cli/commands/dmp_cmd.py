@@ -11,8 +11,21 @@ from typing import Any
 
 from kiosk import exitcodes
 from kiosk.cli.context import CliContext
+from kiosk.states import DmpState
 
 ORDER = 31
+
+# Keyed by member: a test checks every DmpState is here (NO_INS cannot come from the client; 3 if it did).
+EXIT_CODES: dict[DmpState, int] = {
+    DmpState.AUTHORISED: exitcodes.OK,
+    DmpState.NOT_AUTHORISED: exitcodes.OK,
+    DmpState.BLOCKED: exitcodes.OK,
+    DmpState.EMERGENCY_REFUSED: exitcodes.OK,
+    DmpState.NOT_CREATED: exitcodes.NEGATIVE,
+    DmpState.CLOSED: exitcodes.NEGATIVE,
+    DmpState.NO_INS: exitcodes.EXTERNAL,
+    DmpState.UNKNOWN: exitcodes.EXTERNAL,
+}
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -20,18 +33,17 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="dmp_verb", metavar="VERB", required=True)
     exists = verbs.add_parser("exists", parents=[parent], help="does this INS have a DMP, and in which state")
     exists.add_argument("matricule", help="the INS: 15 characters (13 + key)")
-    exists.add_argument("--oid", default=None, help="INS OID (default: NIR 1.2.250.1.213.1.4.8, or NIA .9)")
+    exists.add_argument("--oid", default=None, help="the INS OID INSi returned (NIR 1.2.250.1.213.1.4.8, NIA .9); default: the NIR OID")
     exists.set_defaults(handler=cmd_exists)
 
 
 def cmd_exists(ctx: CliContext) -> int:
-    from kiosk.dmp import DmpState
     from kiosk.ins import InsOid, MatriculeError, parse_matricule
     from kiosk.teleservices import open_teleservices
 
     try:
         matricule = parse_matricule(ctx.args.matricule)
-        oid = InsOid.parse(ctx.args.oid).value if ctx.args.oid else matricule.default_oid().value
+        oid = InsOid.parse(ctx.args.oid).value if ctx.args.oid else InsOid.NIR.value
     except MatriculeError as e:
         ctx.emit({"ok": False, "error": e.code, "message": e.reason}, f"refusé : {e.reason}")
         return exitcodes.USAGE
@@ -40,8 +52,4 @@ def cmd_exists(ctx: CliContext) -> int:
             ctx.say("environnement demo : simulateur DMP embarqué")
         status = services.dmp.exists(matricule, oid)  # type: ignore[union-attr]
     ctx.emit({"ok": True, "ins": matricule.masked, "oid": oid, **status.as_dict()}, f"{matricule.masked} : {status.label}")
-    if status.state is DmpState.UNKNOWN:
-        return exitcodes.EXTERNAL
-    if status.state in (DmpState.NOT_CREATED, DmpState.CLOSED):
-        return exitcodes.NEGATIVE
-    return exitcodes.OK
+    return EXIT_CODES[status.state]

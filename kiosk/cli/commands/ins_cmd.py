@@ -34,7 +34,7 @@ def cmd_check(ctx: CliContext) -> int:
         return exitcodes.NEGATIVE
     month = matricule.birth_month if matricule.birth_month_known else "inconnu"
     text = (
-        f"valide : {matricule.kind.value} {matricule.masked}, sexe {matricule.sex}, "
+        f"valide : matricule {matricule.masked} (NIR ou NIA : selon l'OID INSi), sexe {matricule.sex}, "
         f"naissance {matricule.birth_year_2d}/{month}, département {matricule.department}"
     )
     ctx.emit(data, text)

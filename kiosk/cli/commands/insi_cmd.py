@@ -36,13 +36,16 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def _result_lines(result: Any, reveal: bool, indent: str = "") -> list[str]:
-    lines = [f"{indent}CR {result.code.value} : {result.code.label_fr} ({result.label})"]
+    from kiosk.insi.model import CR_LABELS
+
+    lines = [f"{indent}CR {result.code.value} : {CR_LABELS[result.code]} ({result.label})"]
     identity = result.identity
     if identity is not None:
         active = identity.active
         ins = active.matricule.value if reveal else active.matricule.masked
         flag = "" if active.key_consistent else "  ⚠ clé incohérente (97 - n mod 97) : à signaler, ne pas utiliser"
-        lines.append(f"{indent}INS {ins} (OID {active.oid}) — identité {identity.status.value}{flag}")
+        kind = active.kind.value if active.kind else "OID inconnu"
+        lines.append(f"{indent}INS {ins} ({kind}, OID {active.oid}) — identité {identity.status.value}{flag}")
         for former in identity.former:
             shown = former.matricule.value if reveal else former.matricule.masked
             lines.append(f"{indent}  ancien INS {shown}{'' if former.key_consistent else ' (clé incohérente)'}")

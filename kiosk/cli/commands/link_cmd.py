@@ -20,7 +20,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("link", parents=[parent], help="the contextual Web PS page (XHTML, auto-submitted POST)")
     p.add_argument("page", help="page name from webps.pages (TableauDeBord, DossierPatient, Documents...)")
     p.add_argument("--ins", metavar="MATRICULE", help="the patient's INS matricule (15 characters, key checked)")
-    p.add_argument("--oid", help="the INS OID (typeINS); default: NIR or NIA OID after the matricule")
+    p.add_argument("--oid", help="the INS OID INSi returned (typeINS: NIR .8, NIA .9); default: the NIR OID")
     p.add_argument("--psc", action="store_true", help="Pro Santé Connect base instead of the CPx one")
     p.add_argument("--cpx", action="store_true", help="CPx base (default: webps.access)")
     mode = p.add_mutually_exclusive_group()

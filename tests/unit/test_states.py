@@ -1,0 +1,36 @@
+"""Issue 16 item 2: one INS status, one INSi result code, one DMP state, shared by clients, desk and UI; every
+mapping keyed by member covers every member (a new member cannot fall through to a default)."""
+
+from __future__ import annotations
+
+import enum
+
+import pytest
+
+import kiosk.desk
+import kiosk.dmp
+import kiosk.insi
+import ui.format
+from kiosk.cli.commands import dmp_cmd
+from kiosk.desk import texts
+from kiosk.dmp.td02 import STATE_LABELS
+from kiosk.insi.model import CR_LABELS
+from kiosk.states import DmpState, InsiCode, InsStatus
+
+
+def test_each_value_is_defined_once() -> None:
+    assert kiosk.desk.DmpState is kiosk.dmp.DmpState is DmpState
+    assert kiosk.desk.InsiCode is kiosk.insi.InsiCode is InsiCode
+    assert kiosk.desk.InsStatus is kiosk.insi.InsStatus is InsStatus
+
+
+@pytest.mark.parametrize(("mapping", "kind"), [
+    (texts._DMP, DmpState),
+    (texts._INSI, InsiCode),
+    (ui.format._SHORT_DMP, DmpState),
+    (STATE_LABELS, DmpState),
+    (dmp_cmd.EXIT_CODES, DmpState),
+    (CR_LABELS, InsiCode),
+], ids=["desk texts DMP", "desk texts INSi", "UI short DMP", "DMP labels", "dmp exit codes", "INSi labels"])
+def test_every_mapping_covers_every_member(mapping: dict[enum.Enum, object], kind: type[enum.Enum]) -> None:
+    assert set(mapping) == set(kind), f"missing: {set(kind) - set(mapping)}"
