@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from kiosk import __version__
 from kiosk.config.binding import doc
+from kiosk.config.schema_his import HisConfig
 from kiosk.config.schema_readers import ReaderConfig
 from kiosk.config.schema_sync import SyncConfig
 from kiosk.config.schema_teleservices import DmpConfig, InsiConfig
@@ -94,6 +95,7 @@ class Config:
     printer: PrinterConfig = doc(text="", factory=PrinterConfig)
     ui: UiConfig = doc(text="", factory=UiConfig)
     sync: SyncConfig = doc(text="", factory=SyncConfig)
+    his: HisConfig = doc(text="", factory=HisConfig)
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         names = [r.name for r in self.readers]
