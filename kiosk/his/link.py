@@ -157,7 +157,14 @@ class MllpLink:
     def request(self, outgoing: Outgoing) -> str:
         """Send one query and return its answer's text. Not retried: HisLinkError at once when it fails."""
         self.start()
-        future = asyncio.run_coroutine_threadsafe(self._exchange(outgoing), self._loop)
+        if self._closed:
+            raise HisLinkError("liaison avec le système de l'hôpital fermée (arrêt de la borne)")
+        exchange = self._exchange(outgoing)
+        try:
+            future = asyncio.run_coroutine_threadsafe(exchange, self._loop)
+        except RuntimeError:  # the loop stopped between the check and the call
+            exchange.close()
+            raise HisLinkError("liaison avec le système de l'hôpital fermée (arrêt de la borne)") from None
         try:
             return future.result(timeout=3 * self.timeout_s + 5)
         except TimeoutError:
@@ -167,6 +174,8 @@ class MllpLink:
     def submit(self, outgoing: Outgoing, label: str, on_result: ResultCallback | None = None) -> None:
         """Queue an identity message: sent in order, retried until an answer, kept in memory only."""
         self.start()
+        if self._closed:
+            raise HisLinkError("liaison avec le système de l'hôpital fermée (arrêt de la borne) : message non envoyé")
         with self._items_lock:
             self._items[outgoing.control_id] = _Item(outgoing, label, on_result, next(self._seq))
         self._notify()
@@ -190,7 +199,8 @@ class MllpLink:
             for item in self._items.values():
                 if item.state is PendingState.RETRYING:
                     item.next_try = 0.0
-        self._loop.call_soon_threadsafe(self._poke)
+        if not self._closed:
+            self._loop.call_soon_threadsafe(self._poke)
 
     # ---- on the loop ------------------------------------------------------------------------------------------
     def _poke(self) -> None:

@@ -54,9 +54,11 @@ class DemoWorld:
     config: Config = field(init=False)
     sims: Any = field(init=False)
     webps: Any = field(init=False)
+    his: Any = field(init=False)  # kiosk.sim.his_server.HisSimulator: the hospital's patient administration system
     _stack: contextlib.ExitStack = field(init=False, default_factory=contextlib.ExitStack)
 
     def __enter__(self) -> Self:
+        from kiosk.sim.his_server import HisSimulator
         from kiosk.sim.paramlps import ParamLpsServer
         from kiosk.sim.teleservices import start_simulators
         from kiosk.sim.webps import WebPsStandIn
@@ -68,6 +70,7 @@ class DemoWorld:
             params = ParamLpsServer(self.sims.pki).start()
             stack.callback(params.stop)
             self.webps = stack.enter_context(WebPsStandIn(self.sims.pki).start())
+            self.his = stack.enter_context(HisSimulator(latency_s=self.latency_s))
             self.config = self._config(params)
             self.backend = SimBackend((STAFF_READER, VITALE_READER))
             self.runtime = DeskRuntime(
@@ -130,6 +133,10 @@ allowed_domains = ["127.0.0.1", "dmp.fr", "dmp.gouv.fr", "monespacesante.fr"]
 cpx_base = "{self.webps.cpx_base}"
 psc_base = "{self.webps.psc_base}"
 browser = {json.dumps(self._browser())}
+
+[his]
+enabled = true
+endpoint = "{self.his.endpoint}"
 
 {self.sims.config_toml()}
 """

@@ -101,5 +101,8 @@ class DeskPorts(Protocol):
     def print_document(self, kind: str, data: dict[str, Any]) -> None:
         """Print on the configured printer: kind "link" (the page's link sheet) or "ticket" (admission ticket)."""
 
+    def his_client(self) -> Any:
+        """The hospital system client (`kiosk.his.HisClient`, started), or None when `[his]` is disabled."""
+
     def diagnostics(self) -> list[dict[str, Any]]:
         """Rows {"what", "ok", "detail"} for the diagnostics screen: readers, services, param-lps, certificates, fleet."""

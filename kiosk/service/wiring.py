@@ -63,6 +63,7 @@ class LivePorts:
         self._clients_lock = threading.Lock()
         self._roles: dict[str, Role] = {}  # logical reader -> the role of the card last seen there
         self._skip_checks = skip_checks
+        self._his: Any = None  # kiosk.his.HisClient, opened on first use
 
     # ---- readers ----------------------------------------------------------------------------------------------
     def start_readers(self, on_event: Callable[[CardEvent], None]) -> None:
@@ -104,6 +105,7 @@ class LivePorts:
         with self._clients_lock:
             self._stack.close()
             self._clients = None
+            self._his = None
 
     # ---- cards ------------------------------------------------------------------------------------------------
     def read_staff_card(self, reader: str, counter: int) -> StaffCardRead:
@@ -204,6 +206,25 @@ class LivePorts:
             printable = render_print(self.config, data["page"], data.get("ins"), data.get("oid") or None)
             job = PrintJob(tuple(printable.text.splitlines()), qr=printable.url)
         print_job(self.config.printer, job)
+
+    # ---- hospital system (issue 17) ----------------------------------------------------------------------------
+    def his_client(self) -> Any:
+        """The started `kiosk.his.HisClient` for `[his]`, or None when disabled; demo with no endpoint: the
+        embedded hospital simulator. Built once, closed with the ports."""
+        if not self.config.his.enabled:
+            return None
+        with self._clients_lock:
+            if self._his is None:
+                from kiosk.his import open_his
+
+                endpoint = self.config.his.endpoint
+                if not endpoint and self.config.environment == "demo":
+                    from kiosk.sim.his_server import HisSimulator
+
+                    endpoint = self._stack.enter_context(HisSimulator()).endpoint
+                self._his = open_his(self.config, endpoint=endpoint)
+                self._stack.callback(self._his.close)
+            return self._his
 
     # ---- diagnostics ------------------------------------------------------------------------------------------
     def diagnostics(self) -> list[dict[str, Any]]:

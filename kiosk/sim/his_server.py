@@ -153,6 +153,7 @@ def check_adt(text: str, known_ipps: set[str] | None = None) -> tuple[str, list[
 class HisSimulator:
     patients: tuple[SimPatient, ...] = DEFAULT_PATIENTS
     slow_s: float = 3.0
+    latency_s: float = 0.0  # added to every answer (benchmarks: the network and the GAM's own time)
     tls: ssl.SSLContext | None = None
     port_wanted: int = 0
     always: Scenario = Scenario.NORMAL
@@ -235,6 +236,8 @@ class HisSimulator:
                 answer = self._answer(text, scenario).encode("utf-8")
                 if scenario is Scenario.SILENT:
                     continue
+                if self.latency_s > 0:
+                    await asyncio.sleep(self.latency_s)
                 if scenario is Scenario.SLOW:
                     await asyncio.sleep(self.slow_s)
                 if scenario is Scenario.CUT:

@@ -1,0 +1,250 @@
+"""The desk's side of the hospital system: PDQ candidates per beneficiary, the receptionist's choice, the send.
+
+The controller calls in at three moments (lookups start, an identity is qualified, the patient goes) and
+forwards three intents (pick a candidate or "nouveau patient", confirm, drop a pending message). Several
+candidates are listed, never merged: nothing is sent until the receptionist has chosen and confirmed.
+Results that arrive for a patient who has gone are dropped (the key given to `begin` changed).
+
+Privacy: events carry counts and codes, never names; the journal gets `his_query` and `his_send` with the
+control id, the ACK code, the staff member and the patient by the journal's HMAC only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.errors import KioskError
+from kiosk.his.client import HisClient
+from kiosk.his.link import PendingView
+from kiosk.his.model import Candidate, Collection, HisIdentity, PdqQuery
+from kiosk.his.replies import Ack
+from kiosk.privacy import scrub
+
+__all__ = ["NEW_PATIENT", "HisDesk", "HisRow", "HisStep", "identity_of", "query_of"]
+
+log = logging.getLogger(__name__)
+NEW_PATIENT = -1  # the receptionist's choice when no candidate is this patient
+
+
+class HisStep(str, enum.Enum):
+    IDLE = "idle"
+    SEARCHING = "searching"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class HisRow:
+    index: int
+    step: HisStep = HisStep.IDLE
+    by_ins: bool = False
+    candidates: tuple[Candidate, ...] = ()
+    error: str = ""
+    choice: int | None = None  # candidate position, NEW_PATIENT, or None (not chosen yet)
+    sent: str = ""  # control id of the identity message sent for this row
+
+    @property
+    def chosen(self) -> Candidate | None:
+        return self.candidates[self.choice] if self.choice is not None and self.choice >= 0 else None
+
+
+Emit = Callable[..., None]  # (kind, **data) -> the controller's listeners
+Submit = Callable[..., None]  # (fn, *args) -> run on a desk worker
+Journal = Callable[..., None]  # (action, outcome, staff, ins=None, **detail)
+
+
+def query_of(row: Any, *, by_ins: bool) -> PdqQuery:
+    """PDQ parameters for a desk row (`PatientRow`): the INS when asked for, else INSi's traits or the card's."""
+    insi = row.insi
+    if by_ins and insi is not None and insi.found and insi.ins is not None:
+        return PdqQuery(ins=insi.ins, ins_oid=insi.oid)
+    b = row.beneficiary
+    traits = insi.traits if insi is not None else None
+    if traits is not None:
+        return PdqQuery(birth_name=traits.nom_naissance, first_name=traits.premier_prenom,
+                        birth_date=traits.date_naissance, sex=traits.sexe)
+    return PdqQuery(birth_name=b.birth_name, first_name=b.prenom.split(" ")[0] if b.prenom else "",
+                    birth_date=b.date_naissance, sex=row.sex)
+
+
+def patient_key(row: Any) -> Any:
+    """What the journal's HMAC is computed over: the INS when there is one, else the identity traits."""
+    insi = row.insi
+    if insi is not None and insi.found and insi.ins is not None:
+        return insi.ins
+    b = row.beneficiary
+    return f"{b.birth_name}|{b.prenom}|{b.date_naissance}|{row.sex}"
+
+
+def identity_of(row: Any, his: HisRow, client: HisClient, *, manual: bool) -> HisIdentity:
+    """The identity as the hospital receives it: INSi's reference traits when there are some, else the card's."""
+    b, insi = row.beneficiary, row.insi
+    traits = insi.traits if insi is not None else None
+    found = insi is not None and insi.found and insi.key_ok and insi.ins is not None
+    birth_name = traits.nom_naissance if traits else b.birth_name
+    first_names = traits.prenoms if traits and traits.prenoms else tuple(p for p in b.prenom.split() if p)
+    collection = (Collection.INSI_TRAITS if found else Collection.SAISIE) if manual else Collection.CARTE_VITALE
+    chosen = his.chosen
+    return HisIdentity(
+        local_id=client.new_local_id(),
+        status=row.ins_status,
+        birth_name=birth_name,
+        first_names=first_names,
+        birth_date=traits.date_naissance if traits else b.date_naissance,
+        sex=(traits.sexe if traits and traits.sexe else row.sex) or "U",
+        used_name=b.nom_usuel if b.nom_usuel and b.nom_usuel != birth_name else "",
+        used_first_name=b.prenom.split(" ")[0] if b.prenom and b.nom_usuel != birth_name else "",
+        birthplace=traits.lieu_naissance if traits else "",
+        ipp=chosen.ipp if chosen is not None else None,
+        ins=insi.ins if found else None,
+        ins_oid=insi.oid if found else "",
+        document=row.document,
+        collection=collection,
+    )
+
+
+class HisDesk:
+    def __init__(self, client: HisClient | None, *, emit: Emit, submit: Submit, journal: Journal) -> None:
+        self.client = client
+        self._emit, self._submit, self._journal = emit, submit, journal
+        self._lock = threading.Lock()
+        self._key: Hashable | None = None
+        self._rows: dict[int, HisRow] = {}
+        if client is not None:
+            client.link.add_listener(self._pending_changed)
+
+    @property
+    def enabled(self) -> bool:
+        return self.client is not None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    # ---- called by the controller ----------------------------------------------------------------------------
+    def begin(self, key: Hashable, rows: list[Any], staff: str, *, by_ins: bool = False) -> None:
+        """PDQ for these desk rows (`PatientRow`s) under `key` (the lookups' ticket): one worker each."""
+        if self.client is None:
+            return
+        with self._lock:
+            if key != self._key:
+                self._key, self._rows = key, {}
+            for row in rows:
+                old = self._rows.get(row.index)
+                kept = old.candidates if by_ins and old is not None else ()  # shown until the INS answer is in
+                self._rows[row.index] = HisRow(row.index, HisStep.SEARCHING, by_ins, candidates=kept)
+        for row in rows:
+            self._submit(self._search, key, row.index, query_of(row, by_ins=by_ins), patient_key(row), staff)
+        self._emit("his_searching", beneficiaries=len(rows), by_ins=by_ins)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._rows = None, {}
+
+    def rows(self) -> dict[int, HisRow]:
+        with self._lock:
+            return dict(self._rows)
+
+    def row(self, index: int) -> HisRow | None:
+        with self._lock:
+            return self._rows.get(index)
+
+    def choose(self, index: int, choice: int) -> None:
+        """A candidate (its position) or NEW_PATIENT: nothing is sent before the receptionist confirms."""
+        with self._lock:
+            row = self._rows.get(index)
+            if row is None or row.step is not HisStep.DONE:
+                raise KioskError("attendez la réponse du système de l'hôpital avant de choisir")
+            if choice != NEW_PATIENT and not 0 <= choice < len(row.candidates):
+                raise KioskError("patient de l'hôpital inconnu dans cette liste")
+            self._rows[index] = dataclasses.replace(row, choice=choice)
+        self._emit("his_chosen", index=index, new_patient=choice == NEW_PATIENT)
+
+    def send(self, desk_row: Any, staff: str, *, manual: bool) -> str:
+        """Build, validate and queue ADT^A28 (nouveau patient) or ADT^A31 (the candidate chosen)."""
+        if self.client is None:
+            raise KioskError("liaison avec le système de l'hôpital désactivée ([his] enabled = false)")
+        with self._lock:
+            row = self._rows.get(desk_row.index)
+        if row is None or row.choice is None:
+            raise KioskError("choisissez d'abord le patient de l'hôpital ou « nouveau patient »")
+        identity = identity_of(desk_row, row, self.client, manual=manual)
+        key = patient_key(desk_row)
+        initials = "".join(p[:1] for p in (identity.birth_name, *identity.first_names[:1]))
+        label = f"{identity.event.value} {'.'.join(initials)}."
+
+        def acked(control_id: str, ack: Ack) -> None:
+            self._journal("his_send", ack.code.value, staff, key, control_id=control_id, event=identity.event.value)
+            self._emit("his_acknowledged", control_id=control_id, ack=ack.code.value,
+                       message=scrub(ack.text)[:200] if ack.text else "")
+
+        outgoing = self.client.send(identity, label=label, operator=staff, on_result=acked)
+        with self._lock:
+            if desk_row.index in self._rows:
+                self._rows[desk_row.index] = dataclasses.replace(self._rows[desk_row.index], sent=outgoing.control_id)
+        self._journal("his_send", "queued", staff, key, control_id=outgoing.control_id, event=identity.event.value,
+                      status=identity.status.value, ins_sent=identity.sends_ins)
+        self._emit("his_sent", index=desk_row.index, control_id=outgoing.control_id, event=identity.event.value)
+        return outgoing.control_id
+
+    def pending(self) -> list[PendingView]:
+        return self.client.pending() if self.client is not None else []
+
+    def drop(self, control_id: str, staff: str) -> bool:
+        if self.client is None or not self.client.drop(control_id):
+            return False
+        self._journal("his_send", "dropped", staff, None, control_id=control_id)
+        return True
+
+    # ---- workers ----------------------------------------------------------------------------------------------
+    def _search(self, key: Hashable, index: int, query: PdqQuery, patient: Any, staff: str) -> None:
+        assert self.client is not None
+        try:
+            control_id, answer = self.client.find(query)
+        except KioskError as e:
+            self._store(key, index, HisStep.FAILED, error=scrub(str(e))[:200])
+            self._journal("his_query", "error", staff, patient, detail=type(e).__name__, by="ins" if query.by_ins else "traits")
+            self._emit("his_failed", index=index, message=self._row_error(index))
+            return
+        ok = answer.ack.code.value == "AA"
+        stored = self._store(key, index, HisStep.DONE if ok else HisStep.FAILED, candidates=answer.candidates,
+                             error="" if ok else f"requête refusée ({answer.ack.code.value}) : {scrub(answer.ack.text)[:160]}")
+        self._journal("his_query", f"{answer.ack.code.value} {answer.status}", staff, patient, control_id=control_id,
+                      candidates=len(answer.candidates), by="ins" if query.by_ins else "traits")
+        if stored:
+            self._emit("his_candidates", index=index, candidates=len(answer.candidates), status=answer.status)
+
+    def _store(self, key: Hashable, index: int, step: HisStep, *, candidates: tuple[Candidate, ...] = (),
+               error: str = "") -> bool:
+        with self._lock:
+            if key != self._key or index not in self._rows:
+                return False  # the patient left meanwhile
+            old = self._rows[index]
+            if old.by_ins and old.candidates and (step is HisStep.FAILED or not candidates):
+                # the hospital does not hold this INS (or did not answer): the traits candidates stay listed
+                self._rows[index] = dataclasses.replace(old, step=HisStep.DONE, error=error)
+                return True
+            self._rows[index] = dataclasses.replace(old, step=step, candidates=candidates, error=error, choice=None)
+            return True
+
+    def _row_error(self, index: int) -> str:
+        row = self.row(index)
+        return row.error if row is not None else ""
+
+    def _pending_changed(self) -> None:
+        assert self.client is not None
+        views = self.client.pending()
+        try:
+            from kiosk.his.status import write_status
+
+            write_status(views, endpoint=f"{self.client.link.host}:{self.client.link.port}")
+        except OSError as e:
+            log.debug("état des messages en attente non écrit (%s)", e)
+        self._emit("his_pending", count=len(views), refused=sum(1 for v in views if v.state.value == "refused"))
+
