@@ -74,11 +74,26 @@ class PrinterConfig:
     kind: Literal["none", "escpos-usb", "escpos-serial", "escpos-network", "cups", "file"] = doc(
         "none", "Ticket/link printer: none, ESC/POS over USB, serial or network, CUPS queue, or a file (tests)."
     )
-    target: str = doc("", "Device, queue name, host:port or path, depending on `kind`.")
+    target: str = doc("", "cups: QUEUE or ipp[s]://HOST[:PORT]/printers/QUEUE; escpos-network: HOST[:PORT] (9100); "
+                          "escpos-serial: DEVICE or pyserial URL; escpos-usb: VID:PID in hex; file: PATH.")
+    timeout_s: float = doc(30.0, "Seconds a job may take: CUPS until the job is completed, ESC/POS until sent and confirmed.")
+    qr: Literal["native", "image"] = doc("native", "ESC/POS QR code: drawn by the printer (GS ( k) or sent as a raster image.")
+    confirm: bool = doc(True, "ESC/POS: ask the printer's status (paper, on line) around each job; off for mute printers.")
+    baudrate: int = doc(9600, "escpos-serial: line speed (8N1).")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if self.kind != "none" and not self.target:
             yield ("target",), f"cible obligatoire pour une imprimante de type {self.kind!r}"
+        elif self.kind != "none":
+            from kiosk.printing.targets import target_problem
+
+            problem = target_problem(self.kind, self.target)
+            if problem:
+                yield ("target",), problem
+        if not 0 < self.timeout_s <= 600:
+            yield ("timeout_s",), "nombre de secondes entre 0 et 600 attendu"
+        if self.baudrate <= 0:
+            yield ("baudrate",), "vitesse de ligne positive attendue (ex. 9600, 38400, 115200)"
 
 
 @dataclass(frozen=True)

@@ -378,7 +378,8 @@ class DeskController:
         except (KioskError, OSError) as e:
             key = "error.browser" if kind == "page_opened" else "error.printer"
             with self._lock:
-                self._journal(kind, "error", self._staff_id(), ins, page=page, detail=type(e).__name__)
+                reason = getattr(e, "reason", None)  # a printer failure's code (kiosk.printing.PrintFailure)
+                self._journal(kind, "error", self._staff_id(), ins, page=page, detail=str(reason or type(e).__name__))
                 self._emit("action_failed", action=kind, message=self.texts(key, detail=_safe(e)))
             return
         with self._lock:

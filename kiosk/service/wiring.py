@@ -23,8 +23,8 @@ from kiosk.desk import DmpOutcome, FormerIns, InsiOutcome, ReferenceTraits, Staf
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
+from kiosk.printing import link_job, print_job, ticket_job
 from kiosk.service.ports import CardEvent, CardEventKind, LookupStep, LookupUpdate, PinAnswer, Role, StaffCardRead
-from kiosk.service.printing import PrintJob, print_job, ticket_job
 
 __all__ = ["LivePorts", "dmp_outcome", "insi_outcome"]
 
@@ -204,7 +204,7 @@ class LivePorts:
             from kiosk.webps import render_print
 
             printable = render_print(self.config, data["page"], data.get("ins"), data.get("oid") or None)
-            job = PrintJob(tuple(printable.text.splitlines()), qr=printable.url)
+            job = link_job(printable.text, printable.url)
         print_job(self.config.printer, job)
 
     # ---- hospital system (issue 17) ----------------------------------------------------------------------------
