@@ -1,8 +1,9 @@
 """The MLLP link to the hospital's interface engine: python-hl7's asyncio streams on a thread of their own.
 
-- One connection, opened on demand (plain TCP or TLS with an optional client certificate), one exchange at
-  a time on it: a message is written, then answers are read until the one whose MSA-2 is that message's
-  control id arrives. An answer for another control id (a duplicate ACK for a message already
+- Connections opened on demand (plain TCP or TLS with an optional client certificate), up to
+  `max_connections` so that the PDQ queries of a family card go out together; one exchange at a time on
+  each: a message is written, then answers are read until the one whose MSA-2 is that message's control id
+  arrives. An answer for another control id (a duplicate ACK for a message already
   acknowledged, a late one after a timeout) is ignored and counted.
 - Identity messages (ADT) go through an outbox held in memory only (no patient data at rest): sent in
   order; an exchange that fails (connection lost, no answer in time) is retried with exponential back-off
@@ -93,9 +94,22 @@ class _Item:
                            self.error, self.ack.code.value if self.ack else "", self.queued_at)
 
 
+@dataclass
+class _Conn:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    def usable(self) -> bool:
+        return not self.writer.is_closing() and not self.reader.at_eof()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 class MllpLink:
     def __init__(self, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None,
-                 server_hostname: str | None = None, timeout_s: float = 10.0, backoff: Backoff = Backoff()) -> None:
+                 server_hostname: str | None = None, timeout_s: float = 10.0, backoff: Backoff = Backoff(),
+                 max_connections: int = 4) -> None:
         self.host, self.port = host, port
         self.timeout_s = timeout_s
         self.backoff = backoff
@@ -103,9 +117,10 @@ class MllpLink:
         self._server_hostname = server_hostname or (host if ssl_context is not None else None)
         self._loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._io_lock: asyncio.Lock | None = None
+        self.max_connections = max(1, max_connections)
+        self._idle: list[_Conn] = []  # open connections with no exchange in progress
+        self._open = 0  # connections open or being opened
+        self._slots: asyncio.Condition | None = None
         self._wake: asyncio.Event | None = None
         self._items: dict[str, _Item] = {}
         self._items_lock = threading.Lock()
@@ -126,13 +141,14 @@ class MllpLink:
 
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
-        self._io_lock, self._wake = asyncio.Lock(), asyncio.Event()
+        self._slots, self._wake = asyncio.Condition(), asyncio.Event()
         sender = self._loop.create_task(self._sender())
         ready.set()
         self._loop.run_forever()
         sender.cancel()
         self._loop.run_until_complete(asyncio.gather(sender, return_exceptions=True))
-        self._drop_connection()
+        for conn in self._idle:
+            conn.close()
         self._loop.close()
 
     def close(self) -> None:
@@ -214,10 +230,41 @@ class MllpLink:
             except Exception:
                 log.exception("un abonné du lien HL7 a échoué")
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is not None and self._writer is not None and not self._writer.is_closing():
-            return self._reader, self._writer
-        self._drop_connection()
+    async def _acquire(self) -> _Conn:
+        """An idle open connection, else a new one when fewer than `max_connections` are open, else wait."""
+        assert self._slots is not None
+        async with self._slots:
+            while True:
+                while self._idle:
+                    conn = self._idle.pop()
+                    if conn.usable():
+                        return conn
+                    conn.close()
+                    self._open -= 1
+                if self._open < self.max_connections:
+                    self._open += 1
+                    break
+                await self._slots.wait()
+        try:
+            return await self._connect()
+        except BaseException:
+            await self._release(None)
+            raise
+
+    async def _release(self, conn: _Conn | None) -> None:
+        """Back to the pool after a clean exchange; `None` (or a connection in doubt, closed by the caller)
+        frees its slot."""
+        assert self._slots is not None
+        async with self._slots:
+            if conn is not None and conn.usable():
+                self._idle.append(conn)
+            else:
+                if conn is not None:
+                    conn.close()
+                self._open -= 1
+            self._slots.notify()
+
+    async def _connect(self) -> _Conn:
         try:
             reader, writer = await asyncio.wait_for(
                 open_hl7_connection(self.host, self.port, ssl=self._ssl, server_hostname=self._server_hostname,
@@ -230,42 +277,39 @@ class MllpLink:
             raise HisLinkError(f"connexion TLS au système de l'hôpital refusée ({e.reason or type(e).__name__})") from e
         except OSError as e:
             raise HisLinkError(f"système de l'hôpital injoignable ({self.host}:{self.port} : {e.strerror or type(e).__name__})") from e
-        self._reader, self._writer = reader, writer
         self.connections += 1
         log.info("lien HL7 ouvert vers %s:%s%s", self.host, self.port, " (TLS)" if self._ssl else "")
-        return reader, writer
-
-    def _drop_connection(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        self._reader = self._writer = None
+        return _Conn(reader, writer)
 
     async def _exchange(self, outgoing: Outgoing) -> str:
-        assert self._io_lock is not None
-        async with self._io_lock:
-            reader, writer = await self._connect()
-            log.debug("HL7 envoyé : %s", outgoing.text.replace("\r", "\n"))
-            try:
-                writer.writeblock(outgoing.text.encode("utf-8"))  # type: ignore[attr-defined]
-                await asyncio.wait_for(writer.drain(), self.timeout_s)
-                deadline = self._loop.time() + self.timeout_s
-                while True:
-                    block = await asyncio.wait_for(reader.readblock(), max(0.0, deadline - self._loop.time()))  # type: ignore[attr-defined]
-                    text = block.decode("utf-8", "replace")
-                    log.debug("HL7 reçu : %s", text.replace("\r", "\n"))
-                    if parse_ack(text).control_id == outgoing.control_id:
-                        return text
-                    self.duplicates_ignored += 1
-                    log.info("acquittement ignoré (il ne répond pas au message %s en attente)", outgoing.control_id)
-            except TimeoutError:
-                self._drop_connection()  # a late answer must not be read as the next message's
-                raise HisLinkError(f"pas de réponse du système de l'hôpital en {self.timeout_s:g} s") from None
-            except HisReplyError:
-                self._drop_connection()
-                raise
-            except (OSError, asyncio.IncompleteReadError, InvalidBlockError, ValueError) as e:
-                self._drop_connection()
-                raise HisLinkError(f"connexion au système de l'hôpital perdue ({type(e).__name__})") from e
+        conn = await self._acquire()
+        try:
+            text = await self._on(conn, outgoing)
+        except BaseException:
+            conn.close()  # in doubt (a late answer must not be read as the next message's): never reused
+            await self._release(None)
+            raise
+        await self._release(conn)
+        return text
+
+    async def _on(self, conn: _Conn, outgoing: Outgoing) -> str:
+        log.debug("HL7 envoyé : %s", outgoing.text.replace("\r", "\n"))
+        try:
+            conn.writer.writeblock(outgoing.text.encode("utf-8"))  # type: ignore[attr-defined]
+            await asyncio.wait_for(conn.writer.drain(), self.timeout_s)
+            deadline = self._loop.time() + self.timeout_s
+            while True:
+                block = await asyncio.wait_for(conn.reader.readblock(), max(0.0, deadline - self._loop.time()))  # type: ignore[attr-defined]
+                text = block.decode("utf-8", "replace")
+                log.debug("HL7 reçu : %s", text.replace("\r", "\n"))
+                if parse_ack(text).control_id == outgoing.control_id:
+                    return text
+                self.duplicates_ignored += 1
+                log.info("acquittement ignoré (il ne répond pas au message %s en attente)", outgoing.control_id)
+        except TimeoutError:
+            raise HisLinkError(f"pas de réponse du système de l'hôpital en {self.timeout_s:g} s") from None
+        except (OSError, asyncio.IncompleteReadError, InvalidBlockError, ValueError) as e:
+            raise HisLinkError(f"connexion au système de l'hôpital perdue ({type(e).__name__})") from e
 
     def _next_item(self) -> _Item | None:
         with self._items_lock:

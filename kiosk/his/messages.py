@@ -15,11 +15,13 @@ Field choices (which source each follows) are listed in the README's "Système d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from hl7apy.exceptions import HL7apyException
+from hl7apy.factories import datatype_factory
 
 from kiosk.errors import KioskError
 from kiosk.his.model import HisIdentity, PatientId, PdqQuery, Reliability, document_code, ins_authority
@@ -119,39 +121,64 @@ def _validated(msg: Message, kind: str) -> str:
 
 
 def build_qbp(env: Envelope, control_id: str, query: PdqQuery, now: dt.datetime, *, limit: int = 10) -> Outgoing:
-    """QBP^Q22: by INS (PID-3 with the INS authority's OID) when the identity has one, else by traits."""
+    """QBP^Q22: by INS (PID-3 with the INS authority's OID) when the identity has one, else by traits.
+
+    Every QBP has the same structure: it is built and validated with hl7apy once per envelope and limit
+    (`_qbp_skeleton`); each query then has its changing values validated against their HL7 2.5 datatypes
+    (MSH-7 DTM, MSH-10 and QPD-2 ST) with hl7apy's datatype factories. QPD-3 is `varies` in HL7 2.5: the
+    standard gives no datatype to check its parameters against, they are escaped. A full build costs tens
+    of milliseconds on the kiosk, on the path between the card and the candidates.
+    """
+    params = _pdq_params(query)
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    try:
+        datatype_factory("DTM", stamp, version=VERSION, validation_level=VALIDATION_LEVEL.STRICT)
+        datatype_factory("ST", control_id, version=VERSION, validation_level=VALIDATION_LEVEL.STRICT)
+    except (HL7apyException, ValueError) as e:
+        raise HisMessageError(f"message QBP^Q22 non conforme à HL7 {VERSION} : {type(e).__name__}") from e
+    if not control_id or len(control_id) > 20 or any(c in control_id for c in "|^~\\&"):
+        raise HisMessageError("identifiant de message (MSH-10) invalide")
+    msh, qpd, rcp = _qbp_skeleton(env, limit)
+    msh_fields = msh.split("|")
+    msh_fields[6], msh_fields[9] = stamp, control_id
+    qpd_fields = qpd.split("|")
+    qpd_fields[2], qpd_fields[3] = control_id, "~".join(params)  # IHE's QPD-3 repetitions (module docstring)
+    return Outgoing(control_id, "QBP^Q22", "\r".join(("|".join(msh_fields), "|".join(qpd_fields), rcp)))
+
+
+def _pdq_params(query: PdqQuery) -> list[str]:
     if query.ins is not None:
         authority = ins_authority(query.ins_oid)
-        params = [f"@PID.3.1^{query.ins.value}", f"@PID.3.4.2^{authority.oid}", "@PID.3.4.3^ISO",
-                  f"@PID.3.5^{authority.type_code}"]
-    else:
-        params = [f"@PID.5.1.1^{escape(query.birth_name)}"]
-        if query.first_name:
-            params.append(f"@PID.5.2^{escape(query.first_name)}")
-        if hl7_date(query.birth_date):
-            params.append(f"@PID.7.1^{hl7_date(query.birth_date)}")
-        if query.sex in ("M", "F"):
-            params.append(f"@PID.8^{query.sex}")
-        if not query.birth_name:
-            raise HisMessageError("recherche PDQ sans INS ni nom de naissance")
+        return [f"@PID.3.1^{query.ins.value}", f"@PID.3.4.2^{authority.oid}", "@PID.3.4.3^ISO",
+                f"@PID.3.5^{authority.type_code}"]
+    if not query.birth_name:
+        raise HisMessageError("recherche PDQ sans INS ni nom de naissance")
+    params = [f"@PID.5.1.1^{escape(query.birth_name)}"]
+    if query.first_name:
+        params.append(f"@PID.5.2^{escape(query.first_name)}")
+    if hl7_date(query.birth_date):
+        params.append(f"@PID.7.1^{hl7_date(query.birth_date)}")
+    if query.sex in ("M", "F"):
+        params.append(f"@PID.8^{query.sex}")
+    return params
+
+
+@functools.lru_cache(maxsize=16)
+def _qbp_skeleton(env: Envelope, limit: int) -> tuple[str, str, str]:
+    """MSH, QPD and RCP of a QBP^Q22 for this envelope, built and validated with hl7apy (placeholders
+    of the right datatypes where each query puts its own values)."""
     try:
         msg = _message("QBP_Q21")
-        _msh(msg, env, "QBP^Q22^QBP_Q21", control_id, now)
+        _msh(msg, env, "QBP^Q22^QBP_Q21", "CONTROLID", dt.datetime(2000, 1, 1))
         msg.qpd.qpd_1 = QUERY_NAME
-        msg.qpd.qpd_2 = control_id
-        msg.qpd.add_field("qpd_3").value = params[0]
+        msg.qpd.qpd_2 = "CONTROLID"
+        msg.qpd.add_field("qpd_3").value = "@PID.5.1.1^NAME"
         msg.rcp.rcp_1 = "I"
         msg.rcp.rcp_2 = f"{limit}^RD"
     except (HL7apyException, ValueError) as e:
         raise HisMessageError(f"message QBP^Q22 impossible à construire : {type(e).__name__}") from e
-    text = _validated(msg, "QBP^Q22")
-    segments = text.split("\r")
-    for i, segment in enumerate(segments):
-        if segment.startswith("QPD|"):
-            fields = segment.split("|")
-            fields[3] = "~".join(params)  # IHE's repetitions of QPD-3 (see the module's docstring)
-            segments[i] = "|".join(fields)
-    return Outgoing(control_id, "QBP^Q22", "\r".join(segments))
+    msh, qpd, rcp = _validated(msg, "QBP^Q22").split("\r")
+    return msh, qpd, rcp
 
 
 def _names(identity: HisIdentity) -> list[str]:
