@@ -8,6 +8,7 @@ fields; those problems come back with paths relative to the section.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -40,9 +41,15 @@ def format_path(path: Path) -> str:
     return out
 
 
-def doc(default: Any = dataclasses.MISSING, text: str = "", *, secret: bool = False, factory: Any = None) -> Any:
-    """A dataclass field with its documentation, for `kiosk config reference` and the README."""
-    meta = {"doc": text, "secret": secret}
+def doc(
+    default: Any = dataclasses.MISSING, text: str = "", *, secret: bool = False, factory: Any = None,
+    bounds: tuple[float, float] | None = None,
+) -> Any:
+    """A dataclass field with its documentation, for `kiosk config reference` and the README.
+
+    `bounds` (inclusive) range-checks a number when the file is read, so no hostile value (1e300, a billion
+    days) reaches the code that uses it; non-finite floats (inf, nan) are refused for every field."""
+    meta = {"doc": text, "secret": secret, "bounds": bounds}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -89,6 +96,10 @@ def bind(cls: Any, data: Any, path: Path, problems: list[Problem]) -> Any:
         if f.name not in data:
             continue
         value = _convert(hints[f.name], data[f.name], path + (f.name,), problems)
+        bounds = f.metadata.get("bounds")
+        if bounds and isinstance(value, (int, float)) and not bounds[0] <= value <= bounds[1]:
+            problems.append(Problem(path + (f.name,), f"valeur hors limites : entre {bounds[0]:g} et {bounds[1]:g} attendu, trouvé {value:g}"))
+            continue
         if value is not _MISSING:
             kwargs[f.name] = value
     try:
@@ -130,6 +141,9 @@ def _convert(tp: Any, value: Any, path: Path, problems: list[Problem]) -> Any:
     if dataclasses.is_dataclass(tp):
         obj = bind(tp, value, path, problems)
         return _MISSING if obj is None else obj
+    if tp is float and isinstance(value, float) and not math.isfinite(value):
+        problems.append(Problem(path, f"nombre fini attendu, trouvé {value!r}"))
+        return _MISSING
     if _accepts(tp, value):
         return float(value) if tp is float else value
     problems.append(Problem(path, f"attendu {_describe(tp)}, trouvé {value!r}"))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from kiosk import __version__
 from kiosk.config.binding import doc
+from kiosk.config.schema_api import ApiConfig
 from kiosk.config.schema_his import HisConfig
 from kiosk.config.schema_readers import ReaderConfig
 from kiosk.config.schema_sync import SyncConfig
@@ -53,9 +54,9 @@ class LpsConfig:
 @dataclass(frozen=True)
 class UiConfig:
     theme: Literal["auto", "plain", "color"] = doc("auto", "plain = low-colour theme for the Linux console; auto picks it on a tty.")
-    lock_after_s: int = doc(0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).")
+    lock_after_s: int = doc(0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).", bounds=(0, 86400))
     texts: dict[str, str] = doc(text="Overrides of the desk's French texts, by message id.", factory=dict)
-    audit_retention_days: int = doc(365, "Days the desk's audit journal is kept (whole days are deleted after that).")
+    audit_retention_days: int = doc(365, "Days the desk's audit journal is kept (whole days are deleted after that).", bounds=(1, 3660))
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         from kiosk.desk.texts import DEFAULT_TEXTS
@@ -111,6 +112,7 @@ class Config:
     ui: UiConfig = doc(text="", factory=UiConfig)
     sync: SyncConfig = doc(text="", factory=SyncConfig)
     his: HisConfig = doc(text="", factory=HisConfig)
+    api: ApiConfig = doc(text="", factory=ApiConfig)
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         names = [r.name for r in self.readers]

@@ -21,7 +21,7 @@ class ReaderConfig:
     port: str = doc("", "serial: device path (/dev/ttyUSB0) or any pyserial URL (loop://, socket://host:port, spy://...).")
     protocol: Literal["ccid", "gbp"] = doc("ccid", "serial: line protocol: ccid (serial CCID, GemPC Twin family) or gbp (Gemplus Block Protocol, GemCore readers: GemPC410, GemPC413).")
     model: str = doc("GemPCTwin", "serial: reader model (GemPCTwin, GemPCPinPad, GemCorePOSPro, GemCoreSIMPro; GemPC410, GemPC413 with gbp); decides the command echo.")
-    baud: int = doc(115200, "serial: line speed in baud.")
+    baud: int = doc(115200, "serial: line speed in baud.", bounds=(1200, 4_000_000))
     echo: Literal["auto", "on", "off"] = doc("auto", "serial: whether the reader echoes every command (auto: by model, on for GemPC Twin and PinPad).")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:

@@ -19,9 +19,9 @@ class SyncConfig:
     trusted_root: str = doc("/etc/kiosk/fleet-root.json", "The TUF root installed at provisioning.")
     device_id: str = doc("", "This kiosk's id in the fleet repository.")
     site_id: str = doc("", "This kiosk's site in the fleet repository.")
-    interval_hours: float = doc(6.0, "How often the timer syncs, hours.")
+    interval_hours: float = doc(6.0, "How often the timer syncs, hours.", bounds=(0.1, 24 * 31))
     ca_bundle: str = doc("", "PEM bundle of trust anchors for the fleet server's TLS; empty = the system's.")
-    timeout_s: float = doc(20.0, "Connection and between-bytes timeout for each download, seconds.")
+    timeout_s: float = doc(20.0, "Connection and between-bytes timeout for each download, seconds.", bounds=(0.1, 600))
     state_dir: str = doc("/var/lib/kiosk/fleet", "Verified TUF metadata, sync status, last-good layers (inside the sync unit's StateDirectory).")
     local_file: str = doc("", "Technician overrides, layered last; empty = local.toml beside the config file.")
 

@@ -38,8 +38,8 @@ class InsiConfig:
     pkcs12_password_file: str = doc("", "File holding the PKCS#12 password (mode 0600, owned by the kiosk user).")
     pkcs12_password: str = doc("", "The password inline, when no file is used (prefer the file; redacted by `config show`).", secret=True)
     ca_bundle: str = doc("", "PEM bundle of trust anchors (IGC-Santé chain); empty = the system's.")
-    timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.")
-    connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.")
+    timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.", bounds=(0.1, 600))
+    connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.", bounds=(0.1, 120))
 
     def resolved_endpoint(self, environment: str) -> str:
         return self.endpoint or INSI_ENDPOINTS.get(environment, "")
@@ -60,8 +60,8 @@ class DmpConfig:
     signing_pkcs12_password_file: str = doc("", "File holding the signing PKCS#12 password.")
     signing_pkcs12_password: str = doc("", "The signing password inline (redacted by `config show`).", secret=True)
     ca_bundle: str = doc("", "PEM bundle of trust anchors; empty = the system's.")
-    timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.")
-    connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.")
+    timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.", bounds=(0.1, 600))
+    connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.", bounds=(0.1, 120))
     secteur_activite: str = doc("SA07^1.2.250.1.71.4.2.4", "VIHF Secteur_Activite: the establishment's activity sector (code^code system).")
     profession: str = doc("10", "VIHF role: profession code (code system 1.2.250.1.71.1.2.7) the establishment acts under.")
 

@@ -55,13 +55,13 @@ class WebpsConfig:
 @dataclass(frozen=True)
 class ParamsConfig:
     url: str = doc("https://www.dmp.fr/web/dmp/documents/param-lps", "Where the param-lps file is published.")
-    refresh_hours: float = doc(24.0, "Refresh period in hours (homologation: at most 24).")
+    refresh_hours: float = doc(24.0, "Refresh period in hours (homologation: at most 24).", bounds=(0.1, 24 * 365))
     allowed_domains: list[str] = doc(
         text="Domains (and their subdomains) that URLs from param-lps may point to.",
         factory=lambda: ["dmp.fr", "dmp.gouv.fr", "monespacesante.fr"],
     )
-    max_bytes: int = doc(1_000_000, "Largest param-lps download accepted, bytes.")
-    timeout_s: float = doc(20.0, "Download timeout, seconds.")
+    max_bytes: int = doc(1_000_000, "Largest param-lps download accepted, bytes.", bounds=(1024, 100_000_000))
+    timeout_s: float = doc(20.0, "Download timeout, seconds.", bounds=(0.1, 600))
     ca_bundle: str = doc("", "PEM bundle of trust anchors for the param-lps download; empty = the system's.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:

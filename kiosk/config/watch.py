@@ -57,6 +57,8 @@ class ConfigWatcher(FileSystemEventHandler):
         self._observer.join(timeout=5)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return  # our own read of the file: reacting would reload (and log a refusal) in a loop
         paths = {getattr(event, "src_path", ""), getattr(event, "dest_path", "")}
         if str(self.path) not in {str(Path(p).resolve()) for p in paths if p}:
             return

@@ -1,6 +1,6 @@
 """The reception desk's session: what may be shown, and when. Pure: no I/O, no threads, no clock."""
 
-from kiosk.desk.errors import DeskStateError
+from kiosk.desk.errors import CardChangedError, DeskStateError, UntraceableError
 from kiosk.desk.outcomes import (
     DmpOutcome,
     DmpState,
@@ -16,6 +16,7 @@ from kiosk.desk.session import DeskSession
 from kiosk.desk.view import DeskView, PatientPhase, PatientRow, StaffHolder, StaffPhase, Step, Ticket
 
 __all__ = [
+    "CardChangedError",
     "DeskSession",
     "DeskStateError",
     "DeskView",
@@ -34,4 +35,5 @@ __all__ = [
     "Step",
     "Ticket",
     "TraitDifference",
+    "UntraceableError",
 ]

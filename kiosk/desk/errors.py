@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.errors import KioskError
 
-__all__ = ["DeskStateError"]
+__all__ = ["CardChangedError", "DeskStateError", "UntraceableError"]
 
 
 class DeskStateError(KioskError):
@@ -12,3 +12,11 @@ class DeskStateError(KioskError):
 
     The message is French and carries no patient data: the UI may show it as is.
     """
+
+
+class CardChangedError(DeskStateError):
+    """The intent names a patient (card insertion counter or INS) who is no longer the one on the desk."""
+
+
+class UntraceableError(DeskStateError):
+    """The audit journal cannot be written: an action that cannot be traced does not happen."""

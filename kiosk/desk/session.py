@@ -25,7 +25,8 @@ from kiosk.patient import Beneficiary, VitaleRead
 
 __all__ = ["DeskSession"]
 
-_MANUAL_COUNTER = -1  # a lookup by traits has no card: its ticket carries this counter
+# A lookup by traits has no card: each manual patient gets its own negative counter, so an intent naming
+# the previous manual patient (local API) is refused like one naming a card that left.
 
 
 class DeskSession:
@@ -43,6 +44,7 @@ class DeskSession:
         self._rows: dict[int, PatientRow] = {}
         self._manual_traits: ReferenceTraits | None = None
         self._generation = 0  # bumped whenever the patient or the staff session changes
+        self._manual_counter = 0
 
     # ---- what callers may read -------------------------------------------------------------------------------
     def view(self) -> DeskView:
@@ -176,7 +178,8 @@ class DeskSession:
             index=0, nom_usuel=traits.nom_naissance, prenom=traits.premier_prenom, date_naissance=digits,
             nom_naissance=traits.nom_naissance,
         )
-        self._patient, self._card_counter, self._manual_traits = PatientPhase.MANUAL, _MANUAL_COUNTER, traits
+        self._manual_counter -= 1
+        self._patient, self._card_counter, self._manual_traits = PatientPhase.MANUAL, self._manual_counter, traits
         self._rows = {0: PatientRow(0, person, sex=traits.sexe)}
 
     # ---- teleservices -----------------------------------------------------------------------------------------

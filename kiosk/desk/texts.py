@@ -40,6 +40,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.backend_down": "Service des lecteurs (pcscd) arrêté : la borne se reconnecte seule ; si cela dure, appelez le technicien.",
     "error.printer": "Impression impossible ({detail}). Vérifiez le papier et le câble de l'imprimante.",
     "error.browser": "Le navigateur n'a pas pu s'ouvrir ({detail}). Appelez le technicien.",
+    "error.audit": "Journal d'audit impossible à écrire : aucune action patient n'est acceptée (une action non tracée n'a pas lieu). Appelez le technicien.",
+    "staff.pin_desk_only": "Dernier essai du code porteur : il se saisit au poste, pas par l'API.",
     "qualify.done": "Identité {status} (pièce vérifiée : {document}).",
     "print.done": "Impression envoyée.",
     "page.opened": "Page {page} ouverte dans le navigateur.",

@@ -17,6 +17,7 @@ from typing import Any
 
 from drivers.errors import CardDataError, CardSwappedError, ReaderError
 from kiosk.desk import (
+    CardChangedError,
     DeskSession,
     DeskStateError,
     DeskView,
@@ -26,6 +27,7 @@ from kiosk.desk import (
     ReferenceTraits,
     StaffPhase,
     Ticket,
+    UntraceableError,
 )
 from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError, TeleserviceError
@@ -64,6 +66,7 @@ class DeskController:
         self._idle = threading.Condition(self._lock)
         self._readers: dict[Role, str] = {}
         self._vitale: VitaleRead | None = None  # the card's data, in memory only while it is in the reader
+        self._traceable = True  # False once an audit entry could not be written: patient actions are refused
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -158,9 +161,19 @@ class DeskController:
             self._emit("patient_cleared", message=self.texts("patient.cleared"))
 
     # ---- staff intents ----------------------------------------------------------------------------------------
-    def submit_pin(self, pin: str) -> None:
-        """Raises DeskStateError when no PIN is asked."""
+    def submit_pin(self, pin: str, *, origin: str = "desk", spare_last_try: bool = False) -> None:
+        """Raises DeskStateError when no PIN is asked. `origin`: "desk" or "api:<uid>", journaled with the
+        attempt; `spare_last_try` (the local API): refused when the card has one try left or an unknown count,
+        so that only the receptionist, warned on screen, can use the last one."""
         with self._lock:
+            v = self._session.view()
+            if v.staff_phase is StaffPhase.PIN_REQUIRED:  # otherwise pin_submitted() below says why not
+                if spare_last_try and (v.pin_tries_left or 0) <= 1:
+                    self._emit("pin_desk_only", message=self.texts("staff.pin_desk_only"))
+                    raise DeskStateError(self.texts("staff.pin_desk_only"))
+                self._require_traceable()
+                if not self._journal("pin_submitted", "checking", v.holder.id_nat if v.holder else "", origin=origin):
+                    raise UntraceableError(self.texts("error.audit"))
             counter = self._session.pin_submitted()
             reader = self._readers.get(Role.STAFF, "")
             self._emit("pin_checking")
@@ -182,27 +195,35 @@ class DeskController:
 
     def lookup_traits(self, traits: ReferenceTraits) -> None:
         with self._lock:
+            self._require_traceable()
             self._session.manual_patient(traits)
             self._emit("manual_patient")
             self._start_lookups()
 
-    def qualify(self, index: int, document: IdDocument) -> InsStatus:
+    def qualify(self, index: int, document: IdDocument, *, card: int | None = None, ins: str | None = None) -> InsStatus:
+        """`card` / `ins`: what the caller saw (local API); refused when the desk now shows another patient."""
         with self._lock:
+            self._expect_patient(index, card, ins)
+            self._require_traceable()
             status = self._session.qualify(index, document)
             row = self._session.view().row(index)
             assert row is not None
-            ins = row.insi.ins if row.insi else None
-            self._journal("id_document_checked", status.value, self._staff_id(), ins, document=document.name)
+            target = row.insi.ins if row.insi else None
+            self._journal("id_document_checked", status.value, self._staff_id(), target, document=document.name)
             self._emit("qualified", index=index, status=status.value, document=document.name)
             return status
 
-    def page_target(self, index: int | None, page: str) -> tuple[Any, str]:
+    def page_target(
+        self, index: int | None, page: str, *, card: int | None = None, ins: str | None = None
+    ) -> tuple[Any, str]:
         """(INS, OID) for a page; refuses a page that needs an INS when the beneficiary has none."""
         with self._lock:
             if not self._session.is_open:
                 raise DeskStateError("ouvrez d'abord le poste avec votre carte professionnelle")
             if index is None:
                 return None, ""
+            self._expect_patient(index, card, ins)
+            self._require_traceable()
             row = self._session.view().row(index)
             if row is None or row.insi is None or not row.insi.found or not row.insi.key_ok:
                 raise DeskStateError("ce bénéficiaire n'a pas d'INS valide : page impossible")
@@ -305,6 +326,8 @@ class DeskController:
                 self._start_lookups()
 
     def _start_lookups(self) -> None:
+        if not self._traceable and not self._journal("audit_resumed", "ok", self._staff_id()):
+            return  # no teleservice call that cannot be traced; the desk already shows why
         ticket = self._session.start_lookups()
         read, traits = self._vitale, self._session.manual_traits
         staff = self._staff_id()
@@ -388,6 +411,17 @@ class DeskController:
             self._emit(kind, page=page, message=message)
 
     # ---- helpers ----------------------------------------------------------------------------------------------
+    def _expect_patient(self, index: int, card: int | None, ins: str | None) -> None:
+        """Checked under the lock, with the action: a swap between the check and the action is impossible."""
+        v = self._session.view()
+        if card is not None and card != v.card_counter:
+            raise CardChangedError("la carte a changé : relisez les identités avant d'agir")
+        if ins is not None:
+            row = v.row(index)
+            seen = row.insi.ins.value if row is not None and row.insi is not None and row.insi.ins is not None else ""
+            if "".join(ins.split()).upper() != seen:
+                raise CardChangedError("la carte a changé : relisez les identités avant d'agir")
+
     def _row_text(self, index: int, field: str) -> str:
         row = self._session.view().row(index)
         return str(getattr(row, field)) if row is not None else ""
@@ -407,12 +441,35 @@ class DeskController:
             return self.texts(network_key, detail=_safe(error))
         return self.texts("error.config", detail=_safe(error) if error else "?")
 
-    def _journal(self, action: str, outcome: str, staff: str, ins: Any = None, **detail: Any) -> None:
-        if self.audit is not None:
-            try:
-                self.audit.record(action, outcome, staff=staff, ins=ins, **detail)
-            except OSError as e:
-                log.error("journal d'audit : écriture impossible (%s)", e)
+    @property
+    def traceable(self) -> bool:
+        return self._traceable
+
+    def _require_traceable(self) -> None:
+        """Before a patient action: after a failed audit write, try once more (an entry saying so) or refuse."""
+        if not self._traceable and not self._journal("audit_resumed", "ok", self._staff_id()):
+            raise UntraceableError(self.texts("error.audit"))
+
+    def journal(self, action: str, outcome: str, staff: str = "", ins: Any = None, **detail: Any) -> bool:
+        """For the local API: an entry under the desk's lock; False when it could not be written."""
+        with self._lock:
+            return self._journal(action, outcome, staff, ins, **detail)
+
+    def _journal(self, action: str, outcome: str, staff: str, ins: Any = None, **detail: Any) -> bool:
+        if self.audit is None:
+            return True
+        try:
+            self.audit.record(action, outcome, staff=staff, ins=ins, **detail)
+        except OSError as e:
+            log.error("journal d'audit : écriture impossible (%s)", e)
+            if self._traceable:
+                self._traceable = False
+                self._emit("audit_unavailable", message=self.texts("error.audit"))
+            return False
+        if not self._traceable:
+            self._traceable = True
+            self._emit("audit_resumed")
+        return True
 
     def _emit(self, kind: str, **data: Any) -> None:
         view = self._session.view()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kiosk.desk import DeskView
-from kiosk.service.api import ApiServer
+from kiosk.service.api import ApiLimits, ApiServer
 from kiosk.service.controller import DeskEvent
 from kiosk.service.eventlog import JsonLines
 from kiosk.service.notify import Notifier, watchdog_interval_s
@@ -45,6 +45,7 @@ def run_headless(
     api_path: Path | None,
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
+    api_limits: ApiLimits | None = None,
 ) -> int:
     """Run until SIGTERM / SIGINT, or until another thread sets `stop` and then `runtime.wake`."""
     notifier = notifier or Notifier()
@@ -72,19 +73,26 @@ def run_headless(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, on_signal)
-    api = ApiServer(runtime.controller, api_path) if api_path else None
-    runtime.start()
+    api = ApiServer(runtime.controller, api_path, limits=api_limits) if api_path else None
+    if api is not None:
+        api.start()  # first: a live socket (another `kiosk run`) or a regular file there refuses the start
     try:
-        if api is not None:
-            api.start()
+        runtime.start()
         journal.write({"event": "ready", "api": str(api_path) if api_path else None,
                        "environment": runtime.config.environment})
         notifier.ready(status_line(runtime.controller.view()))
         ping = watchdog_interval_s()
+        starved = False
         while not stop.is_set():
             wait = runtime.run_due()
             if ping is not None:
-                notifier.watchdog()
+                # An API that cannot accept any more (descriptors, threads) for too long: stop the pings so
+                # that systemd restarts the service rather than leave it half up.
+                if api is None or api.healthy:
+                    notifier.watchdog()
+                elif not starved:
+                    log.error("API locale hors service : plus de signal de vie à systemd (redémarrage attendu)")
+                starved = api is not None and not api.healthy
                 wait = min(wait, ping)
             runtime.wake.wait(wait)  # a duty finished, the configuration changed, or a signal
             runtime.wake.clear()

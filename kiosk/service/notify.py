@@ -29,7 +29,8 @@ class Notifier:
         if self._sock is None:
             return False
         try:
-            self._sock.sendto("\n".join(fields).encode(), self._address)
+            # Never block: a manager whose queue is full must not hang the main loop (nor its stop).
+            self._sock.sendto("\n".join(fields).encode(), socket.MSG_DONTWAIT, self._address)
             return True
         except OSError:
             return False

@@ -35,7 +35,7 @@ def cmd_run(ctx: CliContext) -> int:
         from kiosk.service.headless import run_headless
 
         api = None if ctx.args.no_api else Path(ctx.args.api_socket) if ctx.args.api_socket else default_socket_path()
-        return run_headless(runtime, stdout=ctx.stdout, api_path=api)
+        return run_headless(runtime, stdout=ctx.stdout, api_path=api, api_limits=config.api.limits())
     import threading
 
     from ui.app import DeskApp, pick_theme

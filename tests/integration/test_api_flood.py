@@ -1,0 +1,144 @@
+"""The local API under a connection flood (issue 14, point 3): `kiosk run --headless` with the unit's
+LimitNOFILE keeps answering after 2,000 idle connections; with descriptors too few for its client cap, accept()
+fails (EMFILE), the loop backs off and resumes once the flood is released. A second `kiosk run` on the same
+live socket refuses to start. Recovery times are measured by benchmarks/api.py, not here."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import resource
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.integration.test_service_headless import CONFIG, _lines, _next_event
+
+FLOOD = 2000
+
+
+def unit_nofile() -> int:
+    found = re.search(r"^LimitNOFILE=(\d+)", (ROOT / "systemd" / "kiosk.service").read_text(), re.MULTILINE)
+    assert found, "kiosk.service states its LimitNOFILE"
+    return int(found.group(1))
+
+
+def _ask(path: Path, request: dict, timeout: float = 60) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(path))
+        s.sendall((json.dumps(request) + "\n").encode())
+        return json.loads(s.makefile().readline())
+
+
+def start_service(tmp_path: Path, nofile: int, extra: str = "") -> tuple[subprocess.Popen, Path, queue.Queue]:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(CONFIG.format(state=tmp_path / "state") + extra)
+    api = tmp_path / "run" / "api.sock"
+    env = dict(os.environ, KIOSK_CONFIG=str(config))
+    for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
+        env.pop(name, None)
+    proc = subprocess.Popen(["prlimit", f"--nofile={nofile}:{nofile}", "--", sys.executable, "-m", "kiosk", "run",
+                             "--headless", "--api-socket", str(api)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    _next_event(_lines(proc.stdout), "ready", timeout=120)
+    return proc, api, _lines(proc.stderr)
+
+
+def descriptors(proc: subprocess.Popen) -> int:
+    return len(os.listdir(f"/proc/{proc.pid}/fd"))
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def flood(api: Path, count: int) -> list[socket.socket]:
+    """`count` connections that never send anything (some may be refused or closed by the server)."""
+    held = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(str(api))
+        except BlockingIOError:
+            pass  # the backlog is full: still an open descriptor on our side, held like the others
+        except OSError:
+            s.close()
+            continue
+        held.append(s)
+    return held
+
+
+def _drain(q: queue.Queue, into: list[str]) -> list[str]:
+    while not q.empty():
+        line = q.get()
+        if line is not None:
+            into.append(line)
+    return into
+
+
+@pytest.fixture
+def many_descriptors():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, FLOOD * 2 + 512), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize("case", ["unit-limit", "starved"])
+def test_a_connection_flood_is_survived(tmp_path, many_descriptors, case) -> None:
+    if case == "unit-limit":
+        proc, api, err = start_service(tmp_path, unit_nofile())
+    else:  # fewer descriptors than the client cap: accept() itself fails with EMFILE during the flood
+        proc, api, err = start_service(tmp_path, 96, "\n[api]\nmax_clients = 512\nidle_timeout_s = 3600\n")
+    try:
+        baseline = descriptors(proc)
+        held = flood(api, FLOOD)
+        # Hold the flood until the server is full: its client cap reached, or (starved) out of descriptors.
+        wait_for(lambda: descriptors(proc) >= min(baseline + 32, 90), "the server never took the flood")
+        if case == "starved":
+            logged: list[str] = []
+            wait_for(lambda: any("ressources épuisées" in line for line in _drain(err, logged)), "no EMFILE logged")
+        assert proc.poll() is None
+        for s in held:
+            s.close()
+        deadline = time.monotonic() + 120
+        while True:  # condition-based: the server frees its side as it notices the closed clients
+            try:
+                answer = _ask(api, {"op": "status"}, timeout=10)
+                if answer.get("ok"):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the API did not answer after the flood"
+            time.sleep(0.2)
+        assert answer["api_version"] == 2
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.communicate(timeout=60)
+
+
+def test_a_second_run_refuses_a_live_socket(tmp_path) -> None:
+    proc, api, _err = start_service(tmp_path, unit_nofile())
+    try:
+        second = subprocess.run([sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(api)],
+                                check=False, capture_output=True, text=True, timeout=120, cwd=ROOT,
+                                env=dict(os.environ, KIOSK_CONFIG=str(tmp_path / "kiosk.toml")))
+        assert second.returncode == 2 and "autre instance" in second.stderr + second.stdout
+        assert "Traceback" not in second.stderr
+        assert _ask(api, {"op": "status"})["ok"]  # the first one's socket was not unlinked
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
