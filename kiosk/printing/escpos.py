@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CODEPAGE, CODEC = "CP1252", "cp1252"  # python-escpos' name (ESC t 16 in its default profile), Python's codec
 QR_MODULE_DOTS = 6
+SEND_BUFFER = 32 * 1024  # bytes
 DLE_EOT_PRINTER, DLE_EOT_PAPER = b"\x10\x04\x01", b"\x10\x04\x04"
 STATUS_FIXED_MASK, STATUS_FIXED = 0x93, 0x12  # bits 0,1,4,7 of every DLE EOT answer are 0,1,1,0
 OFFLINE_BIT = 0x08  # DLE EOT 1
@@ -194,7 +195,11 @@ def _open(kind: str, target: str, timeout_s: float, baudrate: int) -> _Link:
     try:
         if kind == "escpos-network":
             host, port = parse_hostport(target)
-            return _SocketLink(socket.create_connection((host, port), timeout=timeout_s))
+            sock = socket.create_connection((host, port), timeout=timeout_s)
+            # a bounded send buffer (no autotuning to megabytes): a printer that stops reading is felt as a
+            # blocked write within the timeout, not hidden by the kernel holding the whole job
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+            return _SocketLink(sock)
         if kind == "escpos-serial":
             import serial
 
