@@ -152,3 +152,29 @@ def test_print_job_raises_the_reason(cupsd) -> None:
     assert raised.value.reason is PrintFailure.NOT_COMPLETED
     jobs = subprocess.run(["lpstat", "-h", str(cupsd.socket), "-o", "hang"], check=False, capture_output=True, text=True).stdout
     assert jobs.strip() == ""  # cancelled, not left in the queue
+
+
+def test_doctor_checks_the_local_cupsd_keeps_nothing(cupsd, monkeypatch, tmp_path) -> None:
+    """`kiosk doctor` on a kiosk whose queue is on a local cupsd: this one (tmpfs, PreserveJobFiles No) passes;
+    the same with documents kept and the spool on a disk fails, saying what to change."""
+    from kiosk.config import parse_config
+    from kiosk.doctor import DoctorContext, Level
+    from kiosk.doctor import printing as checks
+
+    config, _ = parse_config(f'[printer]\nkind = "cups"\ntarget = "{cupsd.url("pdf")}"\n')
+    ctx = DoctorContext(tmp_path / "kiosk.toml", config)
+    files_conf = cupsd.cupsd_conf.with_name("cups-files.conf")
+    monkeypatch.setattr(checks, "CUPSD_CONF", cupsd.cupsd_conf)
+    monkeypatch.setattr(checks, "CUPS_FILES_CONF", files_conf)
+    found = checks.check_print_privacy(ctx)
+    assert found.level is Level.OK and "tmpfs" in found.message
+
+    kept = tmp_path / "cupsd.conf"
+    kept.write_text(cupsd.cupsd_conf.read_text().replace("PreserveJobFiles No", "PreserveJobFiles Yes"))
+    on_disk = tmp_path / "cups-files.conf"
+    on_disk.write_text(files_conf.read_text().replace(f"RequestRoot {cupsd.spool}", f"RequestRoot {tmp_path}"))
+    monkeypatch.setattr(checks, "CUPSD_CONF", kept)
+    monkeypatch.setattr(checks, "CUPS_FILES_CONF", on_disk)
+    found = checks.check_print_privacy(ctx)
+    assert found.level is Level.FAIL and "PreserveJobFiles Yes" in found.message and f"spool {tmp_path}" in found.message
+    assert "PreserveJobFiles No" in found.action
