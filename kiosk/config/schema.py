@@ -11,6 +11,7 @@ from kiosk import __version__
 from kiosk.config.binding import doc
 from kiosk.config.schema_api import ApiConfig
 from kiosk.config.schema_his import HisConfig
+from kiosk.config.schema_metrics import MetricsConfig
 from kiosk.config.schema_readers import ReaderConfig
 from kiosk.config.schema_sync import SyncConfig
 from kiosk.config.schema_teleservices import DmpConfig, InsiConfig
@@ -113,6 +114,7 @@ class Config:
     sync: SyncConfig = doc(text="", factory=SyncConfig)
     his: HisConfig = doc(text="", factory=HisConfig)
     api: ApiConfig = doc(text="", factory=ApiConfig)
+    metrics: MetricsConfig = doc(text="", factory=MetricsConfig)
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         names = [r.name for r in self.readers]

@@ -46,6 +46,7 @@ class DemoWorld:
     """`with DemoWorld() as world:` then `world.runtime.controller`, `world.backend.insert(...)`."""
 
     latency_s: float = 0.0
+    metrics: Any = None  # kiosk.metrics.desk.KioskMetrics: probes the teleservice clients, hears the readers
     browser_flags: tuple[str, ...] = ("--no-first-run", "--disable-sync",
                                       "--disable-background-networking", "--disable-component-update")
     workdir: Path = field(default_factory=_private_dir)
@@ -72,10 +73,12 @@ class DemoWorld:
             self.webps = stack.enter_context(WebPsStandIn(self.sims.pki).start())
             self.his = stack.enter_context(HisSimulator(latency_s=self.latency_s))
             self.config = self._config(params)
+            if self.metrics is not None:
+                self.metrics.reconfigure(self.config)
             self.backend = SimBackend((STAFF_READER, VITALE_READER))
             self.runtime = DeskRuntime(
                 self.config,
-                lambda c: LivePorts(c, backends=[self.backend], skip_checks=DEMO_SKIPPED_CHECKS),
+                lambda c: LivePorts(c, backends=[self.backend], skip_checks=DEMO_SKIPPED_CHECKS, metrics=self.metrics),
             )
             self.runtime.start()
             stack.callback(self.runtime.stop)

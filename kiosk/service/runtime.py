@@ -51,6 +51,11 @@ class DeskRuntime:
         self._next_rotation = 0.0
         self._next_params = 0.0
         self.params_status: dict[str, Any] = {}
+        self._observers: list[Callable[[], None]] = []
+
+    def add_observer(self, observer: Callable[[], None]) -> None:
+        """Told after a timed duty changed the kiosk's state (param-lps refreshed): the metrics' textfile."""
+        self._observers.append(observer)
 
     def start(self) -> None:
         self.controller.start()
@@ -106,6 +111,8 @@ class DeskRuntime:
         self._next_params = time.monotonic() + delay
         self._params_thread = None
         self.wake.set()
+        for observer in list(self._observers):
+            observer()
 
     def _params_duty(self) -> float:
         from kiosk.params.sync import refresh_if_due, seconds_until_due

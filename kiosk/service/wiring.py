@@ -53,8 +53,9 @@ class LivePorts:
     def __init__(self, config: Config, *, config_path: Path | None = None,
                  backends: Sequence[ReaderBackend] | None = None,
                  teleservices: Callable[[Config], contextlib.AbstractContextManager[Any]] | None = None,
-                 skip_checks: frozenset[str] = frozenset()) -> None:
+                 skip_checks: frozenset[str] = frozenset(), metrics: Any = None) -> None:
         self.config = config
+        self.metrics = metrics  # kiosk.metrics.desk.KioskMetrics or None: told of reader changes, probes the clients
         self.config_path = config_path
         self.manager = ReaderManager(config.readers, backends)
         self._teleservices_factory = teleservices
@@ -68,6 +69,8 @@ class LivePorts:
     # ---- readers ----------------------------------------------------------------------------------------------
     def start_readers(self, on_event: Callable[[CardEvent], None]) -> None:
         def handle(event: ManagerEvent) -> None:
+            if self.metrics is not None:
+                self.metrics.readers_changed(event)
             mapped = self._map(event)
             if mapped is not None:
                 on_event(mapped)
@@ -150,6 +153,8 @@ class LivePorts:
 
                     self._teleservices_factory = open_teleservices
                 self._clients = self._stack.enter_context(self._teleservices_factory(self.config))
+                if self.metrics is not None:
+                    self._clients = self.metrics.instrument(self._clients)
             return self._clients
 
     def lookup_card(self, read: VitaleRead, beneficiaries: list[Beneficiary],

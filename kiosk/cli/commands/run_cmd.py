@@ -7,6 +7,7 @@ stdout, sd_notify READY / WATCHDOG / STATUS, the local API on a Unix socket (mod
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,29 @@ def cmd_run(ctx: CliContext) -> int:
 
     config = ctx.config  # ConfigError -> exit 2 before anything starts
     path = ctx.config_path
-    runtime = DeskRuntime(config, lambda c: LivePorts(c, config_path=path), config_path=path if path.exists() else None)
+    metrics = _metrics(config)
+    runtime = DeskRuntime(config, lambda c: LivePorts(c, config_path=path, metrics=metrics),
+                          config_path=path if path.exists() else None, on_config=metrics.reconfigure if metrics else None)
+    with contextlib.ExitStack() as stack:
+        if metrics is not None:
+            from kiosk.metrics.exposition import serve_metrics
+
+            stack.enter_context(serve_metrics(metrics, runtime))  # an address in use: exit 3 before READY
+        return _run(ctx, runtime)
+
+
+def _metrics(config: Any) -> Any:
+    from kiosk.metrics import enabled
+
+    if not enabled(config):
+        return None
+    from kiosk.metrics.desk import KioskMetrics
+
+    return KioskMetrics(config)
+
+
+def _run(ctx: CliContext, runtime: Any) -> int:
+    config = runtime.config
     if ctx.args.headless:
         from kiosk.service.api import default_socket_path
         from kiosk.service.headless import run_headless

@@ -44,6 +44,7 @@ def cmd_sync(ctx: CliContext) -> int:
     try:
         report = sync(ctx.config, ctx.config_path, offline=ctx.args.offline)
     except SyncError as e:
+        _fleet_metrics(ctx.config)
         lines = [f"synchronisation refusée : {e.reason}"]
         if e.detail:
             lines.append(f"  détail : {e.detail}")
@@ -51,6 +52,7 @@ def cmd_sync(ctx: CliContext) -> int:
         lines.append(f"  la configuration en vigueur ({ctx.config_path}) n'a pas changé")
         ctx.emit({"ok": False, "changed": False, "error": e.kind, **e.to_dict()}, "\n".join(lines))
         return _EXIT[e.kind]
+    _fleet_metrics(ctx.config)
     names = {"defaults": "défauts", "site": "site", "device": "poste"}
     layers = ", ".join(f"{names[layer.name]} {'✓' if layer.present else 'absente'}" for layer in report.layers)
     lines = [
@@ -71,3 +73,13 @@ def cmd_sync(ctx: CliContext) -> int:
         lines.append(f"  métadonnées valides jusqu'au {until:%d/%m/%Y %H:%M} UTC")
     ctx.emit({"ok": True, **report.to_dict()}, "\n".join(lines))
     return exitcodes.OK
+
+
+def _fleet_metrics(config: Any) -> None:
+    """`[metrics] textfile`: the sync's timestamps for node_exporter, written by the process that knows them."""
+    from kiosk.metrics import enabled
+
+    if enabled(config):
+        from kiosk.metrics.exposition import write_fleet_textfile
+
+        write_fleet_textfile(config)
