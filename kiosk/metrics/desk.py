@@ -21,6 +21,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 from kiosk.metrics.state import StateCollector
+from kiosk.states import DmpState, InsiCode
 
 __all__ = ["INSI_OPERATIONS", "KioskMetrics", "bounded_label"]
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 # Seconds: a simulator answers in ms, INSi in production in 0.3-2 s, the client gives up at its timeout (15 s).
 CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
 INSI_OPERATIONS = ("vitale", "traits")
-_INSI_CODES = ("00", "01", "02", "error")
 _CARD_OUTCOMES = {"vitale_read": ("vitale", "ok"), "vitale_unreadable": ("vitale", "unreadable"),
                   "staff_card_read": ("cpx", "ok"), "staff_card_refused": ("cpx", "refused")}
 
@@ -69,9 +69,10 @@ class KioskMetrics:
             self.cards.labels(card, outcome)
         for operation in INSI_OPERATIONS:
             self.insi_seconds.labels(operation)
-            for code in _INSI_CODES:
+            for code in [*(c.value for c in InsiCode), "error"]:
                 self.insi_calls.labels(operation, code)
-        self.dmp_calls.labels("error")
+        for state in [*(s.value for s in DmpState if s is not DmpState.NO_INS), "error"]:
+            self.dmp_calls.labels(state)
         r.register(StateCollector(self))
 
     # ---- change notification (textfile mode) ------------------------------------------------------------------

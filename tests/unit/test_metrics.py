@@ -180,7 +180,7 @@ class FakeInsi:
 
 
 class DmpStateFake(str, Enum):
-    OPEN = "open_authorised"
+    OPEN = "authorised"
 
 
 @dataclass
@@ -240,7 +240,7 @@ def test_probes_count_dmp_answers_by_state(base: Any) -> None:
     clients.dmp.exists("ins")
     with pytest.raises(TeleserviceError):
         clients.dmp.exists("ins")
-    assert value(m, "kiosk_dmp_calls_total", state="open_authorised") == 1
+    assert value(m, "kiosk_dmp_calls_total", state="authorised") == 1
     assert value(m, "kiosk_dmp_calls_total", state="error") == 1
     assert value(m, "kiosk_dmp_call_duration_seconds_count") == 2
 
