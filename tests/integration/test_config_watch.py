@@ -34,3 +34,25 @@ def test_reload_valid_and_refuse_invalid(tmp_path: Path) -> None:
         assert changed.wait(10) and changes == ["B", "C"]
     finally:
         watcher.stop()
+
+
+def test_reading_the_file_is_not_a_change(tmp_path: Path) -> None:
+    """watchdog (>= 5) reports opens and read-only closes: reacting to them re-read the file every debounce
+    period forever after the first change (and flooded the journal with the same refusal)."""
+    cfg = tmp_path / "kiosk.toml"
+    cfg.write_text('[site]\nname = 42\n')
+    failed = threading.Event()
+    errors: list[str] = []
+    watcher = ConfigWatcher(cfg, load_config(tmp_path / "absent.toml"), on_change=lambda c: None,
+                            on_error=lambda e: (errors.append(str(e)), failed.set()), debounce_s=0.05)
+    watcher.start()
+    try:
+        cfg.write_text('[site]\nname = 43\n')
+        assert failed.wait(10)
+        for _ in range(3):  # our own reads (and anyone's) must not bring another refusal
+            cfg.read_text()
+        settled = threading.Event()
+        settled.wait(1.0)  # twenty debounce periods: a loop would have refused again by now
+        assert len(errors) == 1, errors
+    finally:
+        watcher.stop()
