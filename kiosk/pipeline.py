@@ -29,7 +29,7 @@ from kiosk.guards import check_card
 from kiosk.patient import Beneficiary, VitaleRead
 
 if TYPE_CHECKING:
-    from kiosk.dmp import DmpClient, DmpStatus
+    from kiosk.dmp import DmpClient, DmpStatus, Requester
     from kiosk.insi import InsiClient, InsiResult
 
 __all__ = ["BeneficiaryUpdate", "Stage", "check_beneficiaries", "run_pipeline"]
@@ -70,6 +70,7 @@ def check_beneficiaries(
     card_check: Callable[[], None] | None = None,
     beneficiaries: Iterable[Beneficiary] | None = None,
     max_workers: int = 8,
+    requester: Requester | None = None,
 ) -> Iterator[BeneficiaryUpdate]:
     """Yield updates as they arrive. Guard rails are checked first, before any thread or request."""
     check_card(read, insi.environment, insi.endpoint)
@@ -80,7 +81,7 @@ def check_beneficiaries(
 
     def chain(person: Beneficiary) -> None:
         try:
-            _chain(person, read, insi, dmp, card_check, updates.put)
+            _chain(person, read, insi, dmp, card_check, updates.put, requester)
         except Exception as e:
             log.debug("chaîne du bénéficiaire %d interrompue", person.index, exc_info=e)
             updates.put(BeneficiaryUpdate(person, Stage.FAILED, error=e, final=True))
@@ -109,6 +110,7 @@ def _chain(
     dmp: DmpClient | None,
     card_check: Callable[[], None] | None,
     put: Callable[[BeneficiaryUpdate], None],
+    requester: Requester | None = None,
 ) -> None:
     try:
         result = insi.search_vitale(person, read, before_send=card_check)
@@ -127,7 +129,7 @@ def _chain(
         reason = "DMP non configuré"
     else:
         try:
-            status = dmp.exists(identity.active.matricule, identity.active.oid, before_send=card_check)
+            status = dmp.exists(identity.active.matricule, identity.active.oid, requester=requester, before_send=card_check)
         except (KioskError, DriverError) as e:
             put(BeneficiaryUpdate(person, Stage.FAILED, insi=result, error=e, final=True))
             return
@@ -145,11 +147,12 @@ def run_pipeline(
     card_check: Callable[[], None] | None = None,
     beneficiaries: Iterable[Beneficiary] | None = None,
     max_workers: int = 8,
+    requester: Requester | None = None,
 ) -> list[BeneficiaryUpdate]:
     """Callback form of `check_beneficiaries`; returns the final update of each beneficiary, by card order."""
     finals: dict[int, BeneficiaryUpdate] = {}
     for update in check_beneficiaries(
-        read, insi, dmp, card_check=card_check, beneficiaries=beneficiaries, max_workers=max_workers
+        read, insi, dmp, card_check=card_check, beneficiaries=beneficiaries, max_workers=max_workers, requester=requester
     ):
         on_update(update)
         if update.final:

@@ -31,7 +31,7 @@ __all__ = ["Teleservices", "installation_instance", "open_teleservices", "privat
 _DEMO_IDAM = "DEMO-KIOSK"
 _DEMO_LPS_OID = "1.2.250.1.999.1.1"
 _DEMO_STRUCTURE = "1000000000"  # "1" + a FINESS-shaped placeholder, demo only
-_PROFESSIONS = {"10": "Médecin", "21": "Pharmacien", "40": "Chirurgien-dentiste", "50": "Sage-femme", "60": "Infirmier"}
+_DEMO_RESPONSIBLE = ("3750000001/DEMO", "DEMO Responsable")  # demo only: the simulated establishment's staff shape
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _insi(config: Config, endpoint: str, demo: bool) -> InsiClient:
 
 
 def _dmp(config: Config, endpoint: str, demo: bool) -> DmpClient:
-    from kiosk.dmp import DmpClient, VihfProfile
+    from kiosk.dmp import AuthnMethod, DmpClient, PatientOid, Requester, VihfProfile
 
     section = config.dmp
     identity = _identity(section.pkcs12, section.pkcs12_password_file, section.pkcs12_password, "dmp.pkcs12")
@@ -107,25 +107,29 @@ def _dmp(config: Config, endpoint: str, demo: bool) -> DmpClient:
         section.signing_pkcs12, section.signing_pkcs12_password_file, section.signing_pkcs12_password, "dmp.signing_pkcs12"
     )
     profile = VihfProfile(
-        structure_id=config.site.finess or ("000000000" if demo else ""),
-        structure_name=config.site.name,
+        structure_id=structure_id(config, signer) or (_DEMO_STRUCTURE if demo else ""),
         secteur_activite=section.secteur_activite,
-        role_code=section.profession,
-        role_label=_PROFESSIONS.get(section.profession, ""),
         lps_name=config.lps.name,
         lps_version=config.lps.version,
         lps_id=config.lps.oid or (_DEMO_LPS_OID if demo else ""),
         lps_homologation=config.lps.dmp_homologation or ("DEMO" if demo else ""),
+        vihf_version=section.vihf_version,
+        staff_role=section.staff_role,
     )
+    # Calls made without a CPx card (the CLI) name the person responsible for them (ANS guide, NameID).
+    idnat = section.responsible_idnat.strip() or (_DEMO_RESPONSIBLE[0] if demo else "")
+    name = section.responsible_name.strip() or (_DEMO_RESPONSIBLE[1] if demo else "")
+    responsible = Requester(idnat, name, authn=AuthnMethod.ORGANISATION_TLS) if idnat and name else None
     return DmpClient(
         endpoint, profile, identity=identity, signer=signer, ca_bundle=section.ca_bundle, limits=_limits(section),
-        environment=config.environment,
+        environment=config.environment, responsible=responsible, patient_oid=PatientOid(section.patient_oid),
     )
 
 
 @contextmanager
 def open_teleservices(config: Config, *, insi: bool = True, dmp: bool = True) -> Iterator[Teleservices]:
     """The clients asked for, closed (and any embedded simulator stopped, its PKI removed) on exit."""
+    dmp = dmp and config.dmp.enabled  # an INSi-only kiosk never builds a DMP client
     insi_endpoint = config.insi.resolved_endpoint(config.environment)
     dmp_endpoint = config.dmp.resolved_endpoint(config.environment)
     demo = config.environment == "demo"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kiosk.config.binding import doc
 
@@ -52,6 +52,7 @@ class InsiConfig:
 
 @dataclass(frozen=True)
 class DmpConfig:
+    enabled: bool = doc(True, "false = an INSi-only kiosk: no DMP certificates needed, no DMP column on the desk.")
     endpoint: str = doc("", "DMP web services base URL (…/si-dmp-server/v2/services); empty = by `environment`.")
     pkcs12: str = doc("", "Organisation authentication certificate for mutual TLS, PKCS#12.")
     pkcs12_password_file: str = doc("", "File holding that PKCS#12 password.")
@@ -63,13 +64,34 @@ class DmpConfig:
     timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.", bounds=(0.1, 600))
     connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.", bounds=(0.1, 120))
     secteur_activite: str = doc("SA07^1.2.250.1.71.4.2.4", "VIHF Secteur_Activite: the establishment's activity sector (code^code system).")
-    profession: str = doc("10", "VIHF role: profession code (code system 1.2.250.1.71.1.2.7) the establishment acts under.")
+    responsible_idnat: str = doc("", "VIHF NameID for calls made without a CPx card (kiosk dmp, kiosk insi --dmp): the national id of the person responsible. Required outside demo.")
+    responsible_name: str = doc("", "VIHF subject-id for those calls: the responsible person's \"NOM Prénom\". Required outside demo.")
+    staff_role: str = doc("SECRETARIAT_MEDICAL", "VIHF Role for staff without a health profession (TRE_A00-ProducteurDocNonPS code).")
+    vihf_version: Literal["3.0", "4.0"] = doc("3.0", "VIHF_Version: 3.0 (ANS example kit, DRIMbox) or 4.0 (newer guide).")
+    patient_oid: Literal["as-received", "test-nir"] = doc(
+        "as-received",
+        "Patient OID sent to the DMP: as-received (the OID INSi returned) or test-nir (1.2.250.1.213.1.4.10, as the ANS kit and DRIMbox send on DMP test platforms; refused in prod).",
+    )
 
     def resolved_endpoint(self, environment: str) -> str:
         return self.endpoint or DMP_ENDPOINTS.get(environment, "")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         yield from _timeout_checks(self)
+        if not self.enabled:
+            return  # an INSi-only kiosk: nothing else of this section is used
         if self.endpoint or root.environment != "demo":
             yield from _tls_checks(self, self.resolved_endpoint(root.environment), root)
+            if not self.signing_pkcs12 and root.environment != "demo":
+                yield ("signing_pkcs12",), "certificat de signature d'organisation (PKCS#12) obligatoire pour le VIHF"
+        if root.environment != "demo":
+            for key in ("responsible_idnat", "responsible_name"):
+                if not getattr(self, key).strip():
+                    yield (key,), "personne responsable des appels sans carte obligatoire hors environnement demo"
+        from kiosk.dmp.vihf import STAFF_ROLES
+
+        if self.staff_role not in STAFF_ROLES:
+            yield ("staff_role",), f"code attendu parmi : {', '.join(STAFF_ROLES)}"
+        if self.patient_oid == "test-nir" and root.environment == "prod":
+            yield ("patient_oid",), "test-nir (OID de test) interdit en production"
 

@@ -1,7 +1,7 @@
 """DMP web services for software: the TD0.2 existence test with a signed VIHF (teleservices.md)."""
 
-from kiosk.dmp.client import DmpClient
+from kiosk.dmp.client import DmpClient, PatientOid
 from kiosk.dmp.td02 import DmpFaultError, DmpState, DmpStatus
-from kiosk.dmp.vihf import VihfProfile
+from kiosk.dmp.vihf import AuthnMethod, Requester, VihfProfile
 
-__all__ = ["DmpClient", "DmpFaultError", "DmpState", "DmpStatus", "VihfProfile"]
+__all__ = ["AuthnMethod", "DmpClient", "DmpFaultError", "DmpState", "DmpStatus", "PatientOid", "Requester", "VihfProfile"]

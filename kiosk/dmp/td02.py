@@ -5,16 +5,20 @@ elements teleservices.md lists; the answer is read by name, anywhere it sits, an
 desk shows. Status codes the kiosk does not know are reported as such (`DmpState.UNKNOWN` with the code),
 never guessed.
 
-Authorisation codes read from `attentionLine[keyWordText/@code='AUTORISATION']/value/@code`: `VALIDE`
-(authorised), `INTERDITE`/`INTERDIT` (blocked by the patient), `NON_EXISTANTE`/`EXPIREE` (not yet
-authorised: first access or more than 6 months). Emergency access refused is read from the
-`ACCES_URGENCE` line (`INTERDIT`). Only `VALIDE` and `INTERDIT` are in public sources; the others are the
-kiosk's reading of the Web PS tutorial's states, kept in one table below.
+Where the answer says what (teleservices.md, "TD0.2 details from those clients"): the DMP's status is read
+from `registrationEvent/statusCode` or `registrationEvent/subject1/patient/statusCode` (hospital software in
+production reads the latter: neither place missing ever makes the state "unknown"), the closure reason from
+`registrationEvent/reasonOf` or `controlActProcess/reasonOf` (code, displayName, text), `STATUT_MT` from
+`value/@value` (a boolean). Authorisation codes come from
+`attentionLine[keyWordText/@code='AUTORISATION']/value/@code` and are mapped by the `AUTORISATION` table
+below, each value marked confirmed (seen in the public references) or assumed (the kiosk's reading of the
+Web PS tutorial's states). Emergency access refused is read from the `ACCES_URGENCE` line (assumed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from dataclasses import dataclass
 
@@ -25,7 +29,7 @@ from kiosk.privacy import scrub
 from kiosk.soapxml import SoapFault, read_answer, text_of
 from kiosk.states import DmpState
 
-__all__ = ["ACTION", "HL7", "STATE_LABELS", "DmpFaultError", "DmpState", "DmpStatus", "build_query", "parse_td02_reply"]
+__all__ = ["ACTION", "AUTORISATION", "HL7", "STATE_LABELS", "DmpFaultError", "DmpState", "DmpStatus", "Evidence", "build_query", "parse_td02_reply"]
 
 HL7 = "urn:hl7-org:v3"
 ACTION = "urn:hl7-org:v3:PRPA_IN201307UV02"
@@ -33,11 +37,24 @@ DMP_DEVICE_OID = "1.2.250.1.213.4.1.1.1"
 _N = {"h": HL7}
 SERVICE = "DMP"
 
-AUTHORISED = frozenset({"VALIDE"})
-BLOCKED = frozenset({"INTERDITE", "INTERDIT"})
-NOT_YET = frozenset({"NON_EXISTANTE", "EXPIREE"})
-EMERGENCY_REFUSED = frozenset({"INTERDIT", "INTERDITE"})
 CLOSED_STATUSES = frozenset({"completed", "obsolete", "aborted", "nullified"})
+REASON_DISPLAY = "Test d'existence de dossier"  # reasonCode displayName, as the ANS kit and DRIMbox send it
+
+
+class Evidence(str, enum.Enum):
+    CONFIRMED = "confirmed"  # seen in the public references (ANS kit, production clients)
+    ASSUMED = "assumed"  # the kiosk's reading of the Web PS tutorial; to confirm on a DMP test platform
+
+
+# AUTORISATION value -> (desk state, evidence). The simulator sends only these values.
+AUTORISATION: dict[str, tuple[DmpState, Evidence]] = {
+    "VALIDE": (DmpState.AUTHORISED, Evidence.CONFIRMED),
+    "INTERDIT": (DmpState.BLOCKED, Evidence.CONFIRMED),
+    "NON_EXISTANTE": (DmpState.NOT_AUTHORISED, Evidence.ASSUMED),
+    "EXPIREE": (DmpState.NOT_AUTHORISED, Evidence.ASSUMED),
+}
+# ACCES_URGENCE value that says the patient refused emergency access (assumed).
+EMERGENCY_REFUSED = "INTERDIT"
 
 
 # French labels for the CLI and the journal, keyed by member (a test checks every member is covered).
@@ -113,7 +130,7 @@ def build_query(ins: str, oid: str, lps_oid: str, lps_name: str, now: dt.datetim
     _device(root, "receiver", DMP_DEVICE_OID, "", "DMP")
     _device(root, "sender", lps_oid, "", lps_name)
     act = _sub(root, "controlActProcess", classCode="CACT", moodCode="EVN")
-    _sub(act, "reasonCode", code="TEST_EXST", codeSystem="1.2.250.1.213.1.1.4.11")
+    _sub(act, "reasonCode", code="TEST_EXST", codeSystem="1.2.250.1.213.1.1.4.11", displayName=REASON_DISPLAY)
     query = _sub(act, "queryByParameter")
     _sub(query, "queryId", root=lps_oid, extension=str(uuid.uuid4()))
     _sub(query, "statusCode", code="new")
@@ -128,7 +145,33 @@ def _attention(root: etree._Element, keyword: str) -> str:
         key = line.find("h:keyWordText", _N)
         if key is not None and (key.get("code") == keyword or text_of(key) == keyword):
             value = line.find("h:value", _N)
-            return (value.get("code", "") or text_of(value)).strip() if value is not None else ""
+            if value is None:
+                return ""
+            # A coded value (CV) says it in @code, a boolean (BL, STATUT_MT) in @value.
+            return (value.get("code", "") or value.get("value", "") or text_of(value)).strip()
+    return ""
+
+
+def _code_of(element: etree._Element | None) -> str:
+    return element.get("code", "") if element is not None else ""
+
+
+def _dmp_status(event: etree._Element | None) -> str:
+    """The DMP's status: closed if either place says so, else whichever place says anything."""
+    codes = [_code_of(event.find(path, _N)) for path in ("h:statusCode", "h:subject1/h:patient/h:statusCode")] if event is not None else []
+    codes = [c for c in codes if c]
+    closed = [c for c in codes if c in CLOSED_STATUSES]
+    return (closed or codes or [""])[0]
+
+
+def _closure_reason(act: etree._Element, event: etree._Element | None) -> str:
+    for parent in (event, act):
+        issue = parent.find("h:reasonOf/h:detectedIssueEvent", _N) if parent is not None else None
+        if issue is None:
+            continue
+        code = issue.find("h:code", _N)
+        parts = [_code_of(code), code.get("displayName", "") if code is not None else "", text_of(issue, "h:text", _N)]
+        return " ".join(dict.fromkeys(p for p in parts if p))
     return ""
 
 
@@ -162,27 +205,22 @@ def parse_td02_reply(status: int, content: bytes) -> DmpStatus:
         return DmpStatus(DmpState.NOT_CREATED, detail=detail_text)
     if response_code != "OK":
         return DmpStatus(DmpState.UNKNOWN, unknown_code=f"queryResponseCode={response_code or 'absent'}", detail=detail_text)
-    event = act.find("h:subject/h:registrationEvent", _N) if act is not None else None
-    status_el = event.find("h:statusCode", _N) if event is not None else None
-    event_status = status_el.get("code", "") if status_el is not None else ""
+    assert act is not None  # queryResponseCode OK was read from it
+    event = act.find("h:subject/h:registrationEvent", _N)
+    event_status = _dmp_status(event)
     authorisation, attending = _attention(element, "AUTORISATION"), _attention(element, "STATUT_MT")
     common = {"authorisation": authorisation, "attending_doctor": attending, "detail": detail_text}
     if detail_code == "DMPClosed" or event_status in CLOSED_STATUSES:
         time_el = event.find("h:effectiveTime", _N) if event is not None else None
-        reason_el = event.find("h:reasonOf/h:detectedIssueEvent/h:code", _N) if event is not None else None
-        reason = ""
-        if reason_el is not None:
-            reason = " ".join(p for p in (reason_el.get("code", ""), reason_el.get("displayName", "")) if p)
         closed_on = time_el.get("value", "") if time_el is not None else ""
-        return DmpStatus(DmpState.CLOSED, closed_on=closed_on, closed_reason=reason, **common)
+        return DmpStatus(DmpState.CLOSED, closed_on=closed_on, closed_reason=scrub(_closure_reason(act, event)), **common)
     if event_status != "active":
         return DmpStatus(DmpState.UNKNOWN, unknown_code=f"statusCode={event_status or 'absent'}", **common)
-    if authorisation in AUTHORISED:
-        return DmpStatus(DmpState.AUTHORISED, **common)
-    if authorisation in BLOCKED:
-        return DmpStatus(DmpState.BLOCKED, **common)
-    if _attention(element, "ACCES_URGENCE") in EMERGENCY_REFUSED:
+    mapped = AUTORISATION.get(authorisation)
+    if mapped is not None and mapped[0] in (DmpState.AUTHORISED, DmpState.BLOCKED):
+        return DmpStatus(mapped[0], **common)  # an emergency-access refusal changes nothing for these
+    if _attention(element, "ACCES_URGENCE") == EMERGENCY_REFUSED:
         return DmpStatus(DmpState.EMERGENCY_REFUSED, **common)
-    if authorisation in NOT_YET:
-        return DmpStatus(DmpState.NOT_AUTHORISED, **common)
+    if mapped is not None:
+        return DmpStatus(mapped[0], **common)
     return DmpStatus(DmpState.UNKNOWN, unknown_code=f"AUTORISATION={authorisation or 'absent'}", **common)

@@ -45,6 +45,15 @@ def insi_outcome(result: Any) -> InsiOutcome:
     )
 
 
+def _requester(holder: Any) -> Any:
+    """The VIHF's user from a CPx holder: IdNat, "NOM Prénom", the profession code its certificate gives."""
+    from kiosk.dmp import AuthnMethod, Requester
+    from kiosk.dmp.vihf import profession_code
+
+    return Requester(holder.idnat, f"{holder.nom} {holder.prenom.title()}".strip(), profession_code(holder.profession),
+                     authn=AuthnMethod.CARD_PIN)
+
+
 def dmp_outcome(status: Any) -> DmpOutcome:
     return DmpOutcome(status.state, status.label)  # the one DmpState (kiosk.states): nothing to translate
 
@@ -63,6 +72,10 @@ class LivePorts:
         self._stack = contextlib.ExitStack()
         self._clients_lock = threading.Lock()
         self._roles: dict[str, Role] = {}  # logical reader -> the role of the card last seen there
+        # Who the DMP is asked for (VIHF NameID, Role): the holder of the staff card read last, once the PIN
+        # is verified; cleared when that card leaves. None: the configured person responsible.
+        self._card_holder: Any = None  # kiosk.dmp.Requester of the card read, PIN not yet verified
+        self._requester: Any = None
         self._skip_checks = skip_checks
         self._his: Any = None  # kiosk.his.HisClient, opened on first use
 
@@ -100,6 +113,8 @@ class LivePorts:
             return CardEvent(CardEventKind.INSERTED, role, event.logical, event.card_counter)
         if event.kind in (ManagerEventKind.CARD_REMOVED, ManagerEventKind.READER_GONE):
             role = self._roles.pop(event.logical, None)
+            if role is Role.STAFF:
+                self._card_holder = self._requester = None
             return CardEvent(CardEventKind.REMOVED, role, event.logical, event.card_counter) if role else None
         return None
 
@@ -123,6 +138,7 @@ class LivePorts:
         with self.manager.session(reader, expect_counter=counter) as channel:
             _, left = pin_tries(channel)
         name = f"{holder.prenom.title()} {holder.nom}".strip()
+        self._card_holder, self._requester = _requester(holder), None
         return StaffCardRead(StaffHolder(name, holder.idnat, holder.card_type, holder.profession, holder.organisation), left)
 
     def verify_pin(self, reader: str, counter: int, pin: str) -> PinAnswer:
@@ -133,6 +149,8 @@ class LivePorts:
                 result = verify_pin(channel, pin)
         except ValueError as e:
             raise KioskError(str(e)) from None
+        if result.ok:
+            self._requester = self._card_holder  # the desk opens: DMP calls now name this person
         return PinAnswer(result.ok, 0 if result.blocked else result.tries_left)
 
     def read_vitale(self, reader: str, counter: int) -> VitaleRead:
@@ -175,7 +193,7 @@ class LivePorts:
             # Stage.SKIPPED: no INS usable for the DMP; the session already says "non interrogé"
 
         check = lambda: self.manager.ensure_current(read.reader, read.card_counter)
-        run_pipeline(read, clients.insi, clients.dmp, relay, card_check=check, beneficiaries=beneficiaries)
+        run_pipeline(read, clients.insi, clients.dmp, relay, card_check=check, beneficiaries=beneficiaries, requester=self._requester)
 
     def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome:
         from kiosk.insi import InvalidTraitsError, Traits
@@ -189,7 +207,9 @@ class LivePorts:
 
     def dmp_state(self, ins: InsMatricule, oid: str) -> DmpOutcome:
         dmp = self._teleservices().dmp
-        return dmp_outcome(dmp.exists(ins, oid))
+        if dmp is None:
+            raise KioskError("DMP désactivé (dmp.enabled = false)")
+        return dmp_outcome(dmp.exists(ins, oid, requester=self._requester))
 
     # ---- Web PS and printer -----------------------------------------------------------------------------------
     def webps_page(self, page: str, ins: InsMatricule | None, oid: str) -> str:

@@ -3,12 +3,19 @@
 Refused (SOAP fault): not SOAP 1.2, `wsa:Action` missing / wrong / not mustUnderstand, no MessageID or To,
 no VIHF, a VIHF whose enveloped signature (exclusive c14n, RSA-SHA256) does not verify against the
 organisation CA, missing VIHF attributes, a VIHF naming another patient than the query, a query without
-`TEST_EXST`. States come from `kiosk.sim.identities.DMP_STATES`.
+`TEST_EXST`, and a VIHF that breaks a rule of the ANS guide (`VIHF_RULES`): the fault names the rule.
+States come from `kiosk.sim.identities.DMP_STATES`.
+
+Answers come in two shapes: `production` (the default; where hospital software in production reads the
+status: `registrationEvent/subject1/patient/statusCode`, the closure reason under
+`controlActProcess/reasonOf`) and `registration` (status and reason on `registrationEvent`). Both give the
+same desk states. AUTORISATION values are only those of `kiosk.dmp.td02.AUTORISATION`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from xml.sax.saxutils import escape, quoteattr
 
@@ -16,11 +23,13 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
 from signxml.exceptions import InvalidInput, InvalidSignature
 
+from kiosk.dmp.td02 import AUTORISATION, EMERGENCY_REFUSED
 from kiosk.sim.identities import DMP_STATES
 from kiosk.sim.soapserver import SimReply, SimRequest, soap12_fault
 from kiosk.soapxml import SOAP12, UntrustedXmlError, parse_untrusted, text_of
+from kiosk.states import DmpState
 
-__all__ = ["DmpSimulator"]
+__all__ = ["SHAPES", "VIHF_RULES", "DmpSimulator", "answer_bytes"]
 
 HL7 = "urn:hl7-org:v3"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -36,6 +45,25 @@ REQUIRED_ATTRIBUTES = (
 )
 
 
+SHAPES = ("production", "registration")
+AUTHN_CLASSES = frozenset({"urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI", "urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient"})
+PROFESSIONS_OID = "1.2.250.1.71.1.2.7"
+NON_PS_OIDS = frozenset({"1.2.250.1.213.1.1.4.6", "1.2.250.1.213.1.6.1.109", "1.2.250.1.213.1.6.1.140", "1.2.250.1.213.1.6.1.108"})
+SAVOIR_FAIRE_OIDS = {"10": "1.2.250.1.71.4.2.5", "21": "1.2.250.1.71.4.2.6"}  # doctors, pharmacists
+_STRUCTURE_ID = re.compile(r"^(?:1(?:\d{2}|2A|2B)\d{7}|3\d{14})$")  # 1 + FINESS, or 3 + SIRET
+_FINESS = re.compile(r"^(?:\d{2}|2A|2B)\d{7}$")
+# The rules the fault names (ANS guide "Mapping VIHF", the ANS example kit, DRIMbox; teleservices.md).
+VIHF_RULES = {
+    "R1": "VIHF_Version 3.0 ou 4.0",
+    "R2": "Identifiant_Structure = identifiant national de la structure (1 + FINESS), pas le FINESS seul",
+    "R3": "NameID et subject-id nomment l'utilisateur (ou la personne responsable), jamais la structure",
+    "R4": "Role : codeSystem et codeSystemName ; profession (professions) ou code non-PS (TRE_A00, R94, R95, R291)",
+    "R5": "Role : second Role savoir-faire obligatoire pour un médecin (1.2.250.1.71.4.2.5) ou un pharmacien (1.2.250.1.71.4.2.6)",
+    "R6": "PurposeOfUse : code normal, codeSystem 1.2.250.1.213.1.1.4.248, codeSystemName « mode acces VIHF 1.0 »",
+    "R7": "AuthnContextClassRef : mode d'authentification locale de l'utilisateur (SmartcardPKI, TLSClient)",
+}
+
+
 class _Refusal(Exception):
     def __init__(self, code: str, text: str) -> None:
         super().__init__(text)
@@ -45,8 +73,13 @@ class _Refusal(Exception):
 class DmpSimulator:
     """The request handler of the DMP simulator (a `SoapServer` app)."""
 
-    def __init__(self, ca_bundle: str, *, base_path: str = "/si-dmp-server/v2/services", slow_s: float = 3.0) -> None:
+    def __init__(
+        self, ca_bundle: str, *, base_path: str = "/si-dmp-server/v2/services", slow_s: float = 3.0, shape: str = "production"
+    ) -> None:
+        if shape not in SHAPES:
+            raise ValueError(f"forme de réponse inconnue : {shape!r} ({', '.join(SHAPES)})")
         self.ca_bundle = ca_bundle
+        self.shape = shape
         self.patients_path = base_path.rstrip("/") + "/patients"
         self.slow_s = slow_s
 
@@ -123,77 +156,133 @@ class DmpSimulator:
         missing = [name for name in REQUIRED_ATTRIBUTES if not attributes.get(name)]
         if missing:
             raise _Refusal("VIHF_INCOMPLET", f"attributs VIHF manquants : {', '.join(missing)}")
-        if attributes["VIHF_Version"] != "3.0":
-            raise _Refusal("VIHF_INVALIDE", "VIHF_Version 3.0 attendue")
-        if text_of(signed, f".//{{{SAML}}}AuthnContextClassRef") != "urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient":
-            raise _Refusal("VIHF_INVALIDE", "mode établissement : AuthnContextClassRef TLSClient attendu")
+        self._rules(signed, attributes)
         return attributes
 
+    @staticmethod
+    def _coded(signed: etree._Element, name: str) -> list[etree._Element]:
+        return [c for a in signed.iterfind(f".//{{{SAML}}}Attribute[@Name='{name}']")
+                for v in a.iterfind(f"{{{SAML}}}AttributeValue") for c in v if isinstance(c.tag, str)]
+
+    def _rules(self, signed: etree._Element, attributes: dict[str, str]) -> None:
+        def broken(rule: str, detail: str = "") -> _Refusal:
+            return _Refusal("VIHF_INVALIDE", f"règle {rule} : {VIHF_RULES[rule]}" + (f" ({detail})" if detail else ""))
+
+        if attributes["VIHF_Version"] not in ("3.0", "4.0"):
+            raise broken("R1", attributes["VIHF_Version"])
+        structure = attributes["Identifiant_Structure"]
+        if not _STRUCTURE_ID.match(structure):
+            raise broken("R2", structure)
+        name_id = text_of(signed, f"{{{SAML}}}Subject/{{{SAML}}}NameID")
+        subject = attributes["urn:oasis:names:tc:xspa:1.0:subject:subject-id"]
+        for value in (name_id, subject):
+            if not value or value == structure or _FINESS.match(value) or value == structure[1:]:
+                raise broken("R3")
+        roles = self._coded(signed, "urn:oasis:names:tc:xacml:2.0:subject:role")
+        if not roles or any(not r.get("codeSystem") or not r.get("codeSystemName") or not r.get("code") for r in roles):
+            raise broken("R4", "codeSystem, codeSystemName et code attendus")
+        first = roles[0]
+        if first.get("codeSystem") != PROFESSIONS_OID and first.get("codeSystem") not in NON_PS_OIDS:
+            raise broken("R4", f"codeSystem {first.get('codeSystem')}")
+        if first.get("codeSystem") == PROFESSIONS_OID and first.get("codeSystemName") != "professions":
+            raise broken("R4", "codeSystemName professions attendu")
+        wanted = SAVOIR_FAIRE_OIDS.get(first.get("code", "")) if first.get("codeSystem") == PROFESSIONS_OID else None
+        if wanted and not any(r.get("codeSystem") == wanted for r in roles[1:]):
+            raise broken("R5")
+        purposes = self._coded(signed, "urn:oasis:names:tc:xspa:1.0:subject:purposeofuse")
+        if len(purposes) != 1 or (purposes[0].get("code"), purposes[0].get("codeSystem"), purposes[0].get("codeSystemName")) != (
+            "normal", "1.2.250.1.213.1.1.4.248", "mode acces VIHF 1.0"
+        ):
+            raise broken("R6")
+        if text_of(signed, f".//{{{SAML}}}AuthnContextClassRef") not in AUTHN_CLASSES:
+            raise broken("R7")
+
     def _answer(self, ins: str, oid: str) -> SimReply:
-        state = DMP_STATES.get(ins, "not_created")
+        state = DMP_STATES.get(ins, DmpState.NOT_CREATED.value)
         if state == "fault":
             return SimReply(500, soap12_fault("Receiver", "DMP_INDISPONIBLE", "Service DMP momentanément indisponible", subcode_ns="urn:dmp"))
         if state == "hang":
             return SimReply(200, b"", hang=True)
         if state == "broken":
-            return SimReply(200, self._response(ins, oid, "authorised")[:-60])
+            return SimReply(200, self.response(ins, oid, DmpState.AUTHORISED)[:-60])
         if state == "entities":
             return SimReply(200, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
-        delay = self.slow_s if state == "slow" else 0.0
-        return SimReply(200, self._response(ins, oid, "not_created" if state == "slow" else state), delay_s=delay)
+        if state == "slow":
+            return SimReply(200, self.response(ins, oid, DmpState.NOT_CREATED), delay_s=self.slow_s)
+        return SimReply(200, self.response(ins, oid, DmpState(state)))
 
-    @staticmethod
-    def _response(ins: str, oid: str, state: str) -> bytes:
-        now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
-        attention = {
-            "authorised": ("VALIDE", ""),
-            "not_authorised": ("NON_EXISTANTE", ""),
-            "blocked": ("INTERDITE", ""),
-            "emergency_refused": ("NON_EXISTANTE", "INTERDIT"),
-            "unknown": ("A_CONFIRMER", ""),
-        }
-        lines = ""
-        if state in attention:
-            authorisation, emergency = attention[state]
-            lines = (
-                f'<attentionLine><keyWordText code="AUTORISATION">AUTORISATION</keyWordText><value xsi:type="CV" code="{authorisation}"/></attentionLine>'
-                '<attentionLine><keyWordText code="STATUT_MT">STATUT_MT</keyWordText><value xsi:type="CV" code="NON"/></attentionLine>'
-            )
-            if emergency:
-                lines += f'<attentionLine><keyWordText code="ACCES_URGENCE">ACCES_URGENCE</keyWordText><value xsi:type="CV" code="{emergency}"/></attentionLine>'
-        found = state != "not_created"
-        detail = "DMPFound" if found else "DMPNotFound"
-        event = ""
-        if found:
-            closed = state == "closed"
-            event = (
-                '<subject typeCode="SUBJ"><registrationEvent classCode="REG" moodCode="EVN">'
-                f'<statusCode code="{"completed" if closed else "active"}"/>'
-                + ('<effectiveTime value="20230512"/>' if closed else "")
-                + f'<subject1 typeCode="SBJ"><patient classCode="PAT"><id root={quoteattr(oid)} extension={quoteattr(ins)}/>'
-                '<statusCode code="active"/></patient></subject1>'
-                '<custodian typeCode="CST"><assignedEntity classCode="ASSIGNED"><id root="1.2.250.1.213.4.1.1.1"/></assignedEntity></custodian>'
-                + ('<reasonOf><detectedIssueEvent classCode="ALRT" moodCode="EVN"><code code="FERMETURE_PATIENT" '
-                   'displayName="Fermeture à la demande du patient"/></detectedIssueEvent></reasonOf>' if closed else "")
-                + "</registrationEvent></subject>"
-            )
-        message = (
-            f'<PRPA_IN201308UV02 xmlns="{HL7}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ITSVersion="XML_1.0">'
-            f'<id root="1.2.250.1.213.4.1.1.1" extension="{uuid.uuid4()}"/><creationTime value="{now}"/>'
-            '<interactionId root="2.16.840.1.113883.1.6" extension="PRPA_IN201308UV02"/>'
-            '<processingCode code="P"/><processingModeCode code="T"/><acceptAckCode code="NE"/>'
-            f"{lines}"
-            '<receiver typeCode="RCV"><device classCode="DEV" determinerCode="INSTANCE"><id root="0"/></device></receiver>'
-            '<sender typeCode="SND"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.2.250.1.213.4.1.1.1"/>'
-            "<softwareName>DMP</softwareName></device></sender>"
-            f'<acknowledgement typeCode="AA"><acknowledgementDetail typeCode="I"><code code="{detail}"/>'
-            f"<text>{detail}</text></acknowledgementDetail></acknowledgement>"
-            f'<controlActProcess classCode="CACT" moodCode="EVN">{event}'
-            f'<queryAck><queryId root="0" extension="{uuid.uuid4()}"/><queryResponseCode code="{"OK" if found else "NF"}"/></queryAck>'
-            "</controlActProcess></PRPA_IN201308UV02>"
+    def response(self, ins: str, oid: str, state: DmpState) -> bytes:
+        """The PRPA_IN201308UV02 answer for `state`, in this simulator's shape."""
+        return answer_bytes(ins, oid, state, self.shape)
+
+
+# What the simulator says per state: (AUTORISATION, ACCES_URGENCE), values from the kiosk's table only.
+_ATTENTION: dict[DmpState, tuple[str, str]] = {
+    DmpState.AUTHORISED: ("VALIDE", ""),
+    DmpState.NOT_AUTHORISED: ("NON_EXISTANTE", ""),
+    DmpState.BLOCKED: ("INTERDIT", ""),
+    DmpState.EMERGENCY_REFUSED: ("NON_EXISTANTE", EMERGENCY_REFUSED),
+    DmpState.CLOSED: ("VALIDE", ""),
+    DmpState.UNKNOWN: ("VALIDE", ""),  # UNKNOWN: a DMP status code the kiosk does not know ("held")
+}
+assert all(a in AUTORISATION for a, _ in _ATTENTION.values())
+
+
+def _line(keyword: str, value: str) -> str:
+    return f'<attentionLine><keyWordText code="{keyword}">{keyword}</keyWordText>{value}</attentionLine>'
+
+
+def answer_bytes(ins: str, oid: str, state: DmpState, shape: str = "production") -> bytes:
+    """A PRPA_IN201308UV02 answer. `production`: status on subject1/patient, reason under controlActProcess;
+    `registration`: both on registrationEvent."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    lines = ""
+    if state in _ATTENTION:
+        authorisation, emergency = _ATTENTION[state]
+        lines = _line("AUTORISATION", f'<value xsi:type="CV" code="{authorisation}"/>') + _line("STATUT_MT", '<value xsi:type="BL" value="false"/>')
+        if emergency:
+            lines += _line("ACCES_URGENCE", f'<value xsi:type="CV" code="{emergency}"/>')
+    found = state is not DmpState.NOT_CREATED
+    detail = "DMPFound" if found else "DMPNotFound"
+    status = {DmpState.CLOSED: "completed", DmpState.UNKNOWN: "held"}.get(state, "active")
+    closed = state is DmpState.CLOSED
+    reason = (
+        '<reasonOf><detectedIssueEvent classCode="ALRT" moodCode="EVN"><code code="FERMETURE_PATIENT" '
+        'displayName="Fermeture à la demande du patient"/><text>Fermeture à la demande du patient</text></detectedIssueEvent></reasonOf>'
+        if closed else ""
+    )
+    production = shape == "production"
+    event = ""
+    if found:
+        event = (
+            '<subject typeCode="SUBJ"><registrationEvent classCode="REG" moodCode="EVN">'
+            + ("" if production else f'<statusCode code="{status}"/>')
+            + ('<effectiveTime value="20230512"/>' if closed else "")
+            + f'<subject1 typeCode="SBJ"><patient classCode="PAT"><id root={quoteattr(oid)} extension={quoteattr(ins)}/>'
+            + (f'<statusCode code="{status}"/>' if production else "")
+            + "</patient></subject1>"
+            '<custodian typeCode="CST"><assignedEntity classCode="ASSIGNED"><id root="1.2.250.1.213.4.1.1.1"/></assignedEntity></custodian>'
+            + ("" if production else reason)
+            + "</registrationEvent></subject>"
         )
-        return (
-            f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{SOAP12}" xmlns:wsa="{WSA}">'
-            f"<soap:Header><wsa:Action>urn:hl7-org:v3:PRPA_IN201308UV02</wsa:Action></soap:Header>"
-            f"<soap:Body>{message}</soap:Body></soap:Envelope>"
-        ).encode()
+    message = (
+        f'<PRPA_IN201308UV02 xmlns="{HL7}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ITSVersion="XML_1.0">'
+        f'<id root="1.2.250.1.213.4.1.1.1" extension="{uuid.uuid4()}"/><creationTime value="{now}"/>'
+        '<interactionId root="2.16.840.1.113883.1.6" extension="PRPA_IN201308UV02"/>'
+        '<processingCode code="P"/><processingModeCode code="T"/><acceptAckCode code="NE"/>'
+        f"{lines}"
+        '<receiver typeCode="RCV"><device classCode="DEV" determinerCode="INSTANCE"><id root="0"/></device></receiver>'
+        '<sender typeCode="SND"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.2.250.1.213.4.1.1.1"/>'
+        "<softwareName>DMP</softwareName></device></sender>"
+        f'<acknowledgement typeCode="AA"><acknowledgementDetail typeCode="I"><code code="{detail}"/>'
+        f"<text>{detail}</text></acknowledgementDetail></acknowledgement>"
+        f'<controlActProcess classCode="CACT" moodCode="EVN">{event}'
+        + (reason if production else "")
+        + f'<queryAck><queryId root="0" extension="{uuid.uuid4()}"/><queryResponseCode code="{"OK" if found else "NF"}"/></queryAck>'
+        "</controlActProcess></PRPA_IN201308UV02>"
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{SOAP12}" xmlns:wsa="{WSA}">'
+        f"<soap:Header><wsa:Action>urn:hl7-org:v3:PRPA_IN201308UV02</wsa:Action></soap:Header>"
+        f"<soap:Body>{message}</soap:Body></soap:Envelope>"
+    ).encode()

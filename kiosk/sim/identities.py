@@ -62,7 +62,7 @@ IDENTITIES: tuple[SimIdentity, ...] = (
 # Birth names that make the INSi simulator misbehave on purpose (the value says how).
 INSI_SCENARIOS: dict[str, str] = {
     "HOUILLES": "cr01",  # CNDA: no identity
-    "FAUTE": "fault",  # siram fault, severity "erreur"
+    "FAUTE": "fault",  # Receiver siram_40 fault, as recorded from the real service: "réessayez"
     "LENTEUR": "slow",  # answers after `slow_s`
     "SILENCE": "hang",  # never answers
     "GOUTTE": "drip",  # trickles its answer one byte every 50 ms (about 20 s in all)

@@ -180,9 +180,13 @@ class InsiSimulator:
         ).encode()
 
     def _misbehave(self, scenario: str, message_id: str) -> SimReply:
-        if scenario == "fault":
-            detail = f'<siram:Erreur xmlns:siram="urn:siram" severite="erreur" code="insi_102" messageID="{escape(message_id)}">Service momentanement indisponible</siram:Erreur>'
-            return SimReply(500, soap12_fault("Receiver", "siram_100", "Erreur du service", detail))
+        if scenario == "fault":  # shaped like a recorded real fault: Receiver, siram_40, "fatal", Reason marked "en"
+            detail = (
+                '<siram:Erreur xmlns:siram="urn:siram" severite="fatal" code="insi_102">L\'appel au service de recherche '
+                "avec les traits d'identité renvoie une erreur technique.</siram:Erreur>"
+            )
+            reason = "Le service est temporairement inaccessible. Veuillez renouveler votre demande ultérieurement."
+            return SimReply(500, soap12_fault("Receiver", "siram_40", reason, detail, lang="en"))
         if scenario == "slow":
             return SimReply(200, self._resultat([], message_id), delay_s=self.slow_s)
         if scenario == "hang":

@@ -45,7 +45,7 @@ class SimReply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def soap12_fault(code: str, subcode: str, reason: str, detail: str = "", subcode_ns: str = "urn:siram") -> bytes:
+def soap12_fault(code: str, subcode: str, reason: str, detail: str = "", subcode_ns: str = "urn:siram", lang: str = "fr") -> bytes:
     """A SOAP 1.2 Fault envelope; `detail` is inserted as XML."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -53,7 +53,7 @@ def soap12_fault(code: str, subcode: str, reason: str, detail: str = "", subcode
         "<soap:Body><soap:Fault>"
         f'<soap:Code><soap:Value>soap:{code}</soap:Value><soap:Subcode><soap:Value xmlns:s="{subcode_ns}">s:{subcode}</soap:Value>'
         "</soap:Subcode></soap:Code>"
-        f'<soap:Reason><soap:Text xml:lang="fr">{reason}</soap:Text></soap:Reason>'
+        f'<soap:Reason><soap:Text xml:lang="{lang}">{reason}</soap:Text></soap:Reason>'
         f"{f'<soap:Detail>{detail}</soap:Detail>' if detail else ''}"
         "</soap:Fault></soap:Body></soap:Envelope>"
     ).encode()

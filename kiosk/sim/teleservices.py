@@ -90,12 +90,12 @@ class TeleserviceSimulators:
 
 def start_simulators(
     workdir: str | os.PathLike[str], *, latency_s: float = 0.0, slow_s: float = 3.0, insi_port: int = 0, dmp_port: int = 0,
-    extra_cns: tuple[str, ...] = (),
+    extra_cns: tuple[str, ...] = (), dmp_shape: str = "production",
 ) -> TeleserviceSimulators:
     """Generate a PKI in `workdir`, start both servers on 127.0.0.1 (port 0 = any free port)."""
     pki = generate_pki(Path(workdir), extra_cns=extra_cns)
     insi_app = InsiSimulator(slow_s=slow_s)
-    dmp_app = DmpSimulator(str(pki.ca_bundle), base_path=DMP_BASE_PATH, slow_s=slow_s)
+    dmp_app = DmpSimulator(str(pki.ca_bundle), base_path=DMP_BASE_PATH, slow_s=slow_s, shape=dmp_shape)
     insi = SoapServer("insi", pki, insi_app, latency_s=latency_s, port=insi_port).start()
     try:
         dmp = SoapServer("dmp", pki, dmp_app, latency_s=latency_s, port=dmp_port).start()

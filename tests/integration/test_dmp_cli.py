@@ -27,7 +27,7 @@ def test_exists_on_the_embedded_demo_simulator(run_kiosk) -> None:
     assert closed.returncode == 1 and "fermé" in closed.stdout and "12/05/2023" in closed.stdout
     assert run_kiosk("dmp", "exists", "180032B02040123").returncode == 1  # not created
     unknown = run_kiosk("dmp", "exists", "179019912340002", "--json")
-    assert unknown.returncode == 3 and json.loads(unknown.stdout)["unknown_code"] == "AUTORISATION=A_CONFIRMER"
+    assert unknown.returncode == 3 and json.loads(unknown.stdout)["unknown_code"] == "statusCode=held"
 
 
 def test_invalid_input_is_refused_before_sending(run_kiosk) -> None:
@@ -41,6 +41,7 @@ def prod_config(sims, path: Path) -> Path:
     path.write_text(
         'environment = "prod"\n[site]\nfiness = "750000001"\n'
         '[lps]\noid = "1.2.250.1.999.1.1"\ninsi_idam = "IDAM-1"\ndmp_homologation = "H-1"\n' + sims.config_toml()
+        + 'responsible_idnat = "3750000001/0042"\nresponsible_name = "MARTIN Claire"\n'  # still in [dmp], the last section
     )
     return path
 
@@ -54,6 +55,27 @@ def test_production_never_sends_a_test_oid(run_kiosk, sims, tmp_path: Path) -> N
     ok = run_kiosk("dmp", "exists", "297022A02077878", config=config)
     assert ok.returncode == 0, ok.stderr
     assert sims.dmp.count == before + 1
+    sent = sims.dmp.received[-1].body
+    assert b">3750000001/0042</saml2:NameID>" in sent and b">MARTIN Claire<" in sent  # the CLI names who is responsible
+
+
+def test_a_dmp_without_its_responsible_person_is_a_configuration_error(run_kiosk, sims, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(prod_config(sims, tmp_path / "full.toml").read_text().replace('responsible_name = "MARTIN Claire"\n', ""))
+    done = run_kiosk("config", "check", config=config)
+    assert done.returncode == 2 and "dmp.responsible_name" in done.stdout + done.stderr
+
+
+def test_an_insi_only_kiosk_is_valid_and_refuses_dmp_calls_clearly(run_kiosk, sims, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        'environment = "prod"\n[site]\nfiness = "750000001"\n[lps]\noid = "1.2.250.1.999.1.1"\ninsi_idam = "IDAM-1"\n'
+        'dmp_homologation = "H-1"\n' + sims.config_toml().split("[dmp]")[0] + "[dmp]\nenabled = false\n"
+    )
+    check = run_kiosk("config", "check", config=config)
+    assert check.returncode == 0, check.stdout + check.stderr
+    done = run_kiosk("dmp", "exists", "297022A02077878", "--json", config=config)
+    assert done.returncode == 2 and json.loads(done.stdout)["error"] == "disabled"
 
 
 def test_sim_teleservices_command_serves_until_stopped(run_kiosk, tmp_path: Path) -> None:

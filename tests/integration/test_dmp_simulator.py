@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner, methods
 
 from drivers.errors import CardSwappedError
-from kiosk.dmp import DmpFaultError, DmpState
+from kiosk.dmp import DmpFaultError, DmpState, PatientOid, Requester
+from kiosk.dmp.td02 import build_query, parse_td02_reply
+from kiosk.dmp.vihf import VihfProfile, build_vihf
 from kiosk.errors import TeleserviceError
 from kiosk.guards import GuardError
 from kiosk.ins import parse_matricule
+from kiosk.sim.dmp_server import VIHF_RULES, DmpSimulator
 from kiosk.sim.identities import DMP_STATES
+from kiosk.sim.soapserver import SimRequest
 from tests.support import pki as teleservice_fixtures
+from tests.support.pki import DOCTOR, PROFILE, RESPONSIBLE, SECRETARY, identity
 
 NIR = "1.2.250.1.213.1.4.8"
 
@@ -53,7 +59,7 @@ def test_request_is_signed_and_addressed(make_dmp, sims) -> None:
     header = etree.fromstring(request.body).find(f"{{{SOAP}}}Header")
     assert header.find(f"{{{WSA}}}Action").get(f"{{{SOAP}}}mustUnderstand") == "true"
     assert header.find(f"{{{WSA}}}To").text == client.url
-    assert header.find(f"{{{WSA}}}MessageID").text.startswith("uuid:")
+    assert header.find(f"{{{WSA}}}MessageID").text.startswith("urn:uuid:")
 
 
 def test_test_oid_accepted_outside_production(make_dmp) -> None:
@@ -69,7 +75,7 @@ def test_vihf_signed_by_a_foreign_ca_is_refused_like_the_dmp_would(make_dmp, sim
 def test_vihf_for_another_patient_is_refused(make_dmp, sims, monkeypatch: pytest.MonkeyPatch) -> None:
     client = make_dmp()
     real = client.envelope
-    monkeypatch.setattr(client, "envelope", lambda ins, oid: real(ins, oid).replace(b'extension="297022A02077878"', b'extension="180032B02040123"'))
+    monkeypatch.setattr(client, "envelope", lambda ins, oid, who: real(ins, oid, who).replace(b'extension="297022A02077878"', b'extension="180032B02040123"'))
     with pytest.raises(DmpFaultError, match="VIHF_INVALIDE"):
         client.exists(parse_matricule("297022A02077878"), NIR)
 
@@ -77,7 +83,7 @@ def test_vihf_for_another_patient_is_refused(make_dmp, sims, monkeypatch: pytest
 def test_tampered_vihf_is_refused(make_dmp, monkeypatch: pytest.MonkeyPatch) -> None:
     client = make_dmp()
     real = client.envelope
-    monkeypatch.setattr(client, "envelope", lambda ins, oid: real(ins, oid).replace(b">KIOSK-TEST<", b">AUTRE-LOGICIEL<", 1))
+    monkeypatch.setattr(client, "envelope", lambda ins, oid, who: real(ins, oid, who).replace(b">KIOSK-TEST<", b">AUTRE-LOGICIEL<", 1))
     with pytest.raises(DmpFaultError, match="VIHF_SIGNATURE_INVALIDE"):
         client.exists(parse_matricule("297022A02077878"), NIR)
 
@@ -134,14 +140,106 @@ def test_unknown_service_path(make_dmp, sims) -> None:
 )
 def test_simulator_refuses_what_the_dmp_refuses(make_dmp, sims, mutate, code: str) -> None:
     from kiosk import tlsclient
-    from kiosk.dmp.td02 import parse_td02_reply
-    from tests.support.pki import identity
 
     client = make_dmp()
-    body = mutate(client.envelope("297022A02077878", "1.2.250.1.213.1.4.8"))
+    body = mutate(client.envelope("297022A02077878", "1.2.250.1.213.1.4.8", RESPONSIBLE))
     context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
     with tlsclient.make_session(context, str(sims.ca_bundle)) as session:
         reply = tlsclient.post(session, client.url, body, {"Content-Type": "application/soap+xml"}, tlsclient.HttpLimits(), "test")
     with pytest.raises(DmpFaultError) as info:
         parse_td02_reply(reply.status_code, reply.content)
     assert info.value.code == code
+
+
+H = "{urn:hl7-org:v3}"
+SAML = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+
+
+def _sent(sims) -> etree._Element:
+    return etree.fromstring(sims.dmp.received[-1].body)
+
+
+def test_the_vihf_names_who_asks(make_dmp, sims) -> None:
+    client = make_dmp()
+    client.exists(parse_matricule("297022A02077878"), NIR, requester=DOCTOR)
+    sent = _sent(sims)
+    assert sent.find(f".//{SAML}NameID").text == "810000000001"
+    client.exists(parse_matricule("297022A02077878"), NIR)  # no card: the person responsible
+    sent = _sent(sims)
+    assert sent.find(f".//{SAML}NameID").text == "3750000001/0042"
+    assert sent.find(f".//{SAML}AuthnContextClassRef").text.endswith(":TLSClient")
+
+
+def _valid(make_dmp, sims, profile: VihfProfile, who: Requester) -> None:
+    make_dmp(profile=profile).exists(parse_matricule("297022A02077878"), NIR, requester=who)
+
+
+@pytest.mark.parametrize(("rule", "profile", "who"), [
+    ("R1", VihfProfile(**{**PROFILE.__dict__, "vihf_version": "2.0"}), SECRETARY),
+    ("R2", VihfProfile(**{**PROFILE.__dict__, "structure_id": "750000001"}), SECRETARY),  # the bare FINESS
+    ("R3", PROFILE, Requester("1750000001", "CH DE TEST")),  # the structure, not a person
+    ("R3", PROFILE, Requester("750000001", "DURAND Sophie")),
+], ids=["version", "structure FINESS", "NameID structure", "NameID FINESS"])
+def test_simulator_refuses_a_vihf_that_breaks_a_rule_and_names_it(make_dmp, sims, rule, profile, who) -> None:
+    with pytest.raises(DmpFaultError) as info:
+        _valid(make_dmp, sims, profile, who)
+    assert info.value.code == "VIHF_INVALIDE" and f"règle {rule}" in str(info.value)
+
+
+@pytest.mark.parametrize(("rule", "mutate"), [
+    ("R4", lambda b: b.replace(b' codeSystemName="TRE_A00-ProducteurDocNonPS"', b"", 1)),
+    ("R4", lambda b: b.replace(b'codeSystem="1.2.250.1.213.1.1.4.6"', b'codeSystem="1.2.3"', 1)),
+    ("R6", lambda b: b.replace(b' codeSystemName="mode acces VIHF 1.0"', b"", 1)),
+    ("R7", lambda b: b.replace(b"ac:classes:SmartcardPKI", b"ac:classes:Password", 1)),
+], ids=["role without codeSystemName", "role from another system", "purpose without codeSystemName", "authn"])
+def test_simulator_checks_the_signed_roles_purpose_and_authn(sims, rule, mutate) -> None:
+    # Mutating after signing would only show "signature invalide": build, mutate, then re-sign like a client would.
+    signer = identity(sims.pki.signing)
+    assertion = build_vihf(PROFILE, SECRETARY, signer, "297022A02077878", NIR)
+    assertion.remove(assertion.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    assertion = etree.fromstring(mutate(etree.tostring(assertion)))
+    assertion.insert(1, etree.Element("{http://www.w3.org/2000/09/xmldsig#}Signature", Id="placeholder"))
+    signed = XMLSigner(method=methods.enveloped, signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
+                       c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0).sign(
+        assertion, key=signer.key, cert=[signer.cert], reference_uri="#" + assertion.get("ID"), id_attribute="ID")
+    reply = DmpSimulator(str(sims.ca_bundle))(SimRequest("/si-dmp-server/v2/services/patients", "application/soap+xml", _envelope(signed), "INSI-AUTO"))
+    with pytest.raises(DmpFaultError) as info:
+        parse_td02_reply(reply.status, reply.body)
+    assert f"règle {rule}" in str(info.value) and VIHF_RULES[rule] in str(info.value)
+
+
+def _envelope(assertion: etree._Element) -> bytes:
+    """A TD0.2 request around `assertion`, as the kiosk builds it."""
+    query = build_query("297022A02077878", NIR, PROFILE.lps_id, PROFILE.lps_name)
+    return (
+        f'<soap:Envelope xmlns:soap="{SOAP}" xmlns:wsa="{WSA}"><soap:Header>'
+        '<wsa:Action soap:mustUnderstand="true">urn:hl7-org:v3:PRPA_IN201307UV02</wsa:Action>'
+        '<wsa:MessageID>urn:uuid:1</wsa:MessageID><wsa:To>https://dmp/patients</wsa:To>'
+        '<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">'
+        f"{etree.tostring(assertion).decode()}</wsse:Security></soap:Header><soap:Body>{etree.tostring(query).decode()}</soap:Body>"
+        "</soap:Envelope>"
+    ).encode()
+
+
+def test_a_doctor_with_the_savoir_faire_role_is_accepted(make_dmp, sims) -> None:
+    assert make_dmp().exists(parse_matricule("297022A02077878"), NIR, requester=DOCTOR).state is DmpState.AUTHORISED
+
+
+def test_test_platform_patient_oid_is_a_setting(make_dmp, sims) -> None:
+    make_dmp(patient_oid=PatientOid.TEST_NIR).exists(parse_matricule("297022A02077878"), NIR)
+    sent = _sent(sims)
+    value = sent.find(f".//{H}patientIdentifier/{H}value")
+    assert value.get("root") == "1.2.250.1.213.1.4.10"
+    resource = sent.find(f".//{SAML}Attribute[@Name='urn:oasis:names:tc:xacml:2.0:resource:resource-id']")
+    assert "".join(resource.itertext()) == "297022A02077878^^^&1.2.250.1.213.1.4.10&ISO^NH"
+    make_dmp().exists(parse_matricule("109076322088835"), "1.2.250.1.213.1.4.9")  # as received: the NIA's own OID
+    assert _sent(sims).find(f".//{H}patientIdentifier/{H}value").get("root") == "1.2.250.1.213.1.4.9"
+
+
+def test_the_registration_shape_gives_the_same_states(make_dmp, sims) -> None:
+    sims.dmp_app.shape = "registration"
+    try:
+        for ins, state in [("236066322083656", DmpState.CLOSED), ("297022A02077878", DmpState.AUTHORISED), ("179019912340002", DmpState.UNKNOWN)]:
+            assert make_dmp().exists(parse_matricule(ins), NIR).state is state
+    finally:
+        sims.dmp_app.shape = "production"

@@ -26,6 +26,28 @@ def test_traits_on_the_embedded_demo_simulator(run_kiosk) -> None:
     assert "récupérée" in masked.stdout
 
 
+def test_cnda_answers_through_the_cli(run_kiosk) -> None:
+    """The NIA (OID .9, matricule starting with 1), Corsica 2B and ECETINSI without Prenom, as the CNDA answers them."""
+    nia = run_kiosk("insi", "traits", "--nom", "PROVISOIRE", "--prenom", "MATRICULE", "--sexe", "M", "--naissance", "2009-07-01",
+                    "--json", "--reveal")
+    assert nia.returncode == 0, nia.stderr
+    active = json.loads(nia.stdout)["ins_actif"]
+    assert (active["ins"], active["oid"], active["kind"]) == ("109076322088835", "1.2.250.1.213.1.4.9", "NIA")
+    human = run_kiosk("insi", "traits", "--nom", "PROVISOIRE", "--prenom", "MATRICULE", "--sexe", "M", "--naissance", "2009-07-01")
+    assert "(NIA, OID 1.2.250.1.213.1.4.9)" in human.stdout
+    link = run_kiosk("link", "DossierPatient", "--ins", "109076322088835", "--oid", "1.2.250.1.213.1.4.9")
+    assert link.returncode == 0 and 'value="1.2.250.1.213.1.4.9"' in link.stdout.replace("'", '"')
+    corsica = run_kiosk("insi", "traits", "--nom", "CORSE", "--prenom", "ANTHONY", "--sexe", "M", "--naissance", "1980-03-02",
+                        "--lieu", "2B020", "--json", "--reveal")
+    data = json.loads(corsica.stdout)
+    assert data["ins_actif"]["ins"] == "180032B02040123" and data["traits"]["lieu_naissance"] == "2B020"
+    ecetinsi = run_kiosk("insi", "traits", "--nom", "ECETINSI", "--prenom", "PIERRE-ALAIN", "--sexe", "M", "--naissance",
+                         "2009-07-14", "--json", "--reveal")
+    data = json.loads(ecetinsi.stdout)
+    assert data["traits"]["prenom"] == "" and data["traits"]["liste_prenom"] == "PIERRE-ALAIN MURIEL FLORIANT"
+    assert [h["ins"] for h in data["ins_historiques"]] == ["209076322083439", "209066322012355"]
+
+
 def test_exit_codes(run_kiosk) -> None:
     none = run_kiosk("insi", "traits", "--nom", "HOUILLES", "--prenom", "PIERRE", "--sexe", "M", "--naissance", "1993-01-27", "--json")
     assert none.returncode == 1 and json.loads(none.stdout)["code_cr"] == "01"
@@ -35,6 +57,7 @@ def test_exit_codes(run_kiosk) -> None:
     assert bad.returncode == 2 and "sexe" in json.loads(bad.stdout)["message"]
     fault = run_kiosk("insi", "traits", "--nom", "FAUTE", "--prenom", "Y", "--sexe", "M", "--naissance", "1993-01-27", "--json")
     assert fault.returncode == 3 and "insi_102" in json.loads(fault.stdout)["message"]
+    assert "momentanément indisponible, réessayez" in json.loads(fault.stdout)["message"]
     flagged = run_kiosk("insi", "traits", "--nom", "HERMANN", "--prenom", "GATIEN", "--sexe", "M", "--naissance", "1981-03-24")
     assert flagged.returncode == 0 and "clé incohérente" in flagged.stdout
 

@@ -13,15 +13,20 @@ from typing import Any
 import pytest
 
 from kiosk import tlsclient
-from kiosk.dmp import DmpClient, VihfProfile
+from kiosk.dmp import AuthnMethod, DmpClient, PatientOid, Requester, VihfProfile
 from kiosk.insi import InsiClient, LpsIdentity
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
 
 LPS = LpsIdentity(idam="IDAM-TEST-01", name="KIOSK-TEST", version="9.9", instance="0b7c2f4e-1111-4222-8333-944455556666", emitter="1750000001")
 PROFILE = VihfProfile(
-    structure_id="1750000001", structure_name="CH DE TEST", secteur_activite="SA07^1.2.250.1.71.4.2.4", role_code="10",
-    role_label="Médecin", lps_name="KIOSK-TEST", lps_version="9.9", lps_id="1.2.250.1.999.1.1", lps_homologation="HOMOLOG-1",
+    structure_id="1750000001", secteur_activite="SA07^1.2.250.1.71.4.2.4",
+    lps_name="KIOSK-TEST", lps_version="9.9", lps_id="1.2.250.1.999.1.1", lps_homologation="HOMOLOG-1",
 )
+# Who asks when no card opened a desk: the person responsible ([dmp] responsible_idnat / responsible_name).
+RESPONSIBLE = Requester("3750000001/0042", "MARTIN Claire", authn=AuthnMethod.ORGANISATION_TLS)
+# A secretary at the desk (CPE, no health profession) and a doctor (CPS, profession 10 + savoir-faire).
+SECRETARY = Requester("3750000001/0007", "DURAND Sophie")
+DOCTOR = Requester("810000000001", "LEGRAND Paul", profession="10", savoir_faire="SM26")
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +70,12 @@ def make_insi(sims: TeleserviceSimulators) -> Iterator[Callable[..., InsiClient]
 def make_dmp(sims: TeleserviceSimulators) -> Iterator[Callable[..., DmpClient]]:
     made: list[DmpClient] = []
 
-    def make(*, signer: Any = None, timeout_s: float = 5.0, environment: str = "demo", endpoint: str | None = None) -> DmpClient:
+    def make(*, signer: Any = None, timeout_s: float = 5.0, environment: str = "demo", endpoint: str | None = None,
+             profile: VihfProfile = PROFILE, patient_oid: PatientOid = PatientOid.AS_RECEIVED) -> DmpClient:
         client = DmpClient(
-            endpoint or sims.dmp_url, PROFILE, identity=identity(sims.pki.auth), signer=identity(signer or sims.pki.signing),
+            endpoint or sims.dmp_url, profile, identity=identity(sims.pki.auth), signer=identity(signer or sims.pki.signing),
             ca_bundle=str(sims.ca_bundle), limits=tlsclient.HttpLimits(connect_timeout_s=2.0, timeout_s=timeout_s),
-            environment=environment,
+            environment=environment, responsible=RESPONSIBLE, patient_oid=patient_oid,
         )
         made.append(client)
         return client

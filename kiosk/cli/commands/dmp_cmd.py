@@ -47,9 +47,13 @@ def cmd_exists(ctx: CliContext) -> int:
     except MatriculeError as e:
         ctx.emit({"ok": False, "error": e.code, "message": e.reason}, f"refusé : {e.reason}")
         return exitcodes.USAGE
+    if not ctx.config.dmp.enabled:
+        ctx.emit({"ok": False, "error": "disabled", "message": "DMP désactivé (dmp.enabled = false)"}, "refusé : DMP désactivé (dmp.enabled = false)")
+        return exitcodes.USAGE
     with open_teleservices(ctx.config, insi=False) as services:
         if services.simulated:
             ctx.say("environnement demo : simulateur DMP embarqué")
-        status = services.dmp.exists(matricule, oid)  # type: ignore[union-attr]
+        assert services.dmp is not None  # enabled, asked for
+        status = services.dmp.exists(matricule, oid)
     ctx.emit({"ok": True, "ins": matricule.masked, "oid": oid, **status.as_dict()}, f"{matricule.masked} : {status.label}")
     return EXIT_CODES[status.state]

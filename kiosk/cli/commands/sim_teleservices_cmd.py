@@ -31,6 +31,8 @@ def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.Argument
     p.add_argument("--slow", type=float, default=3.0, metavar="S", help="delay of the 'slow reply' scenarios (default 3)")
     p.add_argument("--insi-port", type=int, default=0, help="INSi port (default: any free port)")
     p.add_argument("--dmp-port", type=int, default=0, help="DMP port (default: any free port)")
+    p.add_argument("--dmp-shape", choices=("production", "registration"), default="production",
+                   help="where TD0.2 answers carry the DMP status: production (subject1/patient, default) or registration (registrationEvent)")
     p.add_argument("--write-config", metavar="FILE", help="also write the kiosk configuration using them to FILE (mode 0600)")
     p.set_defaults(handler=cmd_teleservices)
     return p
@@ -55,7 +57,8 @@ def cmd_teleservices(ctx: CliContext) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         with start_simulators(
-            workdir, latency_s=args.latency, slow_s=args.slow, insi_port=args.insi_port, dmp_port=args.dmp_port
+            workdir, latency_s=args.latency, slow_s=args.slow, insi_port=args.insi_port, dmp_port=args.dmp_port,
+            dmp_shape=args.dmp_shape,
         ) as sims:
             toml = 'environment = "demo"\n\n' + sims.config_toml()
             if args.write_config:
