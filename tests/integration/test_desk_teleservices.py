@@ -76,12 +76,13 @@ def test_a_nia_is_shown_asked_and_linked_with_its_own_oid(world, tmp_path) -> No
         _open_desk(world, api)
         world.backend.insert(VITALE_READER, _nia_card())
         world.runtime.controller.wait_idle(30)
-        person = _ask(api.path, {"op": "identities"})["beneficiaries"][0]
+        answer = _ask(api.path, {"op": "identities"})
+        person = answer["beneficiaries"][0]
         assert person["insi"]["ins"] == "109076322088835" and person["insi"]["oid"] == NIA_OID
         assert person["dmp"]["state"] == "authorised"
         sent = etree.fromstring(world.sims.dmp.received[-1].body)
         assert sent.find(f".//{H}patientIdentifier/{H}value").get("root") == NIA_OID
-        page = _ask(api.path, {"op": "page", "page": "DossierPatient", "index": 0})
+        page = _ask(api.path, {"op": "page", "page": "DossierPatient", "index": 0, "card": answer["card"]})
         assert page["ok"] and f'name="typeINS" value="{NIA_OID}"' in page["xhtml"].replace("'", '"')
     finally:
         api.stop()
