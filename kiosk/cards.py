@@ -14,6 +14,7 @@ from drivers.atr import CardFamily, CardKind, classify
 from drivers.base import CardChannel
 from drivers.cards import cpx as cpx_driver
 from drivers.cards import vitale as vitale_driver
+from drivers.cards.cpx_layout import CpxCardType
 from drivers.errors import CardDataError
 from drivers.manager import ReaderManager
 from kiosk.ins import InsMatricule, MatriculeError, parse_matricule
@@ -24,22 +25,34 @@ __all__ = ["CpxHolder", "read_cpx", "read_vitale", "verify_pin"]
 
 @dataclass(frozen=True)
 class CpxHolder:
-    """Who badged in: the holder of a CPS / CPE / CPF, from the card's authentication certificate."""
+    """Who badged in: the holder of a CPS / CPE / CPF, from the card's certificate. The staff identity the desk,
+    the journal and the VIHF use is `idnat`, `display_name` (from `prenom`/`nom`, or `pseudonym` on a CPE
+    "carte de service" that carries no name), `profession` (+ `profession_code`, TRE_G15) and `card_type`."""
 
     reader: str
     card_counter: int
     serial: str
     idnat: str
-    nom: str
+    nom: str  # "" on a "carte de service"
     prenom: str
     profession: str
-    card_type: str  # CPS / CPE / CPF, "" if the certificate does not tell (inferred)
+    card_type: CpxCardType  # CPS / CPE / CPF / CPA, or UNKNOWN (shown "type de carte inconnu", never guessed)
     organisation: str
     organisation_id: str
     not_before: dt.datetime
     not_after: dt.datetime
     test_pki: bool
     family: str = ""
+    pseudonym: str = ""
+    profession_code: str = ""
+    serial_check_ok: bool = True  # Luhn digit of the card number; False is said, the card is still used
+    contactless: bool = False
+    pin_reference: int | None = None  # None: no PIN on this interface (contactless CPS3)
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.prenom.title()} {self.nom}".strip()
+        return name or self.pseudonym or self.idnat
 
     @property
     def valid_now(self) -> bool:
@@ -47,11 +60,14 @@ class CpxHolder:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "reader": self.reader, "card_counter": self.card_counter, "serial": self.serial, "idnat": self.idnat,
-            "nom": self.nom, "prenom": self.prenom, "profession": self.profession, "card_type": self.card_type,
-            "organisation": self.organisation, "organisation_id": self.organisation_id,
-            "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
-            "test_pki": self.test_pki, "family": self.family,
+            "reader": self.reader, "card_counter": self.card_counter, "serial": self.serial,
+            "serial_check_ok": self.serial_check_ok, "idnat": self.idnat, "nom": self.nom, "prenom": self.prenom,
+            "pseudonym": self.pseudonym, "display_name": self.display_name, "profession": self.profession,
+            "profession_code": self.profession_code, "card_type": self.card_type.value,
+            "card_type_label": self.card_type.label, "organisation": self.organisation,
+            "organisation_id": self.organisation_id, "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(), "test_pki": self.test_pki, "family": self.family,
+            "contactless": self.contactless, "pin": self.pin_reference is not None,
         }
 
 
@@ -89,6 +105,8 @@ def _to_holder(data: cpx_driver.CpxCardData, reader: str, counter: int, atr: byt
         prenom=data.given_name, profession=data.profession, card_type=data.card_type,
         organisation=data.organisation, organisation_id=data.organisation_id, not_before=data.not_before,
         not_after=data.not_after, test_pki=data.test_pki, family=classify(atr).family.value,
+        pseudonym=data.pseudonym, profession_code=data.profession_code, serial_check_ok=data.serial_check_ok,
+        contactless=data.contactless, pin_reference=data.pin_reference,
     )
 
 
@@ -116,4 +134,4 @@ def read_cpx(source: ReaderManager | CardChannel, reader: str | None = None, *, 
 def verify_pin(manager: ReaderManager, holder: CpxHolder, pin: str) -> cpx_driver.PinResult:
     """Check the PIN on the very card `holder` was read from (`CardSwappedError` if it was swapped)."""
     with manager.session(holder.reader, expect_counter=holder.card_counter) as channel:
-        return cpx_driver.verify_pin(channel, pin)
+        return cpx_driver.verify_pin(channel, pin, holder.pin_reference)

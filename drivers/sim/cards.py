@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from drivers.sim.cpx_card import VirtualCpx
+from drivers.sim.cpx_card import VirtualCps4, VirtualCpx
 from drivers.sim.iso import IsoCard
 from drivers.sim.pki import Holder
 from drivers.sim.vitale_card import VirtualVitale, VitalePerson
 
 __all__ = [
     "CPX_PROFILES",
+    "DEMO_STAFF_CARDS",
     "VITALE_PROFILES",
     "demo_cpe",
+    "demo_cpe_service",
     "demo_cps",
+    "demo_cps4",
     "demo_vitale_accents",
     "demo_vitale_child",
     "demo_vitale_family",
@@ -29,6 +32,8 @@ __all__ = [
     "nir_with_key",
     "test_cpf",
     "test_cps",
+    "test_cps_contactless",
+    "test_cps_gip",
     "test_vitale",
 ]
 
@@ -92,25 +97,53 @@ def test_vitale() -> VirtualVitale:
                    serial="0099999901", caisse="349", centre="0349", nature="T")
 
 
+_RECEPTION = Holder("3760021832/000000018", "ACCUEIL", "CLAIRE", "Secrétaire médicale", "CH DE DEMONSTRATION",
+                    "1760021832")
+
+
 def demo_cpe() -> VirtualCpx:
     """The receptionist's CPE (staff of the establishment, FINESS 760021832)."""
-    return VirtualCpx(Holder("3760021832/000000018", "ACCUEIL", "CLAIRE", "Secrétaire médicale",
-                             "CH DE DEMONSTRATION", "1760021832"), serial="0000000018", label="CPE accueil")
+    return VirtualCpx(_RECEPTION, serial="00000018", label="CPE accueil")
+
+
+def demo_cpe_service() -> VirtualCpx:
+    """A CPE "carte de service": pseudonym and IdNat only, no name on the card (cards.md's public subject shape)."""
+    return VirtualCpx(Holder("3760021832/000000027", "", "", "Carte de service santé ou social", "CH DE DEMONSTRATION",
+                             "1760021832", pseudonym="EMPLOYE000000027"), serial="00000027", label="CPE carte de service")
 
 
 def test_cps() -> VirtualCpx:
     """A doctor's CPS (RPPS 10101234567)."""
-    return VirtualCpx(Holder("810101234567", "MEDECIN", "PAUL", "Médecin"), serial="0000000042", label="CPS médecin")
+    return VirtualCpx(Holder("810101234567", "MEDECIN", "PAUL", "Médecin"), serial="00000042", label="CPS médecin")
 
 
 def demo_cps() -> VirtualCpx:
-    return VirtualCpx(Holder("810109876543", "PHARMACIEN", "JEANNE", "Pharmacien"), serial="0000000043",
+    return VirtualCpx(Holder("810109876543", "PHARMACIEN", "JEANNE", "Pharmacien"), serial="00000043",
                       label="CPS pharmacien")
 
 
+def test_cps_gip() -> VirtualCpx:
+    """An older GIP-CPS subject: the profession in OU beside O=TEST, no title."""
+    return VirtualCpx(Holder("010012345678", "KINE", "ALAIN", "Masseur-Kinésithérapeute", "TEST", gip_cps=True),
+                      serial="00000045", label="CPS GIP-CPS")
+
+
+def test_cps_contactless() -> VirtualCpx:
+    """The doctor's CPS3 presented on its contactless application (technical certificate only)."""
+    return VirtualCpx(Holder("810101234567", "MEDECIN", "PAUL", "Médecin"), serial="00000042", contactless=True,
+                      label="CPS médecin sans contact")
+
+
 def test_cpf() -> VirtualCpx:
-    return VirtualCpx(Holder("810107654321", "ETUDIANT", "LOUIS", "Médecin en formation"), serial="0000000044",
+    return VirtualCpx(Holder("810107654321", "ETUDIANT", "LOUIS", "Médecin en formation"), serial="00000044",
                       label="CPF interne")
+
+
+def demo_cps4(atr_kind: str = "contact") -> VirtualCps4:
+    """A CPS4 CPE (ChipDoc) for the reception desk; `atr_kind` contact, rc or t0 (the official ATR list)."""
+    holder = Holder("3760021832/000000036", "ACCUEIL", "SOPHIE", "Secrétaire médicale", "CH DE DEMONSTRATION",
+                    "1760021832")
+    return VirtualCps4(holder, serial="00000036", atr_kind=atr_kind, label=f"CPS4 CPE accueil ({atr_kind})")
 
 
 VITALE_PROFILES: dict[str, Callable[[], VirtualVitale]] = {
@@ -118,18 +151,21 @@ VITALE_PROFILES: dict[str, Callable[[], VirtualVitale]] = {
     "accents": demo_vitale_accents, "lunaire": demo_vitale_lunar, "test": test_vitale,
 }
 CPX_PROFILES: dict[str, dict[str, Callable[[], VirtualCpx]]] = {
-    "cpe": {"accueil": demo_cpe},
-    "cps": {"medecin": test_cps, "pharmacien": demo_cps},
+    "cpe": {"accueil": demo_cpe, "service": demo_cpe_service},
+    "cps": {"medecin": test_cps, "pharmacien": demo_cps, "gip": test_cps_gip, "sans-contact": test_cps_contactless},
     "cpf": {"interne": test_cpf},
+    "cps4": {"accueil": demo_cps4, "rc": lambda: demo_cps4("rc"), "t0": lambda: demo_cps4("t0")},
 }
+# The staff cards the demo's staff key cycles through, in order (each can open the desk).
+DEMO_STAFF_CARDS: tuple[Callable[[], VirtualCpx], ...] = (demo_cpe, demo_cpe_service, demo_cps4)
 
 
 def make_card(kind: str, profile: str | None = None) -> IsoCard:
-    """`kind` vitale|cpe|cps|cpf and a profile name (None = the first): `KeyError` lists what exists."""
+    """`kind` vitale|cpe|cps|cpf|cps4 and a profile name (None = the first): `KeyError` lists what exists."""
     tables: dict[str, Mapping[str, Callable[[], IsoCard]]] = {"vitale": VITALE_PROFILES, **CPX_PROFILES}
     table = tables.get(kind)
     if table is None:
-        raise KeyError(f"type de carte inconnu {kind!r} (vitale, cpe, cps, cpf)")
+        raise KeyError(f"type de carte inconnu {kind!r} ({', '.join(tables)})")
     name = profile or next(iter(table))
     if name not in table:
         raise KeyError(f"profil {name!r} inconnu pour {kind} ({', '.join(table)})")

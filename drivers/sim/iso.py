@@ -18,6 +18,7 @@ class Ef:
     fid: int
     data: bytes
     sfi: int | None = None
+    security: bytes | None = None  # the FCP's A1 security attributes, when not the default
 
 
 @dataclass
@@ -35,6 +36,7 @@ class IsoCard:
 
     atr: bytes
     mf: Df
+    t0 = True  # T=0: data of a case-4 command waits for GET RESPONSE (61xx); T=1: it comes back at once
 
     def __init__(self) -> None:
         self.reset()
@@ -119,18 +121,34 @@ class IsoCard:
         if p2 & 0x0C == 0x0C:
             return sw(0x9000)
         fcp = self._fcp(target)
+        if p2 & 0x0C == 0x00:  # P2=00: "return FCI" -> the same objects in an FCI template 6F
+            fcp = b"\x6f" + fcp[1:]
+        if not self.t0:
+            return sw(0x9000, fcp)
         self._pending = fcp
         return sw(0x6100 | len(fcp))  # T=0: the FCP waits for GET RESPONSE
 
     _fci_needs_0c = False  # CPS3: selecting the application by AID requires P2=0C
 
-    @staticmethod
-    def _fcp(node: Ef | Df) -> bytes:
-        inner = b"\x83\x02" + node.fid.to_bytes(2, "big")
+    # Security attributes as a real CPS3 shows them for EF.SN.ICC (OpenSC issue #2275: `A1 12 8C 07 7B FF..`).
+    _SECURITY = bytes.fromhex("A1128C077BFFFFFFFFFF009C077BFFFFFFFFFF00")
+
+    @classmethod
+    def _fcp(cls, node: Ef | Df) -> bytes:
+        """FCP (P2=04; the same in a `6F` FCI for P2=00: OpenSC's ISO driver, which the official library uses for
+        CPS4, accepts only `6F` for P2=00) shaped like a real IAS-ECC chip's (OpenSC issues #2275, #2223): `80` size, `82` descriptor
+        (01 transparent EF, 38 DF), `83` id, `88` SFI when there is one, `A1` security, `8A 05` activated."""
+        fid = b"\x83\x02" + node.fid.to_bytes(2, "big")
         if isinstance(node, Ef):
-            inner = b"\x80\x02" + len(node.data).to_bytes(2, "big") + inner
-        elif node.aid:
-            inner += b"\x84" + bytes((len(node.aid),)) + node.aid
+            inner = b"\x80\x02" + len(node.data).to_bytes(2, "big") + b"\x82\x01\x01" + fid
+            if node.sfi is not None:
+                inner += b"\x88\x01" + bytes(((node.sfi & 0x1F) << 3,))
+        else:
+            inner = b"\x82\x01\x38" + fid
+            if node.aid:
+                inner += b"\x84" + bytes((len(node.aid),)) + node.aid
+        security = node.security if isinstance(node, Ef) and node.security else cls._SECURITY
+        inner += security + b"\x8a\x01\x05"
         return b"\x62" + bytes((len(inner),)) + inner
 
     def _get_response(self, body: bytes) -> bytes:

@@ -20,12 +20,18 @@ NOT_AFTER = dt.datetime(2028, 12, 31, tzinfo=dt.UTC)
 
 @dataclass(frozen=True)
 class Holder:
+    """A certificate subject in one of the shapes public samples show (cards.md):
+    PS `CN=<IdNat> + SN + GN, title, C`; CPE adds `O`, `OU`; a "carte de service" has `pseudonym` and no SN/GN;
+    an old GIP-CPS subject (`gip_cps`) puts the profession in `OU` beside `O` and has no title."""
+
     idnat: str
     surname: str
     given_name: str
     title: str
-    organisation: str = ""  # CPE: structure name
+    organisation: str = ""  # CPE: structure name (GIP-CPS: e.g. "TEST")
     organisation_id: str = ""  # CPE: structure national id (OU)
+    pseudonym: str = ""  # "carte de service": the only name on the card
+    gip_cps: bool = False  # old GIP-CPS subject: OU = the profession (title)
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -71,14 +77,21 @@ def holder_certificate(holder: Holder) -> bytes:
     ]
     if holder.organisation:
         rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATION_NAME, holder.organisation)]))
-        rdns.append(x509.RelativeDistinguishedName(
-            [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, holder.organisation_id)]))
-    rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.TITLE, holder.title)]))
-    rdns.append(x509.RelativeDistinguishedName([
-        x509.NameAttribute(NameOID.COMMON_NAME, holder.idnat),
-        x509.NameAttribute(NameOID.SURNAME, holder.surname),
-        x509.NameAttribute(NameOID.GIVEN_NAME, holder.given_name),
-    ]))
+    if holder.gip_cps:
+        rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, holder.title)]))
+    else:
+        if holder.organisation_id:
+            rdns.append(x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, holder.organisation_id)]))
+        rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.TITLE, holder.title)]))
+    if holder.pseudonym:
+        rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.PSEUDONYM, holder.pseudonym)]))
+    cn = [x509.NameAttribute(NameOID.COMMON_NAME, holder.idnat)]
+    if holder.surname:
+        cn.append(x509.NameAttribute(NameOID.SURNAME, holder.surname))
+    if holder.given_name:
+        cn.append(x509.NameAttribute(NameOID.GIVEN_NAME, holder.given_name))
+    rdns.append(x509.RelativeDistinguishedName(cn))
     cert = (
         x509.CertificateBuilder().subject_name(x509.Name(rdns)).issuer_name(ca.subject)
         .public_key(_key().public_key()).serial_number(x509.random_serial_number())

@@ -50,8 +50,8 @@ def _requester(holder: Any) -> Any:
     from kiosk.dmp import AuthnMethod, Requester
     from kiosk.dmp.vihf import profession_code
 
-    return Requester(holder.idnat, f"{holder.nom} {holder.prenom.title()}".strip(), profession_code(holder.profession),
-                     authn=AuthnMethod.CARD_PIN)
+    name = f"{holder.nom} {holder.prenom.title()}".strip() or holder.pseudonym  # "carte de service": no name
+    return Requester(holder.idnat, name, profession_code(holder.profession), authn=AuthnMethod.CARD_PIN)
 
 
 def dmp_outcome(status: Any) -> DmpOutcome:
@@ -76,6 +76,7 @@ class LivePorts:
         # is verified; cleared when that card leaves. None: the configured person responsible.
         self._card_holder: Any = None  # kiosk.dmp.Requester of the card read, PIN not yet verified
         self._requester: Any = None
+        self._pin_refs: dict[tuple[str, int], int] = {}  # (reader, card counter) -> the PIN reference of its AODF
         self._skip_checks = skip_checks
         self._his: Any = None  # kiosk.his.HisClient, opened on first use
 
@@ -135,18 +136,23 @@ class LivePorts:
             raise CardSwappedError("la carte professionnelle a changé pendant sa lecture")
         if holder.test_pki and self.config.environment == "prod":
             raise CardDataError("carte de test (IGC-Santé TEST) refusée en production")
+        if holder.pin_reference is None:  # the official library offers no PIN there either
+            raise CardDataError("carte présentée en sans contact : pas de code porteur sur cette interface, "
+                                "insérez-la dans le lecteur à contact")
         with self.manager.session(reader, expect_counter=counter) as channel:
-            _, left = pin_tries(channel)
-        name = f"{holder.prenom.title()} {holder.nom}".strip()
+            _, left = pin_tries(channel, holder.pin_reference)
+        self._pin_refs[(reader, counter)] = holder.pin_reference
         self._card_holder, self._requester = _requester(holder), None
-        return StaffCardRead(StaffHolder(name, holder.idnat, holder.card_type, holder.profession, holder.organisation), left)
+        staff = StaffHolder(holder.display_name, holder.idnat, holder.card_type.label, holder.profession,
+                            holder.organisation)
+        return StaffCardRead(staff, left)
 
     def verify_pin(self, reader: str, counter: int, pin: str) -> PinAnswer:
         from drivers.cards.cpx import verify_pin
 
         try:
             with self.manager.session(reader, expect_counter=counter) as channel:
-                result = verify_pin(channel, pin)
+                result = verify_pin(channel, pin, self._pin_refs.get((reader, counter)))
         except ValueError as e:
             raise KioskError(str(e)) from None
         if result.ok:

@@ -77,11 +77,14 @@ def cmd_read(ctx: CliContext) -> int:
             holder = read_cpx(manager, target.name, timeout=args.timeout)
             data = {"card": "cpx", **holder.as_dict()}
             ctx.emit(data, (
-                f"{holder.family} {holder.card_type or '(type non déduit)'} dans « {holder.reader} » : {holder.prenom} "
-                f"{holder.nom}, {holder.profession}, IdNat {holder.idnat}"
+                f"{holder.family} {holder.card_type.label} dans « {holder.reader} » : {holder.display_name}, "
+                f"{holder.profession}, IdNat {holder.idnat}, carte n° {holder.serial}"
+                + ("" if holder.serial_check_ok else " (chiffre de contrôle du numéro de carte incorrect)")
                 + (f", {holder.organisation} ({holder.organisation_id})" if holder.organisation else "")
                 + f", valide du {holder.not_before:%d/%m/%Y} au {holder.not_after:%d/%m/%Y}"
                 + (" — IGC de TEST" if holder.test_pki else "")
+                + (" — sans contact : identification seulement, pas de code porteur" if holder.pin_reference is None
+                   else "")
             ))
             return exitcodes.OK
         atr = target.atr.hex(" ").upper() if target.atr else "?"
