@@ -87,7 +87,7 @@ def _to_vitale_read(data: vitale_driver.VitaleCardData, reader: str, counter: in
             index=b.index, nom_usuel=b.nom_usuel, prenom=b.prenom, date_naissance=b.date_naissance,
             nom_naissance=b.nom_naissance, rang_naissance=b.rang_naissance, qualite=b.qualite,
             nir_individuel=_matricule(b.nir, f"bénéficiaire {b.index + 1}"), nir_ouvrant_droit=od,
-            extra={"pays": b.pays} if b.pays else {},
+            extra={"pays": b.pays} if b.pays else {}, doubtful=b.doubtful,
         )
         for b in data.beneficiaries
     )
@@ -95,7 +95,7 @@ def _to_vitale_read(data: vitale_driver.VitaleCardData, reader: str, counter: in
     return VitaleRead(
         reader=reader, card_counter=counter, beneficiaries=beneficiaries, nature=CardNature(data.nature),
         serial=data.serial, card_type=family.value if family is not CardFamily.UNKNOWN else data.card_type,
-        extra={**data.card, "apdu_count": str(data.apdu_count)},
+        extra={**data.card, "apdu_count": str(data.apdu_count)}, doubtful=data.doubtful,
     )
 
 

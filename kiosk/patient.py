@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from kiosk.ins import InsMatricule
 from kiosk.privacy import mask_date, mask_name
 
-__all__ = ["Beneficiary", "CardNature", "VitaleRead", "QUALITES"]
+__all__ = ["QUALITES", "Beneficiary", "CardNature", "VitaleRead"]
 
 QUALITES = {
     "00": "assuré",
@@ -47,6 +47,7 @@ class Beneficiary:
     nir_individuel: InsMatricule | None = None  # the beneficiary's own certified NIR, when on the card
     nir_ouvrant_droit: InsMatricule | None = None  # the insured's NIR
     extra: dict[str, str] = field(default_factory=dict, compare=False)  # other card fields, kept for display
+    doubtful: tuple[str, ...] = ()  # fields from an assumed card tag that did not parse: empty, to be checked
 
     @property
     def birth_name(self) -> str:
@@ -76,6 +77,7 @@ class VitaleRead:
     serial: str = ""
     card_type: str = ""  # "Vitale 1" / "Vitale 2"
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    doubtful: tuple[str, ...] = ()  # card-level fields that did not parse ("carte.regime", "beneficiaires"...)
 
     def __repr__(self) -> str:
         return (

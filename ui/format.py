@@ -56,8 +56,8 @@ def identity_cell(row: PatientRow) -> str:
 def row_cells(row: PatientRow) -> tuple[str, ...]:
     b = row.beneficiary
     dmp = _SHORT_DMP[row.dmp.state] if row.dmp_step is Step.DONE and row.dmp else _SHORT_STEP.get(row.dmp_step, "")
-    return (f"{b.nom_usuel} {b.prenom}", birth_date(b.date_naissance), QUALITES.get(b.qualite, b.qualite or "—"),
-            identity_cell(row), dmp)
+    qualite = "? (à vérifier)" if "qualite" in b.doubtful else QUALITES.get(b.qualite, b.qualite or "—")
+    return (f"{b.nom_usuel} {b.prenom}", birth_date(b.date_naissance), qualite, identity_cell(row), dmp)
 
 
 def detail(row: PatientRow) -> Text:
@@ -68,6 +68,10 @@ def detail(row: PatientRow) -> Text:
     if b.nom_naissance and b.nom_naissance != b.nom_usuel:
         t.append(f"Nom de naissance (carte) : {b.nom_naissance}\n")
     t.append(f"Né(e) le {birth_date(b.date_naissance)}   Sexe : {row.sex or '?'}   Rang : {b.rang_naissance or '—'}\n")
+    if b.doubtful:  # read from an assumed card tag that did not parse: left empty, never guessed
+        labels = {"rang_naissance": "rang", "qualite": "qualité", "nom_naissance": "nom de naissance"}
+        t.append(f"À vérifier (illisible sur la carte) : {', '.join(labels.get(d, d) for d in b.doubtful)}\n",
+                 style="reverse")
     t.append(f"Statut de l'identité : {row.ins_status.value}")
     if row.document is not None:
         t.append(f" (pièce vérifiée : {row.document.value})")

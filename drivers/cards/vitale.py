@@ -9,6 +9,7 @@ the project's assumptions are kept there, apart from the parsing. Every malforme
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from drivers.apdu import Response, exchange
@@ -37,6 +38,7 @@ class VitaleBeneficiaryData:
     qualite: str = ""
     nir: str = ""  # the person's own NIR (15 characters), when the card carries it
     pays: str = ""
+    doubtful: tuple[str, ...] = ()  # fields read from an assumed tag that did not parse: left empty, flagged
 
     def __repr__(self) -> str:  # no patient value in logs or tracebacks
         return f"VitaleBeneficiaryData(index={self.index}, qualite={self.qualite!r}, nir={'oui' if self.nir else 'non'})"
@@ -51,6 +53,7 @@ class VitaleCardData:
     card_type: str = ""
     card: dict[str, str] = field(default_factory=dict, compare=False)  # every card-level field read
     apdu_count: int = 0
+    doubtful: tuple[str, ...] = ()  # card-level: "carte.<field>", "carte" (template 66), "beneficiaires"
 
     def __repr__(self) -> str:
         return f"VitaleCardData(beneficiaries={len(self.beneficiaries)}, nature={self.nature!r}, apdus={self.apdu_count})"
@@ -138,7 +141,18 @@ def _templates(data: bytes, tag: int, what: str) -> list[tlv.Tlv]:
     return templates
 
 
-def _person(i: int, ident: tlv.Tlv, rights: tlv.Tlv) -> VitaleBeneficiaryData:
+def _assumed_text(template: tlv.Tlv, tag: int, what: str, valid: Callable[[str], bool]) -> tuple[str, bool]:
+    """(value, doubtful) of a field read from an ASSUMED tag: one that does not parse is left empty and flagged."""
+    try:
+        value = _text(_child(template, tag), what)
+    except CardDataError:
+        return "", True
+    if value and not valid(value):
+        return "", True
+    return value, False
+
+
+def _person(i: int, ident: tlv.Tlv, rights: tlv.Tlv | None) -> VitaleBeneficiaryData:
     who = f"bénéficiaire {i + 1}"
     nom = _text(_child(ident, L.NOM), f"{who}, nom")
     prenom = _text(_child(ident, L.PRENOM), f"{who}, prénom")
@@ -149,54 +163,76 @@ def _person(i: int, ident: tlv.Tlv, rights: tlv.Tlv) -> VitaleBeneficiaryData:
         raise CardDataError(f"{who} : prénom absent ou invalide")
     if not _DATE.match(date):
         raise CardDataError(f"{who} : date de naissance absente ou mal formée (8 chiffres attendus)")
-    nom_naissance = _text(_child(ident, L.NOM_NAISSANCE), f"{who}, nom de naissance")
-    if nom_naissance and not _NAME.match(nom_naissance):
-        raise CardDataError(f"{who} : nom de naissance invalide")
-    rang = _text(_child(ident, L.RANG), f"{who}, rang de naissance")
-    qualite = _text(_child(ident, L.QUALITE), f"{who}, qualité")
-    for value, label in ((rang, "rang de naissance"), (qualite, "qualité")):
-        if value and not _DIGITS.match(value):
-            raise CardDataError(f"{who} : {label} non numérique")
-    nir = _text(_child(rights, L.NIR), f"{who}, NIR")
+    doubtful: list[str] = []
+    nom_naissance, bad = _assumed_text(ident, L.NOM_NAISSANCE, who, lambda v: bool(_NAME.match(v)))
+    doubtful += ["nom_naissance"] if bad else []
+    rang, bad = _assumed_text(ident, L.RANG, who, lambda v: bool(_DIGITS.match(v)))
+    doubtful += ["rang_naissance"] if bad else []
+    qualite, bad = _assumed_text(ident, L.QUALITE, who, lambda v: bool(_DIGITS.match(v)) and v.zfill(2) in L.QUALITE_CODES)
+    doubtful += ["qualite"] if bad else []
+    nir = _text(_child(rights, L.NIR), f"{who}, NIR") if rights is not None else ""
     if nir and not _NIR.match(nir):
         raise CardDataError(f"{who} : NIR mal formé (15 caractères attendus)")
-    pays = _text(_child(rights, L.PAYS), f"{who}, pays")
+    pays = _text(_child(rights, L.PAYS), f"{who}, pays") if rights is not None else ""
     return VitaleBeneficiaryData(
         index=i, nom_usuel=nom, prenom=prenom, date_naissance=date, nom_naissance=nom_naissance,
         rang_naissance=rang, qualite=qualite.zfill(2) if qualite else "", nir=nir, pays=pays,
+        doubtful=tuple(doubtful),
     )
 
 
+def _card_fields(rights: bytes, doubtful: list[str]) -> dict[str, str]:
+    """The `66` template's fields (ASSUMED tags but 80): a field that does not parse is flagged, never fatal."""
+    card: dict[str, str] = {}
+    try:
+        cards = [o for o in tlv.parse(rights) if o.tag == L.CARD]
+        if len(cards) > 1 or (cards and not cards[0].constructed):
+            raise CardDataError("modèle carte (66) répété ou non construit")
+        children = cards[0].children if cards else []
+    except CardDataError:
+        doubtful.append("carte")
+        return card
+    for obj in children:
+        name = L.CARD_FIELDS.get(obj.tag)
+        if not name:
+            continue
+        try:
+            card[name] = _text(obj, f"carte, champ {name}")
+        except CardDataError:
+            doubtful.append(f"carte.{name}")
+    od = card.get("nir_ouvrant_droit", "")
+    if od and not _NIR.match(od):
+        del card["nir_ouvrant_droit"]
+        doubtful.append("carte.nir_ouvrant_droit")
+    return card
+
+
 def parse_vitale(identity: bytes, rights: bytes) -> VitaleCardData:
-    """Pure parser of the two files' contents (tested directly and fuzzed)."""
+    """Pure parser of the two files' contents (tested directly and fuzzed). Public facts that do not parse refuse
+    the card; a field from an ASSUMED tag (rank, quality, birth name, the `66` template) is left empty and flagged
+    in `doubtful`, and the rest of the card is read."""
     idents = _templates(identity, L.PERSON, "fichier des identités")
     persons = _templates(rights, L.PERSON, "fichier des droits")
     if not idents:
         raise CardDataError("aucun bénéficiaire sur la carte (fichier des identités vide)")
-    if len(idents) != len(persons):
-        raise CardDataError(
-            f"nombre de bénéficiaires incohérent entre les fichiers ({len(idents)} identités, {len(persons)} NIR)"
-        )
-    card: dict[str, str] = {}
-    cards = _templates(rights, L.CARD, "fichier des droits")
-    if len(cards) > 1:
-        raise CardDataError("plusieurs modèles carte (66) dans le fichier des droits")
-    if cards:
-        for obj in cards[0].children:
-            name = L.CARD_FIELDS.get(obj.tag)
-            if name:
-                card[name] = _text(obj, f"carte, champ {name}")
+    doubtful: list[str] = []
+    if len(idents) != len(persons):  # read those both files describe (i-th with i-th), flag the rest
+        doubtful.append("beneficiaires")
+    card = _card_fields(rights, doubtful)
     beneficiaries = [_person(i, a, b) for i, (a, b) in enumerate(zip(idents, persons))]
+    if not beneficiaries:
+        raise CardDataError("aucun bénéficiaire décrit par les deux fichiers de la carte")
     insured = next((b for b in beneficiaries if b.qualite == "00"), None)
     od = card.get("nir_ouvrant_droit") or (insured.nir if insured else "")
-    if od and not _NIR.match(od):
-        raise CardDataError("NIR de l'ouvrant droit mal formé (15 caractères attendus)")
-    # A non-insured person whose "own" NIR is the insured's has none of their own (see vitale_layout).
+    if not od:  # no insured known: a NIR read for a person of unknown quality can only be shown as the insured's
+        od = next((b.nir for b in beneficiaries if not b.qualite and b.nir), "")
+    # A person's "own" NIR is kept only when the quality says whose it is: a non-insured person whose NIR is the
+    # insured's has none of their own, and a person of unknown quality never gets one (see vitale_layout).
     beneficiaries = [
-        b if b.qualite == "00" or b.nir != od else replace(b, nir="")
+        b if b.qualite == "00" or (b.qualite and b.nir != od) else replace(b, nir="")
         for b in beneficiaries
     ]
     return VitaleCardData(
         beneficiaries=tuple(beneficiaries), nir_ouvrant_droit=od, nature=L.nature_of(card),
-        serial=card.get("serial", ""), card_type=card.get("card_type", ""), card=card,
+        serial=card.get("serial", ""), card_type=card.get("card_type", ""), card=card, doubtful=tuple(doubtful),
     )

@@ -15,6 +15,11 @@ ASSUMED by this project (not public; to be validated on real cards, which is an 
 - `65/93` is the person's OWN certified NIR; when it equals the insured's NIR on a non-insured person it is
   taken as the insured's, not the person's (a child without a certified NIR);
 - text is ASCII, else UTF-8, else ISO 8859-1.
+Because these are assumptions, a field read from an assumed tag that does not parse is left empty and flagged
+(`doubtful`), never a reason to refuse the card; unequal template counts read the persons both files describe.
+A person whose quality cannot be read never gets the `93` NIR as their own: it is shown as the insured's only.
+EF `2001` ("pointers", cardpeek) is selected with P1=02 by the reference; this reader does not use it (it reads
+by SFI, the shorter public sequence).
 Public heuristics for test cards (SESAM-Vitale API users): caisse `349` / centre `0349` (CNDA), regime `01` +
 caisse `999` (SESAM-Vitale test card).
 """
@@ -56,6 +61,7 @@ CARD_FIELDS: dict[int, str] = {
     0x87: "nir_ouvrant_droit",
     0x89: "nature",
 }
+QUALITE_CODES = frozenset(f"{n:02d}" for n in range(10))  # SESAM-Vitale quality codes 00..09 (cards.md)
 NATURE_CODES = {"R": "real", "T": "test", "D": "demo"}  # ASSUMED values of 66/89
 
 TEXT_ENCODINGS = ("ascii", "utf-8", "latin-1")

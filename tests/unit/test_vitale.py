@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from drivers.cards.vitale import parse_vitale, read_vitale
 from drivers.errors import CardDataError
 from drivers.sim import cards
+from drivers.sim.cards import nir_with_key
 from drivers.sim.vitale_card import VirtualVitale, VitalePerson
 from tests.unit.cardchan import CardOnChannel
 
@@ -74,7 +75,6 @@ def _answer(step: int, replacement: str):
     (4, "6516800841445254524f4953810444" + "9000", "TLV tronqué"),  # identity file cut in the middle
     (4, "6A82", "6A82"),  # wrong status word on the read
     (4, "6581FF9000", "TLV tronqué"),  # length beyond the data
-    (8, "650590034652419000", "nombre de bénéficiaires incohérent"),  # one NIR template for four persons
     (4, "DEADBEEF9000", "TLV"),  # garbage
     (3, "9000", "aucun bénéficiaire"),
 ])
@@ -122,3 +122,78 @@ def test_fuzzed_responses_only_raise_card_data_error(step: int, junk: bytes, kee
         read_vitale(CardOnChannel(cards.demo_vitale_family(), mangle))
     except CardDataError:
         pass
+
+
+def _ident(*fields: tuple[int, bytes]) -> bytes:
+    from drivers.sim.vitale_card import _tlv
+
+    return _tlv(0x65, b"".join(_tlv(t, v) for t, v in ((0x80, b"DUPONT"), (0x81, b"ANNE"), (0x82, b"19800101"), *fields)))
+
+
+def _rights(nir: bytes = b"", card: bytes = b"") -> bytes:
+    from drivers.sim.vitale_card import _tlv
+
+    return _tlv(0x65, (_tlv(0x93, nir) if nir else b"") + _tlv(0x90, b"FRA")) + card
+
+
+NIR_OD = nir_with_key("2800175123456").encode()
+
+
+@pytest.mark.parametrize("tag,value,field", [
+    (0x83, b"X1", "rang_naissance"),  # rank not numeric
+    (0x84, b"42", "qualite"),  # not a quality code
+    (0x84, b"\x01\x02", "qualite"),  # control characters
+    (0x85, b"B4D", "nom_naissance"),  # digits in a name
+])
+def test_doubtful_assumed_field_is_left_empty_and_flagged(tag: int, value: bytes, field: str) -> None:
+    data = parse_vitale(_ident((tag, value)), _rights(NIR_OD))
+    b = data.beneficiaries[0]
+    assert getattr(b, field) == "" and b.doubtful == (field,)
+    assert (b.nom_usuel, b.prenom, b.date_naissance) == ("DUPONT", "ANNE", "19800101")
+
+
+def test_doubtful_card_template_never_loses_the_card() -> None:
+    from drivers.sim.vitale_card import _tlv
+
+    bad_field = _tlv(0x66, _tlv(0x80, b"20240101") + _tlv(0x83, b"\x07\x07") + _tlv(0x87, b"NOTANIR"))
+    data = parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, bad_field))
+    assert set(data.doubtful) == {"carte.regime", "carte.nir_ouvrant_droit"} and data.card["debut_validite"] == "20240101"
+    assert data.nir_ouvrant_droit == NIR_OD.decode()
+    broken = _tlv(0x66, b"\x80\x09ABC")  # the template's content does not parse
+    assert parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, broken)).doubtful == ("carte",)
+    twice = _tlv(0x66, _tlv(0x80, b"1")) * 2
+    assert parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, twice)).doubtful == ("carte",)
+
+
+def test_unequal_template_counts_read_what_both_files_describe() -> None:
+    identity = _ident((0x84, b"00")) + _ident((0x84, b"06")) + _ident((0x84, b"06"))
+    data = parse_vitale(identity, _rights(NIR_OD))
+    assert len(data.beneficiaries) == 1 and data.doubtful == ("beneficiaires",)
+    rights = _rights(NIR_OD) * 3
+    data = parse_vitale(_ident((0x84, b"00")), rights)
+    assert len(data.beneficiaries) == 1 and data.doubtful == ("beneficiaires",)
+
+
+def test_child_never_inherits_the_insured_nir() -> None:
+    # quality unreadable: the NIR is shown as the insured's only, never as this person's own
+    data = parse_vitale(_ident((0x84, b"??")), _rights(NIR_OD))
+    b = data.beneficiaries[0]
+    assert b.nir == "" and b.doubtful == ("qualite",) and data.nir_ouvrant_droit == NIR_OD.decode()
+    # a child whose 93 is the insured's NIR has no NIR of its own
+    identity = _ident((0x84, b"00")) + _ident((0x84, b"06"))
+    data = parse_vitale(identity, _rights(NIR_OD) * 2)
+    assert [b.nir for b in data.beneficiaries] == [NIR_OD.decode(), ""]
+    # quality missing altogether (no 84): same rule
+    data = parse_vitale(_ident() + _ident((0x84, b"06")), _rights(NIR_OD) * 2)
+    assert [b.nir for b in data.beneficiaries] == ["", ""] and data.nir_ouvrant_droit == NIR_OD.decode()
+
+
+def test_doubtful_fields_reach_the_kiosk_model_and_json() -> None:
+    from kiosk.cards import _to_vitale_read
+    from kiosk.cli.commands.read_cmd import vitale_dict
+
+    data = parse_vitale(_ident((0x83, b"X"), (0x84, b"00")) + _ident((0x84, b"06")), _rights(NIR_OD) * 2)
+    read = _to_vitale_read(data, "patient", 1, bytes.fromhex("3B751300004409EA9000"))
+    assert read.beneficiaries[0].doubtful == ("rang_naissance",)
+    out = vitale_dict(read, reveal=False)
+    assert out["beneficiaries"][0]["doubtful"] == ["rang_naissance"] and out["doubtful"] == []

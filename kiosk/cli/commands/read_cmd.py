@@ -39,12 +39,13 @@ def vitale_dict(read: Any, reveal: bool) -> dict[str, Any]:
             "date_naissance": b.date_naissance if reveal else mask_date(b.date_naissance),
             "rang_naissance": b.rang_naissance, "qualite": b.qualite, "qualite_label": QUALITES.get(b.qualite, ""),
             "nir": _matricule(b.nir_individuel, reveal), "nir_ouvrant_droit": _matricule(b.nir_ouvrant_droit, reveal),
+            "doubtful": list(b.doubtful),
         }
 
     return {
         "card": "vitale", "reader": read.reader, "card_counter": read.card_counter, "card_type": read.card_type,
         "nature": read.nature.value, "beneficiaries": [person(b) for b in read.beneficiaries],
-        "apdu_count": int(read.extra.get("apdu_count", 0)),
+        "apdu_count": int(read.extra.get("apdu_count", 0)), "doubtful": list(read.doubtful),
     }
 
 
@@ -55,7 +56,10 @@ def _vitale_text(data: dict[str, Any]) -> str:
         lines.append(
             f"  [{b['index'] + 1}] {b['nom']} {b['prenom']}{born}, {b['date_naissance']}, rang {b['rang_naissance'] or '?'}, "
             f"{b['qualite_label'] or b['qualite'] or 'qualité inconnue'}, NIR {b['nir'] or '—'} (ouvrant droit {b['nir_ouvrant_droit'] or '—'})"
+            + (f" — à vérifier (illisible sur la carte) : {', '.join(b['doubtful'])}" if b["doubtful"] else "")
         )
+    if data["doubtful"]:
+        lines.append(f"  à vérifier (illisible sur la carte) : {', '.join(data['doubtful'])}")
     return "\n".join(lines)
 
 
