@@ -2,11 +2,13 @@
 
 Controller listeners run on worker threads; they only post a message here (thread-safe, non-blocking),
 and the UI thread renders. Locking the desk closes every dialog at once: no patient data stays on screen.
+The screens always render the controller's present view, never a snapshot that a later one superseded.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path, PurePath
 from typing import ClassVar, Protocol
 
@@ -16,8 +18,9 @@ from textual.message import Message
 from textual.timer import Timer
 
 from kiosk.desk import DeskView, StaffPhase
+from kiosk.desk.events import DeskEvent, EventKind, Reason
 from kiosk.desk.texts import Texts
-from kiosk.service.controller import DeskController, DeskEvent
+from kiosk.service.controller import DeskController
 from ui.screens.base import DeskModal, DeskScreen
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.pin import PinScreen
@@ -26,6 +29,9 @@ from ui.screens.waiting import WaitingScreen
 __all__ = ["DemoKeys", "DeskApp", "pick_theme"]
 
 STYLES = Path(__file__).resolve().parent / "styles"
+IDLE_WARNING_S = 30  # the countdown shown before the idle lock
+_ERRORS = {EventKind.ACTION_FAILED, EventKind.READERS_DOWN, EventKind.CONFIG_REFUSED, EventKind.ERROR}
+_DONE = {EventKind.PAGE_OPENED, EventKind.LINK_PRINTED, EventKind.TICKET_PRINTED, EventKind.PAGE_CLOSED}
 
 
 class DemoKeys(Protocol):
@@ -48,7 +54,11 @@ def pick_theme(setting: str) -> str:
 class DeskApp(App[None]):
     TITLE = "Accueil"
     ENABLE_COMMAND_PALETTE = False  # a desk, not a workstation: no theme switcher or command search for staff
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f12", "diagnostics", "Diagnostic", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quitter", show=False, priority=True),
+        Binding("f1", "help", "Aide"),
+        Binding("f12", "diagnostics", "Diagnostic", show=False),
+    ]
 
     class Changed(Message):
         def __init__(self, view: DeskView, event: DeskEvent) -> None:
@@ -79,6 +89,8 @@ class DeskApp(App[None]):
         self.lock_after_s = lock_after_s
         self.show_clock = show_clock  # off in snapshot tests
         self._idle_timer: Timer | None = None
+        self._countdown: Timer | None = None
+        self._lock_at = 0.0
         if demo is not None:  # priority: the virtual cards move even while a dialog is open, as real ones do
             for key, action, label in (("f2", "demo_staff", "Carte CPE"), ("f3", "demo_vitale", "Vitale suivante"),
                                        ("f4", "demo_remove", "Retirer la Vitale")):
@@ -94,31 +106,59 @@ class DeskApp(App[None]):
         self.title = self.texts("title")
         for name, screen in (("waiting", WaitingScreen), ("pin", PinScreen), ("desk", OpenDeskScreen)):
             self.install_screen(screen(), name)
+
         def relay(view: DeskView, event: DeskEvent) -> None:  # on a worker thread: post only, never touch widgets
             self.post_message(self.Changed(view, event))
 
         self.controller.add_listener(relay)
         self._route(self.controller.view(), None)
 
+    # ---- the idle lock: one timer while idle, a 1 s countdown only in its last seconds ------------------------
     def on_key(self) -> None:
         """Any key restarts the idle lock's countdown."""
         self._arm_idle_lock()
 
     def _arm_idle_lock(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.stop()
-            self._idle_timer = None
+        for timer in (self._idle_timer, self._countdown):
+            if timer is not None:
+                timer.stop()
+        self._idle_timer = self._countdown = None
+        self._say_countdown("")
         if self.lock_after_s > 0 and self.controller.view().is_open:
-            self._idle_timer = self.set_timer(self.lock_after_s, self._idle_lock)
+            self._lock_at = time.monotonic() + self.lock_after_s
+            warn_in = self.lock_after_s - IDLE_WARNING_S
+            if warn_in > 0:
+                self._idle_timer = self.set_timer(warn_in, self._start_countdown)
+            else:
+                self._start_countdown()
 
-    def _idle_lock(self) -> None:
+    def _start_countdown(self) -> None:
+        self._idle_timer = None
+        self._countdown = self.set_interval(1.0, self._tick)
+        self._tick()
+
+    def _tick(self) -> None:
+        left = round(self._lock_at - time.monotonic())
+        if left > 0 and self.controller.view().is_open:
+            self._say_countdown(self.texts("desk.idle_warning", seconds=left))
+            return
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+        self._say_countdown("")
         if self.controller.view().is_open:
-            self.controller.lock()
+            self.controller.lock(Reason.LOCKED_IDLE)
 
+    def _say_countdown(self, text: str) -> None:
+        screen = self.get_screen("desk") if self._base else None
+        if isinstance(screen, OpenDeskScreen) and screen.is_mounted:
+            screen.countdown(text)
+
+    # ---- rendering --------------------------------------------------------------------------------------------
     def on_desk_app_changed(self, message: Changed) -> None:
-        self._route(message.view, message.event)
+        self._route(self.controller.view(), message.event)  # the present state, not the message's snapshot
         self.events_shown += 1
-        if message.event.kind == "desk_opened":
+        if message.event.kind is EventKind.DESK_OPENED:
             self._arm_idle_lock()
 
     def _route(self, view: DeskView, event: DeskEvent | None) -> None:
@@ -142,7 +182,8 @@ class DeskApp(App[None]):
             else:
                 self.push_screen(wanted)
             self._base = wanted
-            self.call_after_refresh(self._show, view, event)
+            # Once mounted, render again: by then other answers may have come, so ask for the present view.
+            self.call_after_refresh(lambda: self._show(self.controller.view(), event))
         else:
             self._show(view, event)
 
@@ -150,12 +191,28 @@ class DeskApp(App[None]):
         for screen in list(self.screen_stack):
             if isinstance(screen, (DeskScreen, DeskModal)) and screen.is_mounted:
                 screen.show(view, event)
-        if event is not None and event.kind in ("action_failed", "readers_down", "config_refused", "error"):
-            self.notify(str(event.data.get("message", "")), severity="error", timeout=10)
-        elif event is not None and event.kind in ("page_opened", "link_printed", "ticket_printed"):
-            self.notify(str(event.data.get("message", "")))
+        if event is None:
+            return
+        if event.kind in _ERRORS:
+            self.notify(self.texts.problem(event.problem), severity="error", timeout=10)
+        elif event.kind is EventKind.PAGE_OPENED:
+            self.notify(self.texts("page.opened", page=self.texts.page(str(event.data.get("page", "")))))
+        elif event.kind is EventKind.PAGE_CLOSED:
+            self.notify(self.texts("page.closed"))
+        elif event.kind in _DONE:
+            self.notify(self.texts("print.done"))
 
     # ---- app-wide keys ----------------------------------------------------------------------------------------
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's own words are English): how to quit, in French."""
+        self.notify("Pour quitter le poste, tapez Ctrl+Q.", title="Quitter ?")
+
+    def action_help(self) -> None:
+        from ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
     def action_diagnostics(self) -> None:
         from ui.screens.diagnostics import DiagnosticsScreen
 
@@ -174,4 +231,3 @@ class DeskApp(App[None]):
 
     def action_demo_remove(self) -> None:
         self._demo("remove_vitale")
-

@@ -60,12 +60,12 @@ class UiConfig:
     audit_retention_days: int = doc(365, "Days the desk's audit journal is kept (whole days are deleted after that).", bounds=(1, 3660))
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
-        from kiosk.desk.texts import DEFAULT_TEXTS
+        from kiosk.desk.texts import is_text_id
 
         if self.lock_after_s < 0:
             yield ("lock_after_s",), "nombre de secondes positif ou nul attendu"
         for key in self.texts:
-            if key not in DEFAULT_TEXTS:
+            if not is_text_id(key):
                 yield ("texts", key), "identifiant de texte inconnu (voir kiosk/desk/texts.py)"
         if self.audit_retention_days < 1:
             yield ("audit_retention_days",), "nombre de jours strictement positif attendu"

@@ -19,14 +19,16 @@ from __future__ import annotations
 import dataclasses
 
 from kiosk.desk.errors import DeskStateError
+from kiosk.desk.events import Problem, Reason
 from kiosk.desk.outcomes import DmpOutcome, DmpState, IdDocument, InsiOutcome, InsStatus, ReferenceTraits
 from kiosk.desk.view import DeskView, PatientPhase, PatientRow, StaffHolder, StaffPhase, Step, Ticket
-from kiosk.patient import Beneficiary, VitaleRead
+from kiosk.patient import Beneficiary, CardNature, VitaleRead
 
 __all__ = ["DeskSession"]
 
 # A lookup by traits has no card: each manual patient gets its own negative counter, so an intent naming
 # the previous manual patient (local API) is refused like one naming a card that left.
+_MANUAL_LOCK = Problem(Reason.LOCKED_MANUAL)
 
 
 class DeskSession:
@@ -37,10 +39,12 @@ class DeskSession:
         self._staff_counter = 0
         self._holder: StaffHolder | None = None
         self._tries_left: int | None = None
-        self._staff_message = ""
+        self._staff_problem: Problem | None = None
+        self._lock_problem: Problem | None = None  # why the desk last locked, kept until it opens again
         self._patient = PatientPhase.EMPTY
         self._card_counter = 0
-        self._patient_message = ""
+        self._patient_problem: Problem | None = None
+        self._nature = CardNature.UNKNOWN  # test and demo cards are marked on screen
         self._rows: dict[int, PatientRow] = {}
         self._manual_traits: ReferenceTraits | None = None
         self._generation = 0  # bumped whenever the patient or the staff session changes
@@ -53,10 +57,12 @@ class DeskSession:
             staff_phase=self._staff,
             holder=self._holder,
             pin_tries_left=self._tries_left,
-            staff_message=self._staff_message,
+            staff_problem=self._staff_problem,
+            lock_problem=self._lock_problem,
             patient_phase=self._patient,
             card_counter=self._card_counter,
-            patient_message=self._patient_message,
+            patient_problem=self._patient_problem,
+            card_nature=self._nature,
             rows=tuple(self._rows[i] for i in sorted(self._rows)) if open_ else (),
         )
 
@@ -83,63 +89,67 @@ class DeskSession:
         if self._staff is StaffPhase.OPEN:  # a card swap without a removal event: never carry the session over
             self._close_session()
         self._staff, self._staff_counter = StaffPhase.READING, counter
-        self._holder, self._tries_left, self._staff_message = None, None, ""
+        self._holder, self._tries_left, self._staff_problem = None, None, None
 
     def staff_read(self, counter: int, holder: StaffHolder, tries_left: int | None) -> bool:
         if counter != self._staff_counter:
             return False
-        self._require(self._staff is StaffPhase.READING, "aucune lecture de carte professionnelle en cours")
+        self._require(self._staff is StaffPhase.READING, Reason.NO_STAFF_READING)
         self._holder, self._tries_left = holder, tries_left
         if tries_left == 0:
-            self._staff, self._staff_message = StaffPhase.BLOCKED, "code porteur bloqué"
+            self._staff, self._staff_problem = StaffPhase.BLOCKED, Problem(Reason.PIN_BLOCKED)
         else:
             self._staff = StaffPhase.PIN_REQUIRED
         return True
 
-    def staff_unreadable(self, counter: int, message: str) -> bool:
+    def staff_unreadable(self, counter: int, problem: Problem) -> bool:
         if counter != self._staff_counter:
             return False
-        self._require(self._staff is StaffPhase.READING, "aucune lecture de carte professionnelle en cours")
-        self._staff, self._staff_message = StaffPhase.REFUSED, message
+        self._require(self._staff is StaffPhase.READING, Reason.NO_STAFF_READING)
+        self._staff, self._staff_problem = StaffPhase.REFUSED, problem
         return True
 
     def pin_submitted(self) -> int:
         """Staff typed a PIN: returns the card counter the verification must be made against."""
-        self._require(self._staff is StaffPhase.PIN_REQUIRED, "aucun code porteur n'est demandé")
-        self._staff, self._staff_message = StaffPhase.CHECKING_PIN, ""
+        self._require(self._staff is StaffPhase.PIN_REQUIRED, Reason.NO_PIN_ASKED)
+        self._staff, self._staff_problem = StaffPhase.CHECKING_PIN, None
         return self._staff_counter
 
     def pin_result(self, counter: int, ok: bool, tries_left: int | None) -> bool:
         if counter != self._staff_counter:
             return False
-        self._require(self._staff is StaffPhase.CHECKING_PIN, "aucune vérification de code en cours")
+        self._require(self._staff is StaffPhase.CHECKING_PIN, Reason.NO_PIN_CHECK)
         self._tries_left = tries_left
         if ok:
-            self._staff, self._staff_message = StaffPhase.OPEN, ""
+            self._staff, self._staff_problem, self._lock_problem = StaffPhase.OPEN, None, None
             self._generation += 1
         elif tries_left == 0:
-            self._staff, self._staff_message = StaffPhase.BLOCKED, "code porteur bloqué"
+            self._staff, self._staff_problem = StaffPhase.BLOCKED, Problem(Reason.PIN_BLOCKED)
         else:
-            self._staff, self._staff_message = StaffPhase.PIN_REQUIRED, "code incorrect"
+            self._staff, self._staff_problem = StaffPhase.PIN_REQUIRED, Problem(Reason.PIN_WRONG)
         return True
 
-    def pin_failed(self, counter: int, message: str) -> bool:
+    def pin_failed(self, counter: int, problem: Problem) -> bool:
         """The verification could not be made (reader fault): the PIN is asked again, no try was used."""
         if counter != self._staff_counter:
             return False
-        self._require(self._staff is StaffPhase.CHECKING_PIN, "aucune vérification de code en cours")
-        self._staff, self._staff_message = StaffPhase.PIN_REQUIRED, message
+        self._require(self._staff is StaffPhase.CHECKING_PIN, Reason.NO_PIN_CHECK)
+        self._staff, self._staff_problem = StaffPhase.PIN_REQUIRED, problem
         return True
+
+    def note_lock(self, problem: Problem) -> None:
+        """Why the desk is locked (a configuration change restarting the readers): shown until it opens."""
+        self._lock_problem = problem
 
     def staff_removed(self) -> None:
         self._close_session()
-        self._staff, self._holder, self._tries_left, self._staff_message = StaffPhase.ABSENT, None, None, ""
+        self._staff, self._holder, self._tries_left, self._staff_problem = StaffPhase.ABSENT, None, None, None
 
-    def lock(self) -> None:
-        """Idle lock: the card stays in, its PIN is asked again."""
-        self._require(self._staff is StaffPhase.OPEN, "le poste n'est pas ouvert")
+    def lock(self, problem: Problem = _MANUAL_LOCK) -> None:
+        """Lock with the staff card still in (V, idle timer, a configuration change): its PIN is asked again."""
+        self._require(self._staff is StaffPhase.OPEN, Reason.DESK_NOT_OPEN)
         self._close_session()
-        self._staff, self._staff_message = StaffPhase.PIN_REQUIRED, "poste verrouillé après inactivité"
+        self._staff, self._staff_problem, self._lock_problem = StaffPhase.PIN_REQUIRED, problem, problem
 
     # ---- patient card -----------------------------------------------------------------------------------------
     def patient_inserted(self, counter: int) -> None:
@@ -150,28 +160,35 @@ class DeskSession:
         if self._patient is not PatientPhase.READING or read.card_counter != self._card_counter:
             return False  # the card left (or another came) while it was being read
         if not read.beneficiaries:
-            self._patient, self._patient_message = PatientPhase.UNREADABLE, "aucun bénéficiaire sur la carte"
+            self._patient, self._patient_problem = PatientPhase.UNREADABLE, Problem(Reason.NO_BENEFICIARY)
             return True
-        self._patient = PatientPhase.READ
+        self._patient, self._nature = PatientPhase.READ, read.nature
         self._rows = {b.index: PatientRow(b.index, b, sex=_sex_of(b)) for b in read.beneficiaries}
         return True
 
-    def vitale_unreadable(self, counter: int, message: str) -> bool:
+    def vitale_unreadable(self, counter: int, problem: Problem) -> bool:
         if self._patient is not PatientPhase.READING or counter != self._card_counter:
             return False
-        self._patient, self._patient_message = PatientPhase.UNREADABLE, message
+        self._patient, self._patient_problem = PatientPhase.UNREADABLE, problem
         return True
 
-    def patient_removed(self) -> None:
+    def patient_removed(self) -> bool:
+        """The Vitale card left: its patient goes. False when a patient looked up by traits had replaced it."""
+        if self._patient is PatientPhase.MANUAL:
+            return False
+        self._clear_patient()
+        return True
+
+    def forget_patient(self) -> None:
+        """Readers restarted or lost: whatever patient the desk held goes, a card's or one looked up by traits."""
         self._clear_patient()
 
     def manual_patient(self, traits: ReferenceTraits) -> None:
-        """A patient without a card, looked up by identity traits (INSi `rechercherInsAvecTraitsIdentite`)."""
-        self._require(self.is_open, "ouvrez d'abord le poste avec votre carte professionnelle")
-        self._require(
-            self._patient in (PatientPhase.EMPTY, PatientPhase.MANUAL, PatientPhase.UNREADABLE),
-            "retirez d'abord la carte Vitale présente",
-        )
+        """A patient without a card, looked up by identity traits (INSi `rechercherInsAvecTraitsIdentite`).
+
+        A Vitale card's patient is replaced (the screen asks staff to confirm first); the card may stay in.
+        """
+        self._require(self.is_open, Reason.DESK_NOT_OPEN)
         self._clear_patient()
         digits = traits.date_naissance.replace("-", "")
         person = Beneficiary(
@@ -185,7 +202,7 @@ class DeskSession:
     # ---- teleservices -----------------------------------------------------------------------------------------
     def start_lookups(self) -> Ticket:
         """Mark every beneficiary not asked yet as pending; the caller runs INSi then DMP for each."""
-        self._require(self.lookups_due, "aucune recherche à lancer")
+        self._require(self.lookups_due, Reason.NOTHING_TO_LOOK_UP)
         indexes = tuple(i for i in sorted(self._rows) if self._rows[i].insi_step is Step.IDLE)
         for i in indexes:
             self._rows[i] = dataclasses.replace(self._rows[i], insi_step=Step.PENDING, dmp_step=Step.IDLE)
@@ -193,12 +210,12 @@ class DeskSession:
 
     def retry_failed(self) -> bool:
         """Put the beneficiaries whose lookup failed back in line; True when there is something to retry."""
-        self._require(self.is_open, "le poste n'est pas ouvert")
+        self._require(self.is_open, Reason.DESK_NOT_OPEN)
         failed = [i for i, r in self._rows.items() if r.insi_step is Step.FAILED or r.dmp_step is Step.FAILED]
         for i in failed:
             row = self._rows[i]
             self._rows[i] = dataclasses.replace(
-                row, insi_step=Step.IDLE, insi=None, insi_error="", dmp_step=Step.IDLE, dmp=None, dmp_error=""
+                row, insi_step=Step.IDLE, insi=None, insi_error=None, dmp_step=Step.IDLE, dmp=None, dmp_error=None
             )
         return bool(failed)
 
@@ -210,15 +227,15 @@ class DeskSession:
         usable = outcome.found and outcome.key_ok
         dmp_step, dmp = (Step.IDLE, None) if usable else (Step.DONE, DmpOutcome(DmpState.NO_INS))
         self._rows[index] = dataclasses.replace(
-            row, insi_step=Step.DONE, insi=outcome, insi_error="", dmp_step=dmp_step, dmp=dmp
+            row, insi_step=Step.DONE, insi=outcome, insi_error=None, dmp_step=dmp_step, dmp=dmp
         )
         return True
 
-    def insi_failed(self, ticket: Ticket, index: int, message: str) -> bool:
+    def insi_failed(self, ticket: Ticket, index: int, problem: Problem) -> bool:
         row = self._pending(ticket, index, "insi")
         if row is None:
             return False
-        self._rows[index] = dataclasses.replace(row, insi_step=Step.FAILED, insi_error=message, dmp_step=Step.SKIPPED)
+        self._rows[index] = dataclasses.replace(row, insi_step=Step.FAILED, insi_error=problem, dmp_step=Step.SKIPPED)
         return True
 
     def dmp_started(self, ticket: Ticket, index: int) -> bool:
@@ -226,7 +243,7 @@ class DeskSession:
             return False
         row = self._rows.get(index)
         if row is None or row.insi_step is not Step.DONE or row.dmp_step is not Step.IDLE:
-            raise DeskStateError("le DMP ne peut être interrogé qu'après une réponse INSi avec INS")
+            raise DeskStateError(Reason.DMP_BEFORE_INSI)
         self._rows[index] = dataclasses.replace(row, dmp_step=Step.PENDING)
         return True
 
@@ -234,26 +251,26 @@ class DeskSession:
         row = self._pending(ticket, index, "dmp")
         if row is None:
             return False
-        self._rows[index] = dataclasses.replace(row, dmp_step=Step.DONE, dmp=outcome, dmp_error="")
+        self._rows[index] = dataclasses.replace(row, dmp_step=Step.DONE, dmp=outcome, dmp_error=None)
         return True
 
-    def dmp_failed(self, ticket: Ticket, index: int, message: str) -> bool:
+    def dmp_failed(self, ticket: Ticket, index: int, problem: Problem) -> bool:
         row = self._pending(ticket, index, "dmp")
         if row is None:
             return False
-        self._rows[index] = dataclasses.replace(row, dmp_step=Step.FAILED, dmp_error=message)
+        self._rows[index] = dataclasses.replace(row, dmp_step=Step.FAILED, dmp_error=problem)
         return True
 
     # ---- identity vigilance -----------------------------------------------------------------------------------
     def qualify(self, index: int, document: IdDocument) -> InsStatus:
         """Staff checked a high-trust ID document against the reference traits: validée, or qualifiée with an INS."""
-        self._require(self.is_open, "le poste n'est pas ouvert")
+        self._require(self.is_open, Reason.DESK_NOT_OPEN)
         row = self._rows.get(index)
-        self._require(row is not None, "bénéficiaire inconnu")
+        self._require(row is not None, Reason.UNKNOWN_BENEFICIARY)
         assert row is not None
-        self._require(row.insi_step is Step.DONE, "attendez la réponse INSi avant de vérifier la pièce d'identité")
+        self._require(row.insi_step is Step.DONE, Reason.WAIT_FOR_INSI)
         if row.insi is not None and row.insi.found and not row.insi.key_ok:
-            raise DeskStateError("INS incohérent (clé invalide) : identité non qualifiable, signalez-la à l'identitovigilance")
+            raise DeskStateError(Reason.INS_KEY_INVALID)
         self._rows[index] = dataclasses.replace(row, document=document)
         return self._rows[index].ins_status
 
@@ -265,26 +282,27 @@ class DeskSession:
         if not self._current(ticket):
             return None
         row = self._rows.get(index)
-        self._require(row is not None and index in ticket.indexes, "bénéficiaire hors de cette recherche")
+        self._require(row is not None and index in ticket.indexes, Reason.UNKNOWN_BENEFICIARY)
         assert row is not None
         step = row.insi_step if which == "insi" else row.dmp_step
-        self._require(step is Step.PENDING, f"aucune réponse {which.upper()} attendue pour ce bénéficiaire")
+        self._require(step is Step.PENDING, Reason.NO_ANSWER_EXPECTED, which)
         return row
 
     def _close_session(self) -> None:
         self._generation += 1
         for i, row in self._rows.items():
-            self._rows[i] = PatientRow(row.index, row.beneficiary, sex=row.sex)
+            # The answers go (asked again under the next staff card); the ID document checked stays.
+            self._rows[i] = PatientRow(row.index, row.beneficiary, sex=row.sex, document=row.document)
 
     def _clear_patient(self) -> None:
         self._generation += 1
-        self._patient, self._card_counter, self._patient_message = PatientPhase.EMPTY, 0, ""
-        self._rows, self._manual_traits = {}, None
+        self._patient, self._card_counter, self._patient_problem = PatientPhase.EMPTY, 0, None
+        self._rows, self._manual_traits, self._nature = {}, None, CardNature.UNKNOWN
 
     @staticmethod
-    def _require(condition: bool, message: str) -> None:
+    def _require(condition: bool, reason: Reason, detail: str = "") -> None:
         if not condition:
-            raise DeskStateError(message)
+            raise DeskStateError(reason, detail)
 
 
 def _sex_of(b: Beneficiary) -> str:

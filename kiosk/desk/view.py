@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from kiosk.desk.events import Problem
 from kiosk.desk.outcomes import (
     DmpOutcome,
     IdDocument,
@@ -16,7 +17,7 @@ from kiosk.desk.outcomes import (
     TraitDifference,
     trait_differences,
 )
-from kiosk.patient import Beneficiary
+from kiosk.patient import Beneficiary, CardNature
 
 __all__ = ["DeskView", "PatientPhase", "PatientRow", "StaffHolder", "StaffPhase", "Step", "Ticket"]
 
@@ -74,10 +75,10 @@ class PatientRow:
     sex: str = ""  # M / F from the NIR, or as entered for a lookup by traits
     insi_step: Step = Step.IDLE
     insi: InsiOutcome | None = None
-    insi_error: str = ""
+    insi_error: Problem | None = None
     dmp_step: Step = Step.IDLE
     dmp: DmpOutcome | None = None
-    dmp_error: str = ""
+    dmp_error: Problem | None = None
     document: IdDocument | None = None
 
     @property
@@ -105,15 +106,22 @@ class DeskView:
     staff_phase: StaffPhase = StaffPhase.ABSENT
     holder: StaffHolder | None = None
     pin_tries_left: int | None = None
-    staff_message: str = ""
+    staff_problem: Problem | None = None  # why the PIN is asked again, why the card was refused...
     patient_phase: PatientPhase = PatientPhase.EMPTY
     card_counter: int = 0
-    patient_message: str = ""
+    lock_problem: Problem | None = None  # why the desk last locked (until it opens again)
+    patient_problem: Problem | None = None  # why the card could not be read
+    card_nature: CardNature = CardNature.UNKNOWN
     rows: tuple[PatientRow, ...] = field(default=())  # empty unless the desk is open: data shown only then
 
     @property
     def is_open(self) -> bool:
         return self.staff_phase is StaffPhase.OPEN
+
+    @property
+    def test_card(self) -> bool:
+        """The card shown is a test or demo card: every screen with its data says so."""
+        return self.card_nature in (CardNature.TEST, CardNature.DEMO)
 
     @property
     def patient_present(self) -> bool:

@@ -345,11 +345,11 @@ class ApiServer:
         except KeyError:
             return _fail("bad_request", f"pièce inconnue (attendu : {', '.join(d.name for d in IdDocument)})")
         except CardChangedError as e:
-            return _fail("card_changed", str(e))
+            return _fail("card_changed", self.controller.texts.problem(e.problem), reason=e.reason.value)
         except UntraceableError as e:
-            return _fail("untraceable", str(e))
+            return _fail("untraceable", self.controller.texts.problem(e.problem), reason=e.reason.value)
         except DeskStateError as e:
-            return _fail("state", str(e))
+            return _fail("state", self.controller.texts.problem(e.problem), reason=e.reason.value)
         except KioskError as e:
             return _fail(type(e).__name__, str(e))
         return _fail("unknown_op", "opérations : status, identities, page, pin, qualify")
@@ -360,7 +360,7 @@ class ApiServer:
             return _fail("locked", "poste verrouillé : aucune donnée patient")
         staff = view.holder.id_nat if view.holder else ""
         if not self.controller.journal("api_read", "identities", staff, origin=origin, beneficiaries=len(view.rows)):
-            raise UntraceableError(self.controller.texts("error.audit"))
+            raise UntraceableError()
         return {"ok": True, "api_version": API_VERSION, "patient": view.patient_phase.value,
                 "card": view.card_counter, "beneficiaries": [identity(r) for r in view.rows]}
 
@@ -374,7 +374,7 @@ class ApiServer:
         view = self.controller.view()
         staff = view.holder.id_nat if view.holder else ""
         if not self.controller.journal("api_read", "page", staff, target_ins, origin=origin, page=page):
-            raise UntraceableError(self.controller.texts("error.audit"))
+            raise UntraceableError()
         return {"ok": True, "page": page, "xhtml": self.controller.ports.webps_page(page, target_ins, oid)}
 
     def _pin(self, request: dict[str, Any], origin: str) -> dict[str, Any]:

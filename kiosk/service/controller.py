@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.errors import CardDataError, CardSwappedError, ReaderError
+from drivers.errors import CardDataError, ReaderError
 from kiosk.desk import (
     CardChangedError,
     DeskSession,
@@ -29,23 +29,18 @@ from kiosk.desk import (
     Ticket,
     UntraceableError,
 )
+from kiosk.desk.events import DeskEvent, EventKind, JournalAction, Problem, Reason
 from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError, TeleserviceError
 from kiosk.patient import VitaleRead
 from kiosk.service.audit import AuditJournal
 from kiosk.service.ports import CardEvent, CardEventKind, DeskPorts, LookupStep, LookupUpdate, Role
+from kiosk.service.problems import problem_of
 
-__all__ = ["DeskController", "DeskEvent"]
+__all__ = ["DeskController", "DeskEvent", "EventKind"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DeskEvent:
-    """What just happened. `data` holds no patient value in clear (initials and masked INS at most)."""
-
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+VITALE_FRESH_S = 20 * 60  # the INSi "Vitale assertion" goes stale after about 20 minutes (teleservices.md)
 
 
 Listener = Callable[[DeskView, DeskEvent], None]
@@ -66,6 +61,8 @@ class DeskController:
         self._idle = threading.Condition(self._lock)
         self._readers: dict[Role, str] = {}
         self._vitale: VitaleRead | None = None  # the card's data, in memory only while it is in the reader
+        self._vitale_at = 0.0  # monotonic time of that read
+        self._pages = 0  # bumped when the desk's browser windows are closed: a page still opening is dropped
         self._traceable = True  # False once an audit entry could not be written: patient actions are refused
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
@@ -73,24 +70,37 @@ class DeskController:
         self.ports.start_readers(self.on_card_event)
 
     def stop(self) -> None:
+        self.ports.close_pages()
         self.ports.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._vitale = None
 
-    def replace_ports(self, ports: DeskPorts) -> None:
-        """A new configuration for readers or services: restart on the new ports. Cards still in are
-        reported again, so the staff PIN is asked again: a session never survives a change of readers."""
+    def replace_ports(self, ports: DeskPorts, problem: Problem | None = None) -> None:
+        """New readers: restart on the new ports. Cards still in are reported again, so the staff PIN is
+        asked again: a session never survives a change of readers. `problem` says why, on the lock screen."""
+        with self._lock:
+            self._close_pages()
+            holder = self._session.view().holder
+            if self._session.is_open and holder is not None:
+                self._journal(JournalAction.DESK_LOCKED, Reason.LOCKED_CONFIG.value, holder.id_nat)
         self.ports.stop()
         with self._lock:
             self.ports = ports
             self._vitale = None
             self._session.staff_removed()  # both bump the session's generation: late answers are dropped
-            self._session.patient_removed()
-            self._emit("readers_restarted")
+            self._session.forget_patient()
+            if problem is not None:
+                self._session.note_lock(problem)
+            self._emit(EventKind.READERS_RESTARTED, **({"problem": problem} if problem else {}))
         ports.start_readers(self.on_card_event)
 
-    def notice(self, kind: str, **data: Any) -> None:
+    def reconfigure(self, config: Any) -> None:
+        """Same readers, new settings for the services, the Web PS or the printer: the session goes on."""
+        with self._lock:
+            self.ports.reconfigure(config)
+
+    def notice(self, kind: EventKind, **data: Any) -> None:
         """Tell the listeners something that does not change the desk (a refused configuration...)."""
         with self._lock:
             self._emit(kind, **data)
@@ -118,16 +128,17 @@ class DeskController:
             if event.kind is CardEventKind.BACKEND_DOWN:
                 # Cards can no longer be watched: a pulled-out card would go unseen, so lock and forget now.
                 # The backend reports the cards still in as inserted when it is back (PIN asked again).
+                self._close_pages()
                 holder = self._session.view().holder
                 if self._session.is_open and holder is not None:
-                    self._journal("desk_locked", "readers down", holder.id_nat)
+                    self._journal(JournalAction.DESK_LOCKED, Reason.LOCKED_READERS_DOWN.value, holder.id_nat)
                 self._vitale = None
                 self._session.staff_removed()
-                self._session.patient_removed()
-                self._emit("readers_down", message=self.texts("error.backend_down"))
+                self._session.forget_patient()
+                self._emit(EventKind.READERS_DOWN, problem=Problem(Reason.READERS_DOWN))
                 return
             if event.kind is CardEventKind.BACKEND_UP:
-                self._emit("readers_up")
+                self._emit(EventKind.READERS_UP)
                 return
             assert event.role is not None
             self._readers[event.role] = event.reader
@@ -138,27 +149,30 @@ class DeskController:
 
     def _staff_event(self, event: CardEvent) -> None:
         if event.kind is CardEventKind.INSERTED:
+            self._close_pages()
             self._session.staff_inserted(event.counter)
-            self._emit("staff_card_inserted", reader=event.reader)
+            self._emit(EventKind.STAFF_CARD_INSERTED, reader=event.reader)
             self._submit(self._read_staff, event.reader, event.counter)
         else:
+            self._close_pages()
             was_open = self._session.is_open
             holder = self._session.view().holder
             self._session.staff_removed()
             if was_open and holder is not None:
-                self._journal("desk_locked", "staff card removed", holder.id_nat)
-            self._emit("desk_locked" if was_open else "staff_card_removed")
+                self._journal(JournalAction.DESK_LOCKED, "staff_card_removed", holder.id_nat)
+            self._emit(EventKind.DESK_LOCKED if was_open else EventKind.STAFF_CARD_REMOVED)
 
     def _patient_event(self, event: CardEvent) -> None:
+        self._close_pages()
         if event.kind is CardEventKind.INSERTED:
             self._vitale = None
             self._session.patient_inserted(event.counter)
-            self._emit("vitale_inserted", reader=event.reader)
+            self._emit(EventKind.VITALE_INSERTED, reader=event.reader)
             self._submit(self._read_vitale, event.reader, event.counter)
         else:
             self._vitale = None
-            self._session.patient_removed()
-            self._emit("patient_cleared", message=self.texts("patient.cleared"))
+            if self._session.patient_removed():
+                self._emit(EventKind.PATIENT_CLEARED, problem=Problem(Reason.PATIENT_CLEARED))
 
     # ---- staff intents ----------------------------------------------------------------------------------------
     def submit_pin(self, pin: str, *, origin: str = "desk", spare_last_try: bool = False) -> None:
@@ -169,22 +183,25 @@ class DeskController:
             v = self._session.view()
             if v.staff_phase is StaffPhase.PIN_REQUIRED:  # otherwise pin_submitted() below says why not
                 if spare_last_try and (v.pin_tries_left or 0) <= 1:
-                    self._emit("pin_desk_only", message=self.texts("staff.pin_desk_only"))
-                    raise DeskStateError(self.texts("staff.pin_desk_only"))
+                    self._emit(EventKind.PIN_DESK_ONLY, problem=Problem(Reason.PIN_DESK_ONLY))
+                    raise DeskStateError(Reason.PIN_DESK_ONLY)
                 self._require_traceable()
-                if not self._journal("pin_submitted", "checking", v.holder.id_nat if v.holder else "", origin=origin):
-                    raise UntraceableError(self.texts("error.audit"))
+                staff = v.holder.id_nat if v.holder else ""
+                if not self._journal(JournalAction.PIN_SUBMITTED, "checking", staff, origin=origin):
+                    raise UntraceableError()
             counter = self._session.pin_submitted()
             reader = self._readers.get(Role.STAFF, "")
-            self._emit("pin_checking")
+            self._emit(EventKind.PIN_CHECKING)
         self._submit(self._verify_pin, reader, counter, pin)
 
-    def lock(self) -> None:
+    def lock(self, reason: Reason = Reason.LOCKED_MANUAL, detail: str = "") -> None:
+        """Lock with the staff card in: V (manual), the idle timer, or a configuration change that matters."""
         with self._lock:
             holder = self._session.view().holder
-            self._session.lock()
-            self._journal("desk_locked", "idle", holder.id_nat if holder else "")
-            self._emit("desk_locked", message=self.texts("staff.locked_idle"))
+            self._session.lock(Problem(reason, detail))
+            self._close_pages()
+            self._journal(JournalAction.DESK_LOCKED, reason.value, holder.id_nat if holder else "")
+            self._emit(EventKind.DESK_LOCKED, problem=Problem(reason, detail))
 
     def retry(self) -> bool:
         with self._lock:
@@ -194,10 +211,12 @@ class DeskController:
             return again
 
     def lookup_traits(self, traits: ReferenceTraits) -> None:
+        """A patient looked up by traits replaces the current one (a card's patient too: the screen confirmed)."""
         with self._lock:
             self._require_traceable()
             self._session.manual_patient(traits)
-            self._emit("manual_patient")
+            self._close_pages()
+            self._emit(EventKind.MANUAL_PATIENT)
             self._start_lookups()
 
     def qualify(self, index: int, document: IdDocument, *, card: int | None = None, ins: str | None = None) -> InsStatus:
@@ -209,8 +228,9 @@ class DeskController:
             row = self._session.view().row(index)
             assert row is not None
             target = row.insi.ins if row.insi else None
-            self._journal("id_document_checked", status.value, self._staff_id(), target, document=document.name)
-            self._emit("qualified", index=index, status=status.value, document=document.name)
+            self._journal(JournalAction.ID_DOCUMENT_CHECKED, status.value, self._staff_id(), target,
+                          document=document.name)
+            self._emit(EventKind.QUALIFIED, index=index, status=status, document=document)
             return status
 
     def page_target(
@@ -219,33 +239,37 @@ class DeskController:
         """(INS, OID) for a page; refuses a page that needs an INS when the beneficiary has none."""
         with self._lock:
             if not self._session.is_open:
-                raise DeskStateError("ouvrez d'abord le poste avec votre carte professionnelle")
+                raise DeskStateError(Reason.DESK_NOT_OPEN)
             if index is None:
                 return None, ""
             self._expect_patient(index, card, ins)
             self._require_traceable()
             row = self._session.view().row(index)
             if row is None or row.insi is None or not row.insi.found or not row.insi.key_ok:
-                raise DeskStateError("ce bénéficiaire n'a pas d'INS valide : page impossible")
+                raise DeskStateError(Reason.NO_VALID_INS)
             return row.insi.ins, row.insi.oid
 
     def open_page(self, index: int | None, page: str) -> None:
+        """Open the page in the desk's browser; `page_opened` only once the browser fetched it."""
         ins, oid = self.page_target(index, page)
-        self._submit(self._page_action, "page_opened", page, ins, oid, lambda: self.ports.open_page(page, ins, oid))
+        self._submit(self._page_action, EventKind.PAGE_OPENED, page, ins, oid,
+                     lambda: self.ports.open_page(page, ins, oid))
 
     def print_page(self, index: int | None, page: str) -> None:
         ins, oid = self.page_target(index, page)
         data = {"page": page, "ins": ins, "oid": oid}
-        self._submit(self._page_action, "link_printed", page, ins, oid, lambda: self.ports.print_document("link", data))
+        self._submit(self._page_action, EventKind.LINK_PRINTED, page, ins, oid,
+                     lambda: self.ports.print_document("link", data))
 
     def print_ticket(self, index: int) -> None:
         with self._lock:
             row = self._session.view().row(index)
             if row is None:
-                raise DeskStateError("bénéficiaire inconnu")
+                raise DeskStateError(Reason.UNKNOWN_BENEFICIARY)
             ins = row.insi.ins if row.insi and row.insi.found else None
-            data = {"row": row, "status": row.ins_status.value}
-        self._submit(self._page_action, "ticket_printed", "", ins, "", lambda: self.ports.print_document("ticket", data))
+            data = {"row": row, "status": self.texts.status(row.ins_status)}
+        self._submit(self._page_action, EventKind.TICKET_PRINTED, "", ins, "",
+                     lambda: self.ports.print_document("ticket", data))
 
     # ---- workers ----------------------------------------------------------------------------------------------
     def _submit(self, fn: Callable[..., None], *args: Any) -> None:
@@ -258,7 +282,7 @@ class DeskController:
             except Exception:  # a bug in a worker must not leave the desk waiting forever
                 log.exception("erreur interne du poste")
                 with self._lock:
-                    self._emit("error", message="erreur interne : redémarrez la borne si le poste ne répond plus")
+                    self._emit(EventKind.ERROR, problem=Problem(Reason.INTERNAL))
             finally:
                 with self._idle:
                     self._busy -= 1
@@ -271,15 +295,16 @@ class DeskController:
             read = self.ports.read_staff_card(reader, counter)
         except (ReaderError, CardDataError, KioskError) as e:
             with self._lock:
-                if self._session.staff_unreadable(counter, self._error_text(e)):
-                    self._journal("staff_card_read", "refused", "", detail=type(e).__name__)
-                    self._emit("staff_card_refused", message=self._session.view().staff_message)
+                problem = problem_of(e)
+                if self._session.staff_unreadable(counter, problem):
+                    self._journal(JournalAction.STAFF_CARD_READ, "refused", "", detail=type(e).__name__)
+                    self._emit(EventKind.STAFF_CARD_REFUSED, problem=problem)
             return
         with self._lock:
             if self._session.staff_read(counter, read.holder, read.tries_left):
                 v = self._session.view()
-                self._journal("staff_card_read", v.staff_phase.value, read.holder.id_nat)
-                self._emit("staff_card_read", card_type=read.holder.card_type, tries_left=read.tries_left,
+                self._journal(JournalAction.STAFF_CARD_READ, v.staff_phase.value, read.holder.id_nat)
+                self._emit(EventKind.STAFF_CARD_READ, card_type=read.holder.card_type, tries_left=read.tries_left,
                            blocked=v.staff_phase is StaffPhase.BLOCKED)
 
     def _verify_pin(self, reader: str, counter: int, pin: str) -> None:
@@ -287,8 +312,9 @@ class DeskController:
             answer = self.ports.verify_pin(reader, counter, pin)
         except (ReaderError, CardDataError, KioskError) as e:
             with self._lock:
-                if self._session.pin_failed(counter, self._error_text(e)):
-                    self._emit("pin_error", message=self._session.view().staff_message)
+                problem = problem_of(e)
+                if self._session.pin_failed(counter, problem):
+                    self._emit(EventKind.PIN_ERROR, problem=problem)
             return
         with self._lock:
             if not self._session.pin_result(counter, answer.ok, answer.tries_left):
@@ -296,50 +322,64 @@ class DeskController:
             v = self._session.view()
             staff = self._staff_id()
             if answer.ok:
-                self._journal("desk_opened", "ok", staff)
-                self._emit("desk_opened", card_type=v.holder.card_type if v.holder else "")
+                self._journal(JournalAction.DESK_OPENED, "ok", staff)
+                self._emit(EventKind.DESK_OPENED, card_type=v.holder.card_type if v.holder else "")
                 if self._session.lookups_due:
+                    if v.patient_phase is PatientPhase.READ:  # a lock is not a loss: the same card, asked again
+                        self._journal(JournalAction.LOOKUPS_RESTARTED, "ok", staff, card_counter=v.card_counter)
                     self._start_lookups()
             else:
-                outcome = "blocked" if v.staff_phase is StaffPhase.BLOCKED else "wrong"
-                self._journal("pin_refused", outcome, staff, tries_left=answer.tries_left)
-                self._emit("pin_blocked" if outcome == "blocked" else "pin_wrong", tries_left=answer.tries_left)
+                blocked = v.staff_phase is StaffPhase.BLOCKED
+                self._journal(JournalAction.PIN_REFUSED, "blocked" if blocked else "wrong", staff,
+                              tries_left=answer.tries_left)
+                self._emit(EventKind.PIN_BLOCKED if blocked else EventKind.PIN_WRONG, tries_left=answer.tries_left)
 
     def _read_vitale(self, reader: str, counter: int) -> None:
         try:
             read = self.ports.read_vitale(reader, counter)
         except (ReaderError, CardDataError, KioskError) as e:
             with self._lock:
-                if self._session.vitale_unreadable(counter, self._error_text(e)):
-                    self._journal("vitale_read", "unreadable", self._staff_id(), detail=type(e).__name__)
-                    self._emit("vitale_unreadable", message=self._session.view().patient_message)
+                problem = problem_of(e)
+                if self._session.vitale_unreadable(counter, problem):
+                    self._journal(JournalAction.VITALE_READ, "unreadable", self._staff_id(), detail=type(e).__name__)
+                    self._emit(EventKind.VITALE_UNREADABLE, problem=problem)
             return
         with self._lock:
             if not self._session.vitale_read(read):
                 return  # the card left while it was read
             if self._session.view().patient_phase is PatientPhase.READ:
-                self._vitale = read
-            self._journal("vitale_read", "ok", self._staff_id(), beneficiaries=len(read.beneficiaries))
-            self._emit("vitale_read", beneficiaries=len(read.beneficiaries), nature=read.nature.value,
+                self._vitale, self._vitale_at = read, time.monotonic()
+            self._journal(JournalAction.VITALE_READ, "ok", self._staff_id(), beneficiaries=len(read.beneficiaries))
+            self._emit(EventKind.VITALE_READ, beneficiaries=len(read.beneficiaries), nature=read.nature.value,
                        shown=self._session.is_open)
             if self._session.lookups_due:
                 self._start_lookups()
 
     def _start_lookups(self) -> None:
-        if not self._traceable and not self._journal("audit_resumed", "ok", self._staff_id()):
+        if not self._traceable and not self._journal(JournalAction.AUDIT_RESUMED, "ok", self._staff_id()):
             return  # no teleservice call that cannot be traced; the desk already shows why
         ticket = self._session.start_lookups()
         read, traits = self._vitale, self._session.manual_traits
         staff = self._staff_id()
-        self._emit("lookups_started", beneficiaries=len(ticket.indexes))
+        self._emit(EventKind.LOOKUPS_STARTED, beneficiaries=len(ticket.indexes))
         if traits is not None:
             self._submit(self._lookup_traits, ticket, traits, staff)
         else:
             assert read is not None
-            self._submit(self._lookup_card, ticket, read, staff)
+            stale = time.monotonic() - self._vitale_at > VITALE_FRESH_S
+            self._submit(self._lookup_card, ticket, read, staff, stale)
 
-    def _lookup_card(self, ticket: Ticket, read: VitaleRead, staff: str) -> None:
+    def _lookup_card(self, ticket: Ticket, read: VitaleRead, staff: str, stale: bool = False) -> None:
         """INSi then DMP for every beneficiary at once; each answer is reported the moment it arrives."""
+        if stale:  # the INSi rules want a card read of the last minutes: read the same card again
+            try:
+                fresh = self.ports.read_vitale(read.reader, read.card_counter)
+            except (ReaderError, CardDataError, KioskError) as e:
+                log.info("relecture de la carte Vitale impossible (%s)", type(e).__name__)
+            else:
+                with self._lock:
+                    if self._vitale is read:
+                        self._vitale, self._vitale_at, read = fresh, time.monotonic(), fresh
         people = [b for b in read.beneficiaries if b.index in ticket.indexes]
         try:
             self.ports.lookup_card(read, people, lambda u: self._lookup_update(ticket, u, staff, "card"))
@@ -359,7 +399,8 @@ class DeskController:
             try:
                 dmp = self.ports.dmp_state(outcome.ins, outcome.oid)
             except (TeleserviceError, KioskError) as e:
-                self._lookup_update(ticket, LookupUpdate(index, LookupStep.DMP_FAILED, insi=outcome, error=e), staff, "traits")
+                update = LookupUpdate(index, LookupStep.DMP_FAILED, insi=outcome, error=e)
+                self._lookup_update(ticket, update, staff, "traits")
                 return
             self._lookup_update(ticket, LookupUpdate(index, LookupStep.DMP, insi=outcome, dmp=dmp), staff, "traits")
 
@@ -372,74 +413,65 @@ class DeskController:
                 if not self._session.insi_result(ticket, i, u.insi):
                     return
                 ins = u.insi.ins
-                self._journal("insi_call", f"CR {u.insi.code.value}", staff, ins, by=by,
+                self._journal(JournalAction.INSI_CALL, f"CR {u.insi.code.value}", staff, ins, by=by,
                               key_ok=u.insi.key_ok if ins else None)
                 row = self._session.view().row(i)
-                self._emit("insi_result", index=i, code=u.insi.code.value, ins=ins.masked if ins else "",
-                           key_ok=u.insi.key_ok, status=row.ins_status.value if row else "",
+                self._emit(EventKind.INSI_RESULT, index=i, code=u.insi.code, ins=ins.masked if ins else "",
+                           key_ok=u.insi.key_ok, status=row.ins_status if row else None,
                            differences=[d.trait for d in row.differences] if row else [])
                 if u.insi.found and u.insi.key_ok:
                     self._session.dmp_started(ticket, i)  # the pipeline asks the DMP right after, same worker
             elif u.step is LookupStep.INSI_FAILED:
-                if self._session.insi_failed(ticket, i, self._error_text(u.error, "error.insi")):
-                    self._journal("insi_call", "error", staff, detail=type(u.error).__name__, by=by)
-                    self._emit("insi_failed", index=i, message=self._row_text(i, "insi_error"))
+                problem = problem_of(u.error, "INSi")
+                if self._session.insi_failed(ticket, i, problem):
+                    self._journal(JournalAction.INSI_CALL, "error", staff, detail=type(u.error).__name__, by=by,
+                                  reason=problem.reason.value)
+                    self._emit(EventKind.INSI_FAILED, index=i, problem=problem)
             elif u.step is LookupStep.DMP:
                 assert u.dmp is not None
                 if self._session.dmp_result(ticket, i, u.dmp):
-                    self._journal("dmp_check", u.dmp.state.value, staff, u.insi.ins if u.insi else None)
-                    self._emit("dmp_result", index=i, state=u.dmp.state.value)
-            elif u.step is LookupStep.DMP_FAILED and self._session.dmp_failed(
-                ticket, i, self._error_text(u.error, "error.dmp")
-            ):
-                self._journal("dmp_check", "error", staff, u.insi.ins if u.insi else None, detail=type(u.error).__name__)
-                self._emit("dmp_failed", index=i, message=self._row_text(i, "dmp_error"))
+                    self._journal(JournalAction.DMP_CHECK, u.dmp.state.value, staff, u.insi.ins if u.insi else None)
+                    self._emit(EventKind.DMP_RESULT, index=i, state=u.dmp.state)
+            elif u.step is LookupStep.DMP_FAILED:
+                problem = problem_of(u.error, "DMP")
+                if self._session.dmp_failed(ticket, i, problem):
+                    self._journal(JournalAction.DMP_CHECK, "error", staff, u.insi.ins if u.insi else None,
+                                  detail=type(u.error).__name__, reason=problem.reason.value)
+                    self._emit(EventKind.DMP_FAILED, index=i, problem=problem)
 
-    def _page_action(self, kind: str, page: str, ins: Any, oid: str, action: Callable[[], None]) -> None:
+    def _page_action(self, kind: EventKind, page: str, ins: Any, oid: str, action: Callable[[], None]) -> None:
+        with self._lock:
+            epoch = self._pages
         try:
             action()
         except (KioskError, OSError) as e:
-            key = "error.browser" if kind == "page_opened" else "error.printer"
+            problem = _action_problem(kind, e)
             with self._lock:
-                reason = getattr(e, "reason", None)  # a printer failure's code (kiosk.printing.PrintFailure)
-                self._journal(kind, "error", self._staff_id(), ins, page=page, detail=str(reason or type(e).__name__))
-                self._emit("action_failed", action=kind, message=self.texts(key, detail=_safe(e)))
+                if kind is EventKind.PAGE_OPENED and epoch != self._pages:
+                    return  # the desk locked or the patient left while the browser started: nothing to say
+                code = getattr(e, "reason", None)  # a printer failure's code (kiosk.printing.PrintFailure)
+                self._journal(JournalAction(kind.value), "error", self._staff_id(), ins, page=page,
+                              detail=str(getattr(code, "value", code) or type(e).__name__), reason=problem.reason.value)
+                self._emit(EventKind.ACTION_FAILED, action=kind, page=page, problem=problem)
             return
         with self._lock:
-            self._journal(kind, "ok", self._staff_id(), ins, page=page)
-            message = self.texts("page.opened", page=page) if kind == "page_opened" else self.texts("print.done")
-            self._emit(kind, page=page, message=message)
+            if kind is EventKind.PAGE_OPENED and epoch != self._pages:
+                self.ports.close_pages()  # opened just as the desk locked: close it at once
+                return
+            self._journal(JournalAction(kind.value), "ok", self._staff_id(), ins, page=page)
+            self._emit(kind, page=page)
 
     # ---- helpers ----------------------------------------------------------------------------------------------
     def _expect_patient(self, index: int, card: int | None, ins: str | None) -> None:
         """Checked under the lock, with the action: a swap between the check and the action is impossible."""
         v = self._session.view()
         if card is not None and card != v.card_counter:
-            raise CardChangedError("la carte a changé : relisez les identités avant d'agir")
+            raise CardChangedError()
         if ins is not None:
             row = v.row(index)
             seen = row.insi.ins.value if row is not None and row.insi is not None and row.insi.ins is not None else ""
             if "".join(ins.split()).upper() != seen:
-                raise CardChangedError("la carte a changé : relisez les identités avant d'agir")
-
-    def _row_text(self, index: int, field: str) -> str:
-        row = self._session.view().row(index)
-        return str(getattr(row, field)) if row is not None else ""
-
-    def _staff_id(self) -> str:
-        holder = self._session.view().holder
-        return holder.id_nat if holder else ""
-
-    def _error_text(self, error: Exception | None, network_key: str = "error.insi") -> str:
-        if isinstance(error, CardSwappedError):
-            return self.texts("error.swapped")
-        if isinstance(error, ReaderError):
-            return self.texts("error.reader")
-        if isinstance(error, CardDataError):
-            return self.texts("error.card")
-        if isinstance(error, TeleserviceError):
-            return self.texts(network_key, detail=_safe(error))
-        return self.texts("error.config", detail=_safe(error) if error else "?")
+                raise CardChangedError()
 
     @property
     def traceable(self) -> bool:
@@ -447,31 +479,47 @@ class DeskController:
 
     def _require_traceable(self) -> None:
         """Before a patient action: after a failed audit write, try once more (an entry saying so) or refuse."""
-        if not self._traceable and not self._journal("audit_resumed", "ok", self._staff_id()):
-            raise UntraceableError(self.texts("error.audit"))
+        if not self._traceable and not self._journal(JournalAction.AUDIT_RESUMED, "ok", self._staff_id()):
+            raise UntraceableError()
 
-    def journal(self, action: str, outcome: str, staff: str = "", ins: Any = None, **detail: Any) -> bool:
+    def journal(self, action: JournalAction | str, outcome: str, staff: str = "", ins: Any = None, **detail: Any) -> bool:
         """For the local API: an entry under the desk's lock; False when it could not be written."""
         with self._lock:
-            return self._journal(action, outcome, staff, ins, **detail)
+            return self._journal(JournalAction(action), outcome, staff, ins, **detail)
 
-    def _journal(self, action: str, outcome: str, staff: str, ins: Any = None, **detail: Any) -> bool:
+    def _close_pages(self) -> None:
+        """Close the Web PS windows the desk opened (lock, staff card out, patient change): nothing stays."""
+        self._pages += 1
+        try:
+            closed = self.ports.close_pages()
+        except OSError as e:
+            log.error("fermeture du navigateur impossible (%s)", e)
+            return
+        if closed:
+            self._journal(JournalAction.PAGE_CLOSED, "ok", self._staff_id(), windows=closed)
+            self._emit(EventKind.PAGE_CLOSED, windows=closed)
+
+    def _staff_id(self) -> str:
+        holder = self._session.view().holder
+        return holder.id_nat if holder else ""
+
+    def _journal(self, action: JournalAction, outcome: str, staff: str, ins: Any = None, **detail: Any) -> bool:
         if self.audit is None:
             return True
         try:
-            self.audit.record(action, outcome, staff=staff, ins=ins, **detail)
+            self.audit.record(action.value, outcome, staff=staff, ins=ins, **detail)
         except OSError as e:
             log.error("journal d'audit : écriture impossible (%s)", e)
             if self._traceable:
                 self._traceable = False
-                self._emit("audit_unavailable", message=self.texts("error.audit"))
+                self._emit(EventKind.AUDIT_UNAVAILABLE, problem=Problem(Reason.AUDIT_UNAVAILABLE))
             return False
         if not self._traceable:
             self._traceable = True
-            self._emit("audit_resumed")
+            self._emit(EventKind.AUDIT_RESUMED)
         return True
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def _emit(self, kind: EventKind, **data: Any) -> None:
         view = self._session.view()
         event = DeskEvent(kind, data)
         for listener in list(self._listeners):
@@ -481,7 +529,11 @@ class DeskController:
                 log.exception("un abonné du poste a échoué")
 
 
-def _safe(error: Exception) -> str:
+def _action_problem(kind: EventKind, error: Exception) -> Problem:
     from kiosk.privacy import scrub
 
-    return scrub(str(error))[:160]
+    detail = scrub(str(error))[:160]
+    if kind is not EventKind.PAGE_OPENED:
+        return Problem(Reason.PRINTER_FAILED, detail)
+    reason = getattr(error, "reason", None)
+    return Problem(reason if isinstance(reason, Reason) else Reason.BROWSER_FAILED, detail)

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from kiosk.desk import DeskView, PatientRow
-from kiosk.desk.texts import dmp_words, insi_words
+from kiosk.desk.events import DeskEvent, Problem
+from kiosk.desk.texts import Texts, dmp_words, insi_words
 from kiosk.privacy import mask_name
-from kiosk.service.controller import DeskEvent
 
 __all__ = ["JsonLines", "masked_row"]
 
@@ -35,14 +35,20 @@ def masked_row(row: PatientRow) -> dict[str, Any]:
 
 
 class JsonLines:
-    """A controller listener writing one line per event (thread-safe)."""
+    """A controller listener writing one line per event (thread-safe). A `problem` is written as its reason
+    code and, for people reading the journal, the catalogue's sentence."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, texts: Texts | None = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self.texts = texts or Texts()
 
     def __call__(self, view: DeskView, event: DeskEvent) -> None:
-        self.write({"event": event.kind, **event.data, "desk": summary(view)})
+        data = {k: v for k, v in event.data.items() if not isinstance(v, Problem)}
+        problem = event.problem
+        if problem is not None:
+            data.update(reason=problem.reason.value, message=self.texts.problem(problem))
+        self.write({"event": event.kind.value, **data, "desk": summary(view)})
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record},

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from kiosk.desk import DeskView
+from kiosk.desk.events import DeskEvent, EventKind
 from kiosk.service.api import ApiLimits, ApiServer
-from kiosk.service.controller import DeskEvent
 from kiosk.service.eventlog import JsonLines
 from kiosk.service.notify import Notifier, watchdog_interval_s
 from kiosk.service.runtime import DeskRuntime
@@ -50,14 +50,14 @@ def run_headless(
     """Run until SIGTERM / SIGINT, or until another thread sets `stop` and then `runtime.wake`."""
     notifier = notifier or Notifier()
     stop = stop or threading.Event()
-    journal = JsonLines(stdout)
+    journal = JsonLines(stdout, runtime.controller.texts)
     last_status = [""]
     readers_down = [False]
 
     def on_change(view: DeskView, event: DeskEvent) -> None:
-        if event.kind == "readers_down":
+        if event.kind is EventKind.READERS_DOWN:
             readers_down[0] = True
-        elif event.kind in ("readers_up", "staff_card_inserted", "vitale_inserted"):
+        elif event.kind in (EventKind.READERS_UP, EventKind.STAFF_CARD_INSERTED, EventKind.VITALE_INSERTED):
             readers_down[0] = False
         text = "lecteurs indisponibles (pcscd) : nouvelle tentative en cours" if readers_down[0] else status_line(view)
         if text != last_status[0]:

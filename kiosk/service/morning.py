@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from drivers.sim import cards
 from kiosk.desk import DeskStateError, DeskView, IdDocument, ReferenceTraits
+from kiosk.desk.events import DeskEvent, EventKind
 from kiosk.service.audit import audit_dir, verify_journal
-from kiosk.service.controller import DeskEvent
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 __all__ = ["play_morning"]
@@ -27,7 +27,7 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
 
     def watch(view: DeskView, event: DeskEvent) -> None:
         seen.append(event.kind)
-        if event.kind == "lookups_started":
+        if event.kind is EventKind.LOOKUPS_STARTED:
             started.set()
 
     controller.add_listener(watch)
@@ -79,7 +79,7 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     try:
         controller.qualify(0, IdDocument.CNI)
     except DeskStateError as e:  # the key-inconsistent INS can never be qualified: the desk says so
-        say(f"   qualification du père refusée : {e}")
+        say(f"   qualification du père refusée : {controller.texts.problem(e.problem)}")
     backend.remove(VITALE_READER)
     settle()
 

@@ -14,10 +14,23 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kiosk.desk import DmpOutcome, InsiOutcome, ReferenceTraits, StaffHolder
+from kiosk.desk.events import Reason
+from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
 
-__all__ = ["CardEvent", "CardEventKind", "DeskPorts", "LookupStep", "LookupUpdate", "PinAnswer", "Role", "StaffCardRead"]
+__all__ = [
+    "CardEvent", "CardEventKind", "DeskPorts", "LookupStep", "LookupUpdate", "PageError", "PinAnswer", "Role",
+    "StaffCardRead",
+]
+
+
+class PageError(KioskError):
+    """The Web PS page was not shown: `reason` says why (no display, the browser died...), for the catalogue."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class Role(str, enum.Enum):
@@ -77,6 +90,9 @@ class DeskPorts(Protocol):
     def stop(self) -> None:
         """Release readers and clients. Idempotent."""
 
+    def reconfigure(self, config: Any) -> None:
+        """Take a new configuration with the same readers (clients are rebuilt on their next use)."""
+
     def read_staff_card(self, reader: str, counter: int) -> StaffCardRead: ...
 
     def verify_pin(self, reader: str, counter: int, pin: str) -> PinAnswer: ...
@@ -96,7 +112,10 @@ class DeskPorts(Protocol):
         """The auto-submitting XHTML form for `page` (ins None for TableauDeBord / Parametrages)."""
 
     def open_page(self, page: str, ins: InsMatricule | None, oid: str) -> None:
-        """Open the page in the desk's browser."""
+        """Open the page in the desk's browser; return once the browser fetched it (raise `PageError` if not)."""
+
+    def close_pages(self) -> int:
+        """Close the browser windows `open_page` started; how many were still open."""
 
     def print_document(self, kind: str, data: dict[str, Any]) -> None:
         """Print on the configured printer: kind "link" (the page's link sheet) or "ticket" (admission ticket)."""

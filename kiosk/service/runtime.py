@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import Config
+from kiosk.desk.events import EventKind, Problem, Reason
 from kiosk.desk.texts import Texts
 from kiosk.errors import ConfigError, KioskError
 from kiosk.service.audit import AuditJournal, audit_dir
 from kiosk.service.controller import DeskController
 from kiosk.service.ports import DeskPorts
+from kiosk.service.reload import locking_changes
 
 __all__ = ["DeskRuntime"]
 
@@ -134,15 +136,19 @@ class DeskRuntime:
         self.controller.texts = Texts(config.ui.texts)
         self.audit.retention_days = config.ui.audit_retention_days
         self.audit.record("config_reloaded", "ok", staff="")
-        if (old.readers, old.insi, old.dmp, old.webps, old.printer, old.environment, old.lps) != (
-            config.readers, config.insi, config.dmp, config.webps, config.printer, config.environment, config.lps
-        ):
-            self.controller.replace_ports(self._ports_factory(config))
+        locking = locking_changes(old, config)
+        if old.readers != config.readers:  # new readers: start over on them (cards are reported again)
+            self.controller.replace_ports(self._ports_factory(config), Problem(Reason.LOCKED_CONFIG, ", ".join(locking)))
+        else:
+            self.controller.reconfigure(config)  # the same session goes on, under the new settings
+            if locking and self.controller.view().is_open:
+                self.controller.lock(Reason.LOCKED_CONFIG, ", ".join(locking))
         self._next_params = 0.0  # a new [params] may change what is due
-        self.controller.notice("config_reloaded")
+        self.controller.notice(EventKind.CONFIG_RELOADED, keys=locking)
         self.wake.set()
         if self._on_config:
             self._on_config(config)
 
     def _refused(self, error: ConfigError) -> None:
-        self.controller.notice("config_refused", message=str(error).splitlines()[0])
+        detail = str(error).splitlines()[0]
+        self.controller.notice(EventKind.CONFIG_REFUSED, problem=Problem(Reason.CONFIG_REFUSED, detail))

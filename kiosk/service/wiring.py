@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
+import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,15 +23,26 @@ from drivers.errors import CardDataError, CardSwappedError
 from drivers.manager import ManagerEvent, ManagerEventKind, ReaderManager
 from kiosk.config import Config
 from kiosk.desk import DmpOutcome, FormerIns, InsiOutcome, ReferenceTraits, StaffHolder
+from kiosk.desk.events import Reason
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
 from kiosk.printing import link_job, print_job, ticket_job
-from kiosk.service.ports import CardEvent, CardEventKind, LookupStep, LookupUpdate, PinAnswer, Role, StaffCardRead
+from kiosk.service.ports import (
+    CardEvent,
+    CardEventKind,
+    LookupStep,
+    LookupUpdate,
+    PageError,
+    PinAnswer,
+    Role,
+    StaffCardRead,
+)
 
 __all__ = ["LivePorts", "dmp_outcome", "insi_outcome"]
 
 log = logging.getLogger(__name__)
+PAGE_FETCH_S = 30.0  # how long a started browser has to fetch the page before the desk says it failed
 
 def insi_outcome(result: Any) -> InsiOutcome:
     """`kiosk.insi.InsiResult` -> the desk's `InsiOutcome` (the key-inconsistent INS is kept, flagged)."""
@@ -79,6 +93,8 @@ class LivePorts:
         self._pin_refs: dict[tuple[str, int], int] = {}  # (reader, card counter) -> the PIN reference of its AODF
         self._skip_checks = skip_checks
         self._his: Any = None  # kiosk.his.HisClient, opened on first use
+        self._pages: list[Any] = []  # kiosk.webps.browser.OpenedPage: the browsers this desk started
+        self._pages_lock = threading.Lock()
 
     # ---- readers ----------------------------------------------------------------------------------------------
     def start_readers(self, on_event: Callable[[CardEvent], None]) -> None:
@@ -118,6 +134,14 @@ class LivePorts:
                 self._card_holder = self._requester = None
             return CardEvent(CardEventKind.REMOVED, role, event.logical, event.card_counter) if role else None
         return None
+
+    def reconfigure(self, config: Config) -> None:
+        with self._clients_lock:
+            self.config = config
+            self._stack.close()  # the teleservice clients were built from the old settings
+            self._stack = contextlib.ExitStack()
+            self._clients = None
+            self._his = None
 
     def stop(self) -> None:
         self.manager.stop()
@@ -224,9 +248,47 @@ class LivePorts:
         return build_page(self.config, page, ins, oid or None)
 
     def open_page(self, page: str, ins: InsMatricule | None, oid: str) -> None:
+        """Returns once the browser fetched the page from the one-shot server; raises `PageError` otherwise."""
         from kiosk.webps import open_page
+        from kiosk.webps.browser import BrowserError
 
-        open_page(self.config, page, ins, oid or None, wait=False)
+        try:
+            opened = open_page(self.config, page, ins, oid or None, wait=False, ttl_s=PAGE_FETCH_S)
+        except BrowserError as e:
+            raise PageError(Reason.BROWSER_FAILED, str(e)) from e
+        with self._pages_lock:
+            self._pages.append(opened)
+        if opened.wait(PAGE_FETCH_S):
+            return
+        code = opened.process.poll()
+        self._forget_page(opened)
+        if code is None:
+            raise PageError(Reason.BROWSER_FAILED, f"aucune demande du navigateur en {PAGE_FETCH_S:g} s")
+        if code != 0 and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise PageError(Reason.NO_DISPLAY, f"code de sortie {code}, ni DISPLAY ni WAYLAND_DISPLAY")
+        if code != 0:
+            raise PageError(Reason.BROWSER_FAILED, f"le navigateur s'est arrêté (code de sortie {code})")
+        raise PageError(Reason.BROWSER_CLOSED, "le navigateur a quitté sans demander la page")
+
+    def close_pages(self) -> int:
+        """End the browsers the desk started (their whole process group): the window and the page go."""
+        with self._pages_lock:
+            pages, self._pages = self._pages, []
+        closed = 0
+        for opened in pages:
+            opened.page.close()
+            if opened.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(opened.process.pid, signal.SIGTERM)
+                    closed += 1
+            threading.Thread(target=_reap, args=(opened.process,), daemon=True).start()
+        return closed
+
+    def _forget_page(self, opened: Any) -> None:
+        with self._pages_lock:
+            if opened in self._pages:
+                self._pages.remove(opened)
+        opened.page.close()
 
     def print_document(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "ticket":
@@ -276,3 +338,13 @@ class LivePorts:
             detail = f.message + (f" — {f.action}" if f.action else "")
             rows.append({"what": result.check.title, "ok": None if f.level == 1 else f.level == 0, "detail": detail})
         return rows
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Collect a closed browser's exit status (no zombie); a browser deaf to SIGTERM is killed."""
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -7,6 +7,7 @@ import pytest
 
 from drivers.sim import cards
 from kiosk.desk import ReferenceTraits, Step
+from kiosk.desk.events import Reason
 from kiosk.service.audit import audit_dir, read_entries, verify_journal
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
@@ -30,8 +31,11 @@ def test_insi_unreachable_then_retry(world) -> None:
     c.wait_idle(60)
     row = c.view().rows[0]
     assert row.insi_step is Step.FAILED and row.dmp_step is Step.SKIPPED
-    assert row.insi_error.startswith("INSi n'a pas répondu") and "relancez (touche R)" in row.insi_error
-    assert "2360" not in row.insi_error and "TCHITCHI" not in row.insi_error
+    # the service is down, not the network: "try again in a few minutes", never "check the cable"
+    assert row.insi_error.reason is Reason.SERVICE_DOWN and row.insi_error.service == "INSi"
+    said = c.texts.problem(row.insi_error)
+    assert said.startswith("INSi ne répond pas") and "réessayez dans quelques minutes (touche R)" in said
+    assert "câble" not in said and "2360" not in said and "TCHITCHI" not in said
     assert c.retry() is True
     c.wait_idle(60)
     assert c.view().rows[0].insi_step is Step.FAILED  # still down: still said, still retryable
@@ -45,7 +49,8 @@ def test_misbehaving_insi_answers_are_errors_in_french(world, name) -> None:
     c.lookup_traits(ReferenceTraits(name, ("JEAN",), "M", "1990-01-01", "75056"))
     c.wait_idle(60)
     row = c.view().rows[0]
-    assert row.insi_step is Step.FAILED and "touche R" in row.insi_error
+    assert row.insi_step is Step.FAILED and "touche R" in c.texts.problem(row.insi_error)
+    assert row.insi_error.reason in (Reason.SERVICE_DOWN, Reason.SERVICE_ERROR)
 
 
 def test_card_pulled_out_mid_lookup_drops_late_answers(world) -> None:
@@ -78,9 +83,12 @@ def test_no_printer_and_no_browser_are_said_plainly(world, tmp_path) -> None:
     c.print_page(None, "TableauDeBord")
     c.open_page(None, "TableauDeBord")
     c.wait_idle(30)
-    messages = [e.data["message"] for e in events if e.kind == "action_failed"]
+    messages = [c.texts.problem(e.problem) for e in events if e.kind == "action_failed"]
     assert any(m.startswith("Impression impossible") and "imprimante" in m for m in messages)
-    assert any(m.startswith("Le navigateur n'a pas pu s'ouvrir") for m in messages)
+    assert any(m.startswith("Le navigateur n'a pas affiché la page") for m in messages)
+    assert not any(e.kind in ("page_opened", "link_printed") for e in events)  # no false success
+    journal = [(e["action"], e["outcome"]) for e in read_entries(audit_dir(world.config))]
+    assert ("page_opened", "error") in journal and ("link_printed", "error") in journal
 
 
 def test_readers_down_locks_and_forgets_until_they_are_back(world) -> None:
@@ -94,4 +102,4 @@ def test_readers_down_locks_and_forgets_until_they_are_back(world) -> None:
     v = c.view()
     assert not v.is_open and v.rows == () and not v.patient_present and c.vitale() is None
     actions = [(e["action"], e["outcome"]) for e in read_entries(audit_dir(world.config))]
-    assert ("desk_locked", "readers down") in actions
+    assert ("desk_locked", "locked_readers_down") in actions

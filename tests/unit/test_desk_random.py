@@ -6,8 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.desk import DeskSession, DeskStateError, DmpOutcome, DmpState, IdDocument, PatientPhase, StaffPhase
+from kiosk.desk.events import Problem, Reason
 from tests.unit.test_desk_session import ADRTROIS, HOLDER, NOT_FOUND, family
 
+X = Problem(Reason.READER_UNREACHABLE)
 OPS = st.lists(
     st.tuples(
         st.sampled_from([
@@ -38,7 +40,7 @@ def test_invariants_hold_under_any_sequence(ops) -> None:
                 case "pin": s.pin_submitted()
                 case "pin_ok": s.pin_result(s.staff_counter, True, 3)
                 case "pin_bad": s.pin_result(s.staff_counter, False, n)
-                case "pin_fail": s.pin_failed(s.staff_counter, "x")
+                case "pin_fail": s.pin_failed(s.staff_counter, X)
                 case "staff_out": s.staff_removed()
                 case "lock": s.lock()
                 case "vitale_in": s.patient_inserted(counter)
@@ -49,10 +51,10 @@ def test_invariants_hold_under_any_sequence(ops) -> None:
                 case "start": tickets.append(s.start_lookups())
                 case "insi" if tickets: s.insi_result(tickets[n % len(tickets)], n % 2, ADRTROIS)
                 case "insi_nf" if tickets: s.insi_result(tickets[n % len(tickets)], n % 2, NOT_FOUND)
-                case "insi_fail" if tickets: s.insi_failed(tickets[n % len(tickets)], n % 2, "x")
+                case "insi_fail" if tickets: s.insi_failed(tickets[n % len(tickets)], n % 2, X)
                 case "dmp_start" if tickets: s.dmp_started(tickets[n % len(tickets)], n % 2)
                 case "dmp" if tickets: s.dmp_result(tickets[n % len(tickets)], n % 2, DmpOutcome(DmpState.CLOSED))
-                case "dmp_fail" if tickets: s.dmp_failed(tickets[n % len(tickets)], n % 2, "x")
+                case "dmp_fail" if tickets: s.dmp_failed(tickets[n % len(tickets)], n % 2, X)
                 case "qualify": s.qualify(n % 2, IdDocument.CNI)
                 case "retry": s.retry_failed()
         except DeskStateError:

@@ -20,6 +20,7 @@ from kiosk.desk import (
     Step,
     Ticket,
 )
+from kiosk.desk.events import Problem, Reason
 from kiosk.ins import parse_matricule
 from kiosk.patient import Beneficiary, VitaleRead
 
@@ -82,10 +83,10 @@ def test_staff_login_wrong_pin_then_right_pin() -> None:
     assert s.view().staff_phase is StaffPhase.CHECKING_PIN
     s.pin_result(1, ok=False, tries_left=2)
     v = s.view()
-    assert v.staff_phase is StaffPhase.PIN_REQUIRED and v.pin_tries_left == 2 and v.staff_message == "code incorrect"
+    assert v.staff_phase is StaffPhase.PIN_REQUIRED and v.pin_tries_left == 2 and v.staff_problem == Problem(Reason.PIN_WRONG)
     s.pin_submitted()
     s.pin_result(1, ok=True, tries_left=3)
-    assert s.view().is_open and s.view().staff_message == ""
+    assert s.view().is_open and s.view().staff_problem is None
 
 
 def test_pin_blocked_after_last_try_and_blocked_card_never_asks_pin() -> None:
@@ -105,12 +106,12 @@ def test_pin_blocked_after_last_try_and_blocked_card_never_asks_pin() -> None:
 def test_unreadable_staff_card_and_reader_fault_during_pin() -> None:
     s = DeskSession()
     s.staff_inserted(1)
-    s.staff_unreadable(1, "carte non reconnue")
-    assert s.view().staff_phase is StaffPhase.REFUSED and s.view().staff_message == "carte non reconnue"
+    s.staff_unreadable(1, Problem(Reason.CARD_DATA_INVALID))
+    assert s.view().staff_phase is StaffPhase.REFUSED and s.view().staff_problem == Problem(Reason.CARD_DATA_INVALID)
     s.staff_inserted(2)
     s.staff_read(2, HOLDER, 3)
     s.pin_submitted()
-    s.pin_failed(2, "lecteur injoignable")
+    s.pin_failed(2, Problem(Reason.READER_UNREACHABLE))
     assert s.view().staff_phase is StaffPhase.PIN_REQUIRED and s.view().pin_tries_left == 3
 
 
@@ -119,9 +120,9 @@ def test_unreadable_staff_card_and_reader_fault_during_pin() -> None:
     [
         lambda s: s.pin_submitted(),
         lambda s: s.pin_result(0, True, 3),
-        lambda s: s.pin_failed(0, "x"),
+        lambda s: s.pin_failed(0, Problem(Reason.READER_UNREACHABLE)),
         lambda s: s.staff_read(0, HOLDER, 3),
-        lambda s: s.staff_unreadable(0, "x"),
+        lambda s: s.staff_unreadable(0, Problem(Reason.READER_UNREACHABLE)),
         lambda s: s.lock(),
         lambda s: s.start_lookups(),
         lambda s: s.retry_failed(),
@@ -174,9 +175,9 @@ def test_full_flow_results_as_they_arrive() -> None:
     assert s.view().row(1).settled
     s.insi_result(ticket, 0, ADRTROIS)
     s.dmp_started(ticket, 0)
-    s.dmp_failed(ticket, 0, "DMP injoignable")
+    s.dmp_failed(ticket, 0, Problem(Reason.SERVICE_DOWN, service="DMP"))
     r0 = s.view().row(0)
-    assert r0.dmp_step is Step.FAILED and r0.dmp_error == "DMP injoignable" and r0.settled
+    assert r0.dmp_step is Step.FAILED and r0.dmp_error == Problem(Reason.SERVICE_DOWN, service="DMP") and r0.settled
 
 
 def test_not_found_identity_skips_the_dmp() -> None:
@@ -190,7 +191,7 @@ def test_not_found_identity_skips_the_dmp() -> None:
 
 def test_insi_failure_and_retry() -> None:
     s, t = looking_up()
-    s.insi_failed(t, 0, "INSi injoignable")
+    s.insi_failed(t, 0, Problem(Reason.NETWORK_DOWN, service="INSi"))
     assert s.view().row(0).dmp_step is Step.SKIPPED and s.view().row(0).settled
     with pytest.raises(DeskStateError):
         s.insi_result(t, 0, ADRTROIS)  # no answer expected any more for that one
@@ -242,8 +243,9 @@ def test_staff_removal_locks_at_once_and_reopen_asks_again() -> None:
 def test_idle_lock_asks_pin_again() -> None:
     s = DeskSession()
     open_desk(s)
-    s.lock()
-    assert s.view().staff_phase is StaffPhase.PIN_REQUIRED and s.view().staff_message
+    s.lock(Problem(Reason.LOCKED_IDLE))
+    v = s.view()
+    assert v.staff_phase is StaffPhase.PIN_REQUIRED and v.staff_problem == v.lock_problem == Problem(Reason.LOCKED_IDLE)
     s.pin_submitted()
     s.pin_result(3, True, 3)
     assert s.view().is_open
@@ -267,8 +269,8 @@ def test_qualification_statuses() -> None:
     with pytest.raises(DeskStateError):
         s.qualify(5, IdDocument.CNI)
     s.staff_removed()
-    open_desk(s, 4)
-    assert all(r.document is None for r in s.view().rows)
+    open_desk(s, 4)  # a lock is not a loss: the ID documents checked during this insertion stay (issue 15.4)
+    assert [r.document for r in s.view().rows] == [IdDocument.PASSEPORT, IdDocument.LIVRET_FAMILLE]
 
 
 def test_inconsistent_key_is_shown_flagged_and_never_qualified() -> None:
@@ -277,7 +279,7 @@ def test_inconsistent_key_is_shown_flagged_and_never_qualified() -> None:
     s.insi_result(t, 0, hermann)
     r = s.view().row(0)
     assert r.insi.found and not r.insi.key_ok and r.ins_status is InsStatus.PROVISOIRE
-    with pytest.raises(DeskStateError, match="incohérent"):
+    with pytest.raises(DeskStateError, match=Reason.INS_KEY_INVALID.value):
         s.qualify(0, IdDocument.CNI)
 
 
@@ -297,9 +299,9 @@ def test_empty_or_unreadable_vitale() -> None:
     s.vitale_read(VitaleRead("vitale", 7, ()))
     assert s.view().patient_phase is PatientPhase.UNREADABLE and not s.lookups_due
     s.patient_inserted(8)
-    assert s.vitale_unreadable(7, "x") is False
-    s.vitale_unreadable(8, "carte illisible")
-    assert s.view().patient_message == "carte illisible"
+    assert s.vitale_unreadable(7, Problem(Reason.CARD_DATA_INVALID)) is False
+    s.vitale_unreadable(8, Problem(Reason.CARD_DATA_INVALID))
+    assert s.view().patient_problem == Problem(Reason.CARD_DATA_INVALID)
 
 
 def test_lookup_by_traits_for_a_patient_without_card() -> None:
@@ -316,8 +318,27 @@ def test_lookup_by_traits_for_a_patient_without_card() -> None:
     s.patient_inserted(7)  # a card arrives: it replaces the typed patient
     assert s.manual_traits is None
     s.vitale_read(family())
-    with pytest.raises(DeskStateError, match="Vitale"):
-        s.manual_patient(traits)
+    s.manual_patient(traits)  # a child INSi does not know from the parent's card: the card's patient is replaced
+    assert s.view().patient_phase is PatientPhase.MANUAL and len(s.view().rows) == 1
+    assert s.patient_removed() is False and s.view().patient_phase is PatientPhase.MANUAL  # card out: kept
+    s.forget_patient()
+    assert s.view().patient_phase is PatientPhase.EMPTY
+
+
+def test_a_lock_keeps_the_id_documents_of_this_insertion_and_asks_again() -> None:
+    s, t = looking_up()
+    s.insi_result(t, 0, ADRTROIS)
+    s.qualify(0, IdDocument.CNI)
+    s.lock()
+    assert s.view().lock_problem == Problem(Reason.LOCKED_MANUAL) and s.view().rows == ()
+    s.pin_submitted()
+    s.pin_result(s.staff_counter, True, 3)
+    v = s.view()
+    assert v.lock_problem is None and v.row(0).document is IdDocument.CNI and v.row(0).insi is None
+    assert s.lookups_due
+    t2 = s.start_lookups()
+    s.insi_result(t2, 0, ADRTROIS)
+    assert s.view().row(0).ins_status is InsStatus.QUALIFIEE
 
 
 def test_results_for_another_beneficiary_or_twice_are_refused() -> None:

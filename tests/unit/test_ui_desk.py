@@ -85,7 +85,7 @@ async def test_whole_workflow_keyboard_only(world) -> None:
         await pilot.press("0", "0", "0", "0")
         assert pin.password and pin.value == "0000"
         await pilot.press("enter")
-        await until(pilot, lambda: "Code incorrect. Essais restants : 2." in text_of(app, "#message"))
+        await until(pilot, lambda: "Code incorrect." in text_of(app, "#message") and "Essais restants : 2" in text_of(app, "#tries"))
         await pilot.press("1", "2", "3", "4", "enter")
         await until(pilot, lambda: isinstance(app.screen, OpenDeskScreen))
         assert "Insérez la carte Vitale" in text_of(app, "#waiting")
@@ -195,10 +195,14 @@ async def test_pin_must_have_four_digits_and_errors_are_french(world) -> None:
 @run_async
 async def test_idle_lock_asks_the_pin_again(world) -> None:
     app = make_app(world, lock_after_s=1)
+    opened = []
+    world.runtime.controller.add_listener(lambda v, e: opened.append(e.kind) if e.kind == "desk_opened" else None)
     async with app.run_test(size=(140, 44)) as pilot:
-        await open_desk(app, pilot)
-        await until(pilot, lambda: isinstance(app.screen, PinScreen), timeout=10)
-        assert "inactivité" in text_of(app, "#message")
+        await pilot.press("f2")
+        await until(pilot, lambda: app.controller.view().staff_phase is StaffPhase.PIN_REQUIRED)
+        await pilot.press("1", "2", "3", "4", "enter")  # the desk opens, counts down one second, and locks
+        await until(pilot, lambda: bool(opened) and isinstance(app.screen, PinScreen)
+                    and "inactivité" in text_of(app, "#message"), timeout=30)
 
 
 def test_traits_form_checks_each_field() -> None:
@@ -206,8 +210,17 @@ def test_traits_form_checks_each_field() -> None:
     assert (t.nom_naissance, t.prenoms, t.sexe, t.date_naissance) == ("HOUILLES", ("PIERRE",), "M", "1993-01-27")
     from kiosk.desk import DeskStateError
 
-    for bad, word in (({"nom": ""}, "nom"), ({"sexe": "X"}, "sexe"), ({"naissance": "1993-01-27"}, "date"),
-                      ({"lieu": "6322"}, "lieu")):
+    for bad, word in (({"nom": ""}, "traits_name"), ({"sexe": "X"}, "traits_sex"),
+                      ({"naissance": "1993-01-27"}, "traits_date"), ({"lieu": "6322"}, "traits_place")):
         values = {"nom": "A", "prenoms": "B", "sexe": "M", "naissance": "01/01/2000", "lieu": "", **bad}
         with pytest.raises(DeskStateError, match=word):
             parse_traits(values)
+
+
+def test_dates_as_receptionists_type_them() -> None:
+    from ui.screens.traits import parse_date
+
+    for typed in ("14072009", "14/07/2009", "14 07 2009", " 14  07 2009 ", "14.07.2009"):
+        assert parse_date(typed) == "2009-07-14", typed
+    assert parse_date("00002009") == "2009-00-00"  # unknown day and month, as INSi takes them
+    assert parse_date("2009-07-14") is None and parse_date("1407209") is None

@@ -11,7 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kiosk.desk import DeskStateError, DeskView, PatientRow
-from kiosk.service.controller import DeskEvent
+from kiosk.desk.events import DeskEvent, Reason
 from ui.screens.base import DeskModal
 
 __all__ = ["ActionsScreen"]
@@ -37,17 +37,17 @@ class ActionsScreen(DeskModal):
         super().show(view, event)
 
     def compose(self) -> ComposeResult:
-        pages: dict[str, bool] = self.app.pages  # type: ignore[attr-defined]
+        t = self.t
         options = []
-        for page, needs_ins in pages.items():
+        for page, needs_ins in self.desk.pages.items():
             usable = self.has_ins or not needs_ins
-            label = page if usable else f"{page} (INS nécessaire)"
+            label = t.page(page) if usable else t("actions.needs_ins", page=t.page(page))
             options.append(Option(label, id=page, disabled=not usable))
-        who = f"{self.row.beneficiary.nom_usuel} {self.row.beneficiary.prenom}" if self.row else "sans patient"
+        who = f"{self.row.beneficiary.nom_usuel} {self.row.beneficiary.prenom}" if self.row else t("actions.no_patient")
         with Vertical(classes="dialog"):
-            yield Static(f"Web PS — {who}", classes="dialog-title")
+            yield Static(t("actions.title", who=who), classes="dialog-title")
             yield OptionList(*options, id="pages")
-            yield Static("Entrée : ouvrir · P : imprimer le lien · I : ticket d'admission · Échap : fermer", classes="hint")
+            yield Static(t("actions.hint"), classes="hint")
             yield Static("", id="message")
 
     def _page(self) -> tuple[str, int | None] | None:
@@ -57,24 +57,26 @@ class ActionsScreen(DeskModal):
         option = pages.get_option_at_index(pages.highlighted)
         if option.disabled:
             return None
-        needs_ins = self.app.pages[str(option.id)]  # type: ignore[attr-defined]
+        needs_ins = self.desk.pages[str(option.id)]
         return str(option.id), (self.row.index if self.row and needs_ins else None)
 
     def _run(self, action: str) -> None:
-        controller = self.app.controller  # type: ignore[attr-defined]
+        controller = self.desk.controller
         try:
             if action == "ticket":
                 if self.row is None:
-                    raise DeskStateError("aucun patient sélectionné")
+                    raise DeskStateError(Reason.NO_PATIENT_SELECTED)
                 controller.print_ticket(self.row.index)
             else:
                 target = self._page()
                 if target is None:
-                    raise DeskStateError("choisissez une page disponible")
+                    raise DeskStateError(Reason.CHOOSE_PAGE)
                 page, index = target
                 (controller.open_page if action == "open" else controller.print_page)(index, page)
+                if action == "open":
+                    self.desk.notify(self.t("page.opening", page=self.t.page(page)))
         except DeskStateError as e:
-            self.query_one("#message", Static).update(str(e))
+            self.query_one("#message", Static).update(self.t.problem(e.problem))
             return
         self.dismiss()
 

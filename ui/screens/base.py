@@ -1,21 +1,39 @@
-"""What every desk screen has: it is shown a fresh `DeskView` after each change."""
+"""What every desk screen has: it is shown a fresh `DeskView` after each change, and reaches the app typed."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
 
 from textual.screen import ModalScreen, Screen
 
 from kiosk.desk import DeskView
-from kiosk.service.controller import DeskEvent
+from kiosk.desk.events import DeskEvent
+from kiosk.desk.texts import Texts
+
+if TYPE_CHECKING:
+    from ui.app import DeskApp
 
 __all__ = ["DeskModal", "DeskScreen"]
 
 
-class DeskScreen(Screen[None]):
+class _Typed:
+    @property
+    def desk(self) -> DeskApp:
+        """The app, typed (`self.app` is a plain `App`)."""
+        return cast("DeskApp", self.app)  # type: ignore[attr-defined]
+
+    @property
+    def t(self) -> Texts:
+        """The desk's text catalogue, with the site's overrides."""
+        return self.desk.texts
+
+
+class DeskScreen(_Typed, Screen[None]):
     def show(self, view: DeskView, event: DeskEvent | None) -> None:
         """Render `view`; `event` is what just happened (None on the first show)."""
 
 
-class DeskModal(ModalScreen[None]):
+class DeskModal(_Typed, ModalScreen[None]):
     """A dialog about the current patient: it closes itself as soon as that patient leaves."""
 
     def __init__(self, card_counter: int) -> None:

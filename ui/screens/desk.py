@@ -1,4 +1,8 @@
-"""The open desk: the beneficiaries table, the selected one's detail, and what staff can do next."""
+"""The open desk: the beneficiaries table, the selected one's detail, and what staff can do next.
+
+Built from small widgets (`#staff`, the table, `#detail-box`, `#notice`) inside `#patient`, so another panel
+(e.g. the hospital system's candidates) can be composed beside the detail without touching this screen's logic.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,19 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from kiosk.desk import DeskStateError, DeskView, PatientPhase
-from kiosk.service.controller import DeskEvent
+from kiosk.desk import DeskStateError, DeskView, PatientPhase, PatientRow
+from kiosk.desk.events import DeskEvent, EventKind, Reason
 from ui.format import detail, row_cells
 from ui.screens.base import DeskScreen
 
 __all__ = ["OpenDeskScreen"]
 
-# Fixed widths: the table does not jump while answers arrive (the detail panel has the full texts).
-COLUMNS = (("Nom Prénom", 24), ("Naissance", 10), ("Qualité", 8), ("Identité", 20), ("DMP", 19))
+NARROW = 110  # below this many columns the detail goes under the table, and the columns shrink
+# Fixed widths (the table does not jump while answers arrive); a cut cell ends with "…" and the detail panel
+# has the whole text. Wide: 81 columns of text; narrow: fits 80 with the cell padding and the scroll bar.
+COLUMNS = ("name", "birth", "quality", "identity", "dmp")
+WIDE = (24, 10, 8, 20, 19)
+NARROW_WIDTHS = (21, 10, 7, 13, 15)
 
 
 class OpenDeskScreen(DeskScreen):
@@ -27,79 +35,100 @@ class OpenDeskScreen(DeskScreen):
         Binding("a", "actions", "Pages / impression"),
         Binding("t", "traits", "Sans carte (traits)"),
         Binding("r", "retry", "Relancer"),
-        Binding("d", "diagnostics", "Diagnostic"),
         Binding("v", "lock", "Verrouiller"),
+        Binding("d", "diagnostics", "Diagnostic", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._view: DeskView | None = None
         self._shown_counter: int | None = None
+        self._widths: tuple[int, ...] = ()
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
+        yield Header(show_clock=self.desk.show_clock, icon="")
         yield Static("", id="staff")
+        yield Static("", id="test-card")
         yield Static("", id="waiting")
         with Horizontal(id="patient"):
-            table: DataTable[str] = DataTable(id="rows", cursor_type="row", zebra_stripes=False)
-            for label, width in COLUMNS:
-                table.add_column(label, width=width)
-            yield table
+            yield DataTable(id="rows", cursor_type="row", zebra_stripes=False)
             with VerticalScroll(id="detail-box"):  # Tab reaches it; arrows scroll a long detail
                 yield Static("", id="detail")
+        yield Static("", id="countdown")
         yield Static("", id="notice")
         yield Footer()
 
+    def on_mount(self) -> None:
+        self._set_columns(WIDE if self.app.size.width >= NARROW else NARROW_WIDTHS)
+
     def on_resize(self, event: events.Resize) -> None:
-        """A narrow console (80 columns): the detail goes under the table instead of beside it."""
-        narrow = event.size.width < 110
+        """A narrow console (80 columns): the detail goes under the table and the columns shrink."""
+        narrow = event.size.width < NARROW
         self.query_one("#patient").set_class(narrow, "narrow")
+        if self._set_columns(NARROW_WIDTHS if narrow else WIDE) and self._view is not None:
+            self._fill(self._view)
+
+    def _set_columns(self, widths: tuple[int, ...]) -> bool:
+        if widths == self._widths:
+            return False
+        table = self.query_one("#rows", DataTable)
+        table.clear(columns=True)
+        for key, width in zip(COLUMNS, widths, strict=True):
+            table.add_column(self.t(f"column.{key}"), width=width, key=key)
+        self._widths = widths
+        return True
+
+    def countdown(self, text: str) -> None:
+        self.query_one("#countdown", Static).update(text)
 
     def show(self, view: DeskView, event: DeskEvent | None) -> None:
-        t = self.app.texts  # type: ignore[attr-defined]
+        t = self.t
         self._view = view
         holder = view.holder
         self.query_one("#staff", Static).update(
             t("desk.open", holder=f"{holder.name} ({holder.card_type or 'CPx'})" if holder else "")
         )
+        marker = self.query_one("#test-card", Static)
+        marker.update(t("test_card") if view.test_card and view.rows else "")
+        marker.display = view.test_card and bool(view.rows)
         waiting = self.query_one("#waiting", Static)
         patient = self.query_one("#patient")
         if view.patient_phase is PatientPhase.READING:
             waiting.update(t("patient.reading"))
         elif view.patient_phase is PatientPhase.UNREADABLE:
-            waiting.update(t("patient.unreadable", message=view.patient_message))
+            waiting.update(t("patient.unreadable", problem=t.problem(view.patient_problem)))
         elif not view.rows:
             waiting.update(t("waiting.vitale"))
         waiting.display = not view.rows
         patient.display = bool(view.rows)
         self._fill(view)
         if event is not None:
-            notice = self.query_one("#notice", Static)
-            if "message" in event.data:
-                notice.update(str(event.data["message"]))
-            elif event.kind in ("vitale_inserted", "manual_patient"):
-                notice.update("")
+            if event.problem is not None:
+                self._say(t.problem(event.problem))
+            elif event.kind in (EventKind.VITALE_INSERTED, EventKind.MANUAL_PATIENT, EventKind.DESK_OPENED):
+                self._say("")
 
     def _fill(self, view: DeskView) -> None:
         table = self.query_one("#rows", DataTable)
         cursor = table.cursor_row if view.card_counter == self._shown_counter else 0
         table.clear()
         for row in view.rows:
-            table.add_row(*row_cells(row), key=str(row.index))
+            table.add_row(*row_cells(row, self.t, self._widths), key=str(row.index))
         self._shown_counter = view.card_counter
         if view.rows:
             table.move_cursor(row=min(cursor, len(view.rows) - 1))
-            table.focus()
+            if not isinstance(self.focused, VerticalScroll):
+                table.focus()
         self._show_detail()
 
     def _show_detail(self) -> None:
         row = self.selected()
-        self.query_one("#detail", Static).update(detail(row) if row else "")
+        self.query_one("#detail", Static).update(detail(row, self.t) if row else "")
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
-    def selected(self):  # type: ignore[no-untyped-def]
+    def selected(self) -> PatientRow | None:
         if self._view is None or not self._view.rows:
             return None
         table = self.query_one("#rows", DataTable)
@@ -112,6 +141,9 @@ class OpenDeskScreen(DeskScreen):
     def action_qualify(self) -> None:
         row = self.selected()
         if row is None or self._view is None:
+            return
+        if row.insi is not None and row.insi.found and not row.insi.key_ok:
+            self._say(self.t.reason(Reason.INS_KEY_INVALID))  # refused at once: no dialog for an unusable INS
             return
         from ui.screens.qualify import QualifyScreen
 
@@ -127,20 +159,22 @@ class OpenDeskScreen(DeskScreen):
     def action_traits(self) -> None:
         from ui.screens.traits import TraitsScreen
 
-        self.app.push_screen(TraitsScreen())
+        view = self._view
+        replaces = view is not None and view.patient_phase is PatientPhase.READ and bool(view.rows)
+        self.app.push_screen(TraitsScreen(self.selected(), replaces=replaces))
 
     def action_retry(self) -> None:
         try:
-            if not self.app.controller.retry():  # type: ignore[attr-defined]
-                self._say("Rien à relancer.")
+            if not self.desk.controller.retry():
+                self._say(self.t.reason(Reason.NOTHING_TO_RETRY))
         except DeskStateError as e:
-            self._say(str(e))
+            self._say(self.t.problem(e.problem))
 
     def action_diagnostics(self) -> None:
-        self.app.action_diagnostics()  # type: ignore[attr-defined]
+        self.desk.action_diagnostics()
 
     def action_lock(self) -> None:
         try:
-            self.app.controller.lock()  # type: ignore[attr-defined]
+            self.desk.controller.lock(Reason.LOCKED_MANUAL)
         except DeskStateError as e:
-            self._say(str(e))
+            self._say(self.t.problem(e.problem))

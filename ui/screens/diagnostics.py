@@ -21,8 +21,8 @@ class DiagnosticsScreen(DeskScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
-        yield Static("Diagnostic de la borne", classes="dialog-title")
+        yield Header(show_clock=self.desk.show_clock, icon="")
+        yield Static(self.t("diagnostics.title"), classes="dialog-title")
         table: DataTable[str] = DataTable(id="checks", cursor_type="row")
         # Fixed widths: auto-sized columns sometimes kept their label's width after `clear()` + `add_row()`
         # (seen on a loaded 2-core machine), which cut every line to a few letters.
@@ -43,7 +43,7 @@ class DiagnosticsScreen(DeskScreen):
     @work(thread=True, exclusive=True)
     def _collect(self) -> None:
         try:
-            rows = self.app.controller.ports.diagnostics()  # type: ignore[attr-defined]
+            rows = self.desk.controller.ports.diagnostics()
         except Exception as e:  # noqa: BLE001  (a diagnostic that fails is itself a diagnostic)
             rows = [{"what": "diagnostic", "ok": False, "detail": f"{type(e).__name__}: {e}"}]
         self.app.call_from_thread(self._fill, rows)

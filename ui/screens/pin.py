@@ -1,4 +1,4 @@
-"""The staff PIN: masked, 4 digits, tries left shown; Enter submits."""
+"""The staff PIN: masked, 4 digits, tries left shown (the last one warned of); Enter submits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from textual.containers import Center, Middle
 from textual.widgets import Footer, Header, Input, Static
 
 from kiosk.desk import DeskStateError, DeskView, StaffPhase
-from kiosk.service.controller import DeskEvent
+from kiosk.desk.events import DeskEvent, Reason
 from ui.screens.base import DeskScreen
 
 __all__ = ["PinScreen"]
@@ -15,7 +15,7 @@ __all__ = ["PinScreen"]
 
 class PinScreen(DeskScreen):
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=self.app.show_clock, icon="")  # type: ignore[attr-defined]
+        yield Header(show_clock=self.desk.show_clock, icon="")
         with Middle(), Center():
             yield Static("", id="holder")
             yield Input(placeholder="····", password=True, restrict=r"[0-9]*", max_length=4, id="pin")
@@ -24,25 +24,22 @@ class PinScreen(DeskScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#pin", Input).focus()
+        pin = self.query_one("#pin", Input)
+        pin.cursor_blink = False  # an idle desk must not wake the terminal twice a second
+        pin.focus()
 
     def show(self, view: DeskView, event: DeskEvent | None) -> None:
-        t = self.app.texts  # type: ignore[attr-defined]
+        t = self.t
         holder = view.holder.name if view.holder else ""
         self.query_one("#holder", Static).update(t("staff.pin", holder=holder))
         tries = "" if view.pin_tries_left is None else t("staff.tries", tries=view.pin_tries_left)
+        if view.pin_tries_left == 1:
+            tries += "\n" + t("staff.last_try")
         self.query_one("#tries", Static).update(tries)
         pin = self.query_one("#pin", Input)
         checking = view.staff_phase is StaffPhase.CHECKING_PIN
         pin.disabled = checking
-        if checking:
-            message = t("staff.checking")
-        elif view.staff_message == "code incorrect":
-            message = t("staff.wrong", tries=view.pin_tries_left if view.pin_tries_left is not None else "?")
-        elif view.staff_message == "poste verrouillé après inactivité":
-            message = t("staff.locked_idle")
-        else:
-            message = view.staff_message
+        message = t("staff.checking") if checking else t.problem(view.staff_problem or view.lock_problem)
         self.query_one("#message", Static).update(message)
         if not checking:
             pin.focus()
@@ -51,9 +48,9 @@ class PinScreen(DeskScreen):
         value = event.value
         event.input.value = ""
         if len(value) != 4:
-            self.query_one("#message", Static).update("Le code porteur a 4 chiffres.")
+            self.query_one("#message", Static).update(self.t.reason(Reason.PIN_FORMAT))
             return
         try:
-            self.app.controller.submit_pin(value)  # type: ignore[attr-defined]
+            self.desk.controller.submit_pin(value)
         except DeskStateError as e:
-            self.query_one("#message", Static).update(str(e))
+            self.query_one("#message", Static).update(self.t.problem(e.problem))

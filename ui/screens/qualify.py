@@ -25,26 +25,27 @@ class QualifyScreen(DeskModal):
         self.row = row
 
     def compose(self) -> ComposeResult:
+        t = self.t
         traits = self.row.insi.traits if self.row.insi else None
         if traits is not None:
             against = (f"{traits.nom_naissance} {' '.join(traits.prenoms)}, {traits.sexe}, "
                        f"né(e) le {birth_date(traits.date_naissance)}")
         else:
             b = self.row.beneficiary
-            against = f"{b.birth_name} {b.prenom}, né(e) le {birth_date(b.date_naissance)} (pas de traits INSi)"
+            against = t("qualify.no_traits", traits=f"{b.birth_name} {b.prenom}, né(e) le {birth_date(b.date_naissance)}")
         with Vertical(classes="dialog"):
-            yield Static("Pièce d'identité vérifiée", classes="dialog-title")
-            yield Static(f"Comparez la pièce avec : {against}")
-            yield OptionList(*[Option(d.value, id=d.name) for d in IdDocument], id="documents")
-            yield Static("Entrée : enregistrer · Échap : annuler", classes="hint")
+            yield Static(t("qualify.title"), classes="dialog-title")
+            yield Static(t("qualify.against", traits=against))
+            yield OptionList(*[Option(t.document(d), id=d.name) for d in IdDocument], id="documents")
+            yield Static(t("qualify.hint"), classes="hint")
             yield Static("", id="message")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         document = IdDocument[str(event.option.id)]
         try:
-            status = self.app.controller.qualify(self.row.index, document)  # type: ignore[attr-defined]
+            status = self.desk.controller.qualify(self.row.index, document)
         except DeskStateError as e:
-            self.query_one("#message", Static).update(str(e))
+            self.query_one("#message", Static).update(self.t.problem(e.problem))
             return
-        self.app.notify(self.app.texts("qualify.done", status=status.value, document=document.value))  # type: ignore[attr-defined]
+        self.desk.notify(self.t("qualify.done", status=self.t.status(status), document=self.t.document(document)))
         self.dismiss()

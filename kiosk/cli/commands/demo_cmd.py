@@ -38,11 +38,11 @@ def _headless(ctx: CliContext, world: Any) -> int:
     from ui.narrator import Narrator
 
     if ctx.json:
-        world.runtime.controller.add_listener(JsonLines(ctx.stdout))
+        world.runtime.controller.add_listener(JsonLines(ctx.stdout, world.runtime.controller.texts))
         summary = play_morning(world, lambda text: None)
         JsonLines(ctx.stdout).write({"event": "demo_done", **summary})
     else:
-        narrator = Narrator(ctx.stdout)
+        narrator = Narrator(ctx.stdout, world.runtime.controller.texts)
         world.runtime.controller.add_listener(narrator)
         narrator.say("Matinée de démonstration à l'accueil (données patient masquées) :")
         summary = play_morning(world, narrator.say)
