@@ -78,7 +78,7 @@ def test_ticket_and_link_through_cups_read_back(cupsd, world, tmp_path) -> None:
     c.wait_idle(240)
     done = [e for e in events if e.kind in ("ticket_printed", "link_printed", "action_failed")]
     assert [e.kind for e in done] == ["ticket_printed", "link_printed"], [e.data for e in done]
-    assert all(e.data["message"] == "Impression envoyée." for e in done)
+    assert all(e.problem is None for e in done)
 
     ticket_pdf, link_pdf = cupsd.wait_pdfs(2)  # the jobs completed: cups-pdf has written both
     ticket = pdf_text(ticket_pdf)
@@ -135,7 +135,7 @@ def test_cups_faults_are_french_errors_on_the_desk_and_in_the_journal(cupsd, wor
         cupsd.admin("cupsaccept", "pdf")
     failed = [e for e in events if e.kind in ("link_printed", "action_failed")]
     assert [e.kind for e in failed] == ["action_failed"]
-    message = failed[0].data["message"]
+    message = c.texts.problem(failed[0].problem)
     assert message.startswith("Impression impossible") and "Impression envoyée" not in message
     entries = [e for e in read_entries(audit_dir(world.config)) if e["action"] == "link_printed"]
     assert [(e["outcome"], e["detail"]["detail"]) for e in entries] == [("error", reason.value)]
