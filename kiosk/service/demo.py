@@ -150,7 +150,8 @@ endpoint = "{self.his.endpoint}"
 
 
 class DemoHands:
-    """F2 / F3 / F4 in the TUI: the receptionist's CPE in and out, the next Vitale card, take it out."""
+    """F2 / F3 / F4 in the TUI: a staff card in and out (each insertion the next of `DEMO_STAFF_CARDS`: the CPS3
+    CPE, the CPE "carte de service", the CPS4), the next Vitale card, take it out."""
 
     def __init__(self, world: DemoWorld) -> None:
         from drivers.sim import cards
@@ -160,15 +161,18 @@ class DemoHands:
         self.profiles = list(cards.VITALE_PROFILES)
         self.next = 0
         self.staff_in = False
+        self.next_staff = 0
 
     def toggle_staff(self) -> str:
         if self.staff_in:
             self.world.backend.remove(STAFF_READER)
             self.staff_in = False
-            return "CPE retirée"
-        self.world.backend.insert(STAFF_READER, self.cards.demo_cpe())
+            return "carte professionnelle retirée"
+        card = self.cards.DEMO_STAFF_CARDS[self.next_staff % len(self.cards.DEMO_STAFF_CARDS)]()
+        self.next_staff += 1
+        self.world.backend.insert(STAFF_READER, card)
         self.staff_in = True
-        return f"CPE insérée (code de démonstration : {DEMO_PIN})"
+        return f"{card.label} insérée (code de démonstration : {DEMO_PIN})"
 
     def next_vitale(self) -> str:
         name = self.profiles[self.next % len(self.profiles)]
