@@ -104,8 +104,9 @@ def test_ticket_and_link_through_cups_read_back(cupsd, world, tmp_path) -> None:
     entries = [e for e in read_entries(audit_dir(world.config)) if e["action"] in ("ticket_printed", "link_printed")]
     assert [(e["action"], e["outcome"]) for e in entries] == [("ticket_printed", "ok"), ("link_printed", "ok")]
 
-    for pdf, name in ((ticket_pdf, "ticket-admission"), (link_pdf, "lien-webps")):  # the README's pictures
-        png = pdf_to_png(pdf, tmp_path / name, dpi=60)
+    for pdf, name, height in ((ticket_pdf, "ticket-admission", 200), (link_pdf, "lien-webps", 400)):  # README's
+        png = pdf_to_png(pdf, tmp_path / name, dpi=72, size=(595, height))  # the top of the A4 page
+        assert name == "ticket-admission" or qr_codes(png) == [resolved.url]
         if os.environ.get("KIOSK_UPDATE_DOCS") == "1":
             DOCS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(png, DOCS / png.name)

@@ -11,9 +11,11 @@ def pdf_text(pdf: Path) -> str:
                           check=True, timeout=120).stdout
 
 
-def pdf_to_png(pdf: Path, out_stem: Path, dpi: int = 150) -> Path:
-    """First page as PNG (`out_stem`.png)."""
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-singlefile", str(pdf), str(out_stem)], check=True, timeout=120)
+def pdf_to_png(pdf: Path, out_stem: Path, dpi: int = 150, size: tuple[int, int] | None = None) -> Path:
+    """First page as PNG (`out_stem`.png); `size` (width, height in pixels) crops from the top left corner."""
+    crop = ["-x", "0", "-y", "0", "-W", str(size[0]), "-H", str(size[1])] if size else []
+    subprocess.run(["pdftoppm", "-png", "-gray", "-r", str(dpi), *crop, "-singlefile", str(pdf), str(out_stem)],
+                   check=True, timeout=120)
     return out_stem.with_suffix(".png")
 
 
