@@ -160,3 +160,19 @@ def test_reader_refuses_unknown_commands() -> None:
         read_receipt(b"\x1b@\x1bZ\x00")
     with pytest.raises(EscPosSyntaxError):
         read_receipt(b"\x1b@\x1d(k\x03\x001")  # cut inside a command
+
+
+def test_cli_test_print(run_kiosk, tmp_path) -> None:
+    """`kiosk link PAGE --print`: a technician's test print on the configured printer, exit 3 when it fails."""
+    stand = NetworkPrinter()
+    try:
+        cfg = tmp_path / "kiosk.toml"
+        cfg.write_text(f'[printer]\nkind = "escpos-network"\ntarget = "{stand.target}"\ntimeout_s = 20\n')
+        done = run_kiosk("link", "TableauDeBord", "--print", config=cfg)
+        assert done.returncode == 0, done.stderr
+        assert [q.data.decode() for q in stand.receipt().qr_codes] == ["https://wps-cps.dmp.monespacesante.fr/AccesDirect/TableauDeBord"]
+        stand.behaviour.paper_status = PAPER_END
+        done = run_kiosk("link", "TableauDeBord", "--print", "--json", config=cfg)
+        assert done.returncode == 3 and '"error": "printer_paper_out"' in done.stdout and "plus de papier" in done.stdout
+    finally:
+        stand.stop()

@@ -1,8 +1,9 @@
-"""`kiosk link PAGE [--ins M --oid OID] [--psc] [--open | --out FILE | --text]`: the Web PS page of PDT-INF-547.
+"""`kiosk link PAGE [--ins M --oid OID] [--psc] [--open | --out FILE | --text | --print]`: the Web PS page of PDT-INF-547.
 
 By default the XHTML goes to stdout. `--out` writes it with mode 0600 (it holds the matricule); `--open`
 hands it to the configured browser through a one-shot loopback URL, so it never reaches a disk; `--text`
-prints the ticket version (URL, masked INS, QR code).
+prints the ticket version (URL, masked INS, QR code); `--print` sends that ticket to `[printer]` and waits
+for the printer to have it (a technician's test print: exit 3 with the reason when it does not).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     mode.add_argument("--open", action="store_true", help="open it in webps.browser (one-shot page on 127.0.0.1)")
     mode.add_argument("--out", metavar="FILE", help="write the XHTML to FILE (mode 0600)")
     mode.add_argument("--text", action="store_true", help="print-friendly text with a QR code of the URL")
+    mode.add_argument("--print", action="store_true", help="print that text and QR code on [printer] (test print)")
     p.add_argument("--ttl", type=float, default=60.0, help="--open: seconds the page stays available (default 60)")
     p.set_defaults(handler=cmd_link)
 
@@ -54,6 +56,8 @@ def cmd_link(ctx: CliContext) -> int:
         return _fail(ctx, e.code, str(e), exitcodes.USAGE)
     except BrowserError as e:
         return _fail(ctx, "browser", str(e), exitcodes.EXTERNAL)
+    if args.print:
+        return _print(ctx, link)
     if args.text:
         printable = printable_link(ctx.config, link)
         ctx.emit({"ok": True, **link.describe(), "text": printable.text}, printable.text + printable.qr_text())
@@ -69,6 +73,22 @@ def cmd_link(ctx: CliContext) -> int:
         ctx.emit({"ok": True, **link.describe(), "xhtml": xhtml}, xhtml)
     else:
         ctx.stdout.write(xhtml)
+    return exitcodes.OK
+
+
+def _print(ctx: CliContext, link: Any) -> int:
+    from kiosk.printing import PrinterError, PrintFailure, link_job, print_job
+    from kiosk.webps import printable_link
+
+    printable = printable_link(ctx.config, link)
+    printer = ctx.config.printer
+    try:
+        print_job(printer, link_job(printable.text, printable.url))
+    except PrinterError as e:
+        code = exitcodes.USAGE if e.reason in (PrintFailure.NOT_CONFIGURED, PrintFailure.BAD_TARGET) else exitcodes.EXTERNAL
+        return _fail(ctx, f"printer_{e.reason.value}", str(e), code, {**link.describe(), "printer": printer.kind})
+    ctx.emit({"ok": True, **link.describe(), "printer": printer.kind, "target": printer.target},
+             f"imprimé ({printer.kind} {printer.target}) : {link.url}")
     return exitcodes.OK
 
 
