@@ -63,7 +63,10 @@ def parse_target(target: str) -> CupsTarget:
 
 def print_pdf(target: str, pdf: bytes, title: str, timeout_s: float) -> int:
     """Print and wait for `completed`; returns the job id. Raises PrinterError."""
-    import cups
+    try:
+        import cups
+    except ImportError:  # pycups is a dependency; libcups2 missing on the system breaks its import
+        raise PrinterError(PrintFailure.UNREACHABLE, "bibliothèque CUPS absente (paquets libcups2 / cups-client)") from None
 
     where = _parse(target)
     deadline = time.monotonic() + timeout_s
@@ -134,6 +137,9 @@ def _wait_completed(conn: Any, where: CupsTarget, job: int, deadline: float, cup
             message = str(attrs.get("job-printer-state-message") or "")
             if state in (JOB_CANCELED, JOB_ABORTED):
                 raise PrinterError(PrintFailure.JOB_FAILED, _with(f"travail {job}, {where.describe()}", message))
+            if state == JOB_STOPPED:  # processing-stopped: the printer stopped in the middle of it
+                _cancel(conn, job)
+                raise PrinterError(PrintFailure.STOPPED, _with(where.describe(), message))
             if state != JOB_PROCESSING:  # pending or held: the printer may have stopped meanwhile
                 printer = conn.getPrinterAttributes(where.queue, requested_attributes=["printer-state"])
                 if printer.get("printer-state") == PRINTER_STOPPED:
