@@ -75,6 +75,7 @@ class DeskApp(App[None]):
         demo: DemoKeys | None = None,
         lock_after_s: int = 0,
         show_clock: bool = True,
+        dmp: bool = True,
     ) -> None:
         plain = theme == "plain"
         css: list[str | PurePath] = [STYLES / "desk.tcss", *([STYLES / "plain.tcss"] if plain else [])]
@@ -88,6 +89,7 @@ class DeskApp(App[None]):
         self.events_shown = 0  # desk events rendered so far (tests wait on it rather than on the clock)
         self.lock_after_s = lock_after_s
         self.show_clock = show_clock  # off in snapshot tests
+        self.dmp = dmp  # False: an INSi-only kiosk ([dmp] enabled = false), no DMP column nor line
         self._idle_timer: Timer | None = None
         self._countdown: Timer | None = None
         self._lock_at = 0.0

@@ -17,12 +17,11 @@ SKEW_FAIL_S = 300.0  # VIHF assertions and TLS start failing past a few minutes
 
 
 def _endpoints(config: Config) -> list[tuple[str, str, str]]:
-    """(label, URL, ca_bundle) of every remote service in use."""
+    """(label, URL, ca_bundle) of every remote service in use that needs no client certificate.
+
+    INSi and the DMP ask for the organisation certificate: `kiosk.doctor.teleservices` probes them with it.
+    """
     out = []
-    for label, section in (("INSi", config.insi), ("DMP", config.dmp)):
-        url = section.resolved_endpoint(config.environment)
-        if url:
-            out.append((label, url, section.ca_bundle))
     if config.environment != "demo":
         out.append(("param-lps", config.params.url, config.params.ca_bundle))
     if config.sync.enabled and config.sync.url:

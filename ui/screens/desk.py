@@ -68,12 +68,16 @@ class OpenDeskScreen(DeskScreen):
         if self._set_columns(NARROW_WIDTHS if narrow else WIDE) and self._view is not None:
             self._fill(self._view)
 
+    def _columns(self) -> tuple[str, ...]:
+        """An INSi-only kiosk ([dmp] enabled = false) has no DMP column."""
+        return COLUMNS if self.app.dmp else COLUMNS[:-1]  # type: ignore[attr-defined]
+
     def _set_columns(self, widths: tuple[int, ...]) -> bool:
         if widths == self._widths:
             return False
         table = self.query_one("#rows", DataTable)
         table.clear(columns=True)
-        for key, width in zip(COLUMNS, widths, strict=True):
+        for key, width in zip(self._columns(), widths, strict=False):
             table.add_column(self.t(f"column.{key}"), width=width, key=key)
         self._widths = widths
         return True
@@ -113,7 +117,7 @@ class OpenDeskScreen(DeskScreen):
         cursor = table.cursor_row if view.card_counter == self._shown_counter else 0
         table.clear()
         for row in view.rows:
-            table.add_row(*row_cells(row, self.t, self._widths), key=str(row.index))
+            table.add_row(*row_cells(row, self.t, self._widths)[: len(self._columns())], key=str(row.index))
         self._shown_counter = view.card_counter
         if view.rows:
             table.move_cursor(row=min(cursor, len(view.rows) - 1))

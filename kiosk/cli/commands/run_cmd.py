@@ -68,7 +68,7 @@ def _run(ctx: CliContext, runtime: Any) -> int:
     runtime.start_duties(stop)
     try:
         app = DeskApp(runtime.controller, pages=dict(config.webps.pages), site=config.site.name,
-                      theme=pick_theme(config.ui.theme), lock_after_s=config.ui.lock_after_s)
+                      theme=pick_theme(config.ui.theme), lock_after_s=config.ui.lock_after_s, dmp=config.dmp.enabled)
         app.run()
     finally:
         stop.set()
