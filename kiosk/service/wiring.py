@@ -60,12 +60,14 @@ def insi_outcome(result: Any) -> InsiOutcome:
 
 
 def _requester(holder: Any) -> Any:
-    """The VIHF's user from a CPx holder: IdNat, "NOM Prénom", the profession code its certificate gives."""
+    """The VIHF's user from a CPx holder: NameID the IdNat, subject-id "NOM Prénom" (the pseudonym on a CPE "carte
+    de service", which carries no name), the TRE_G15 profession code the card gives (none: establishment staff)."""
     from kiosk.dmp import AuthnMethod, Requester
     from kiosk.dmp.vihf import profession_code
 
-    name = f"{holder.nom} {holder.prenom.title()}".strip() or holder.pseudonym  # "carte de service": no name
-    return Requester(holder.idnat, name, profession_code(holder.profession), authn=AuthnMethod.CARD_PIN)
+    name = f"{holder.nom} {holder.prenom.title()}".strip() or holder.pseudonym
+    code = holder.profession_code or profession_code(holder.profession)
+    return Requester(holder.idnat, name, code, authn=AuthnMethod.CARD_PIN)
 
 
 def dmp_outcome(status: Any) -> DmpOutcome:

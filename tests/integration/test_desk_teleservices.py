@@ -36,8 +36,8 @@ def _ask(path, request: dict) -> dict:
         return json.loads(f.readline())
 
 
-def _open_desk(world, api) -> None:
-    world.backend.insert(STAFF_READER, cards.demo_cpe())
+def _open_desk(world, api, card=None) -> None:
+    world.backend.insert(STAFF_READER, card or cards.demo_cpe())
     world.runtime.controller.wait_idle(30)
     assert _ask(api.path, {"op": "pin", "pin": DEMO_PIN}) == {"ok": True}
     world.runtime.controller.wait_idle(30)
@@ -86,3 +86,18 @@ def test_a_nia_is_shown_asked_and_linked_with_its_own_oid(world, tmp_path) -> No
         assert page["ok"] and f'name="typeINS" value="{NIA_OID}"' in page["xhtml"].replace("'", '"')
     finally:
         api.stop()
+
+
+def test_a_carte_de_service_is_named_by_its_pseudonym(world, tmp_path) -> None:
+    api = ApiServer(world.runtime.controller, tmp_path / "api.sock")
+    api.start()
+    try:
+        _open_desk(world, api, cards.demo_cpe_service())
+        world.backend.insert(VITALE_READER, cards.demo_vitale_single())
+        world.runtime.controller.wait_idle(30)
+    finally:
+        api.stop()
+    sent = etree.fromstring(world.sims.dmp.received[-1].body)
+    assert sent.find(f".//{SAML}NameID").text == "3760021832/000000027"
+    subject = sent.find(f".//{SAML}Attribute[@Name='urn:oasis:names:tc:xspa:1.0:subject:subject-id']")
+    assert "".join(subject.itertext()) == "EMPLOYE000000027"
