@@ -10,7 +10,6 @@ import pytest
 import kiosk.desk
 import kiosk.dmp
 import kiosk.insi
-import ui.format
 from kiosk.cli.commands import dmp_cmd
 from kiosk.desk import texts
 from kiosk.dmp.td02 import STATE_LABELS
@@ -27,10 +26,12 @@ def test_each_value_is_defined_once() -> None:
 @pytest.mark.parametrize(("mapping", "kind"), [
     (texts._DMP, DmpState),
     (texts._INSI, InsiCode),
-    (ui.format._SHORT_DMP, DmpState),
+    (texts._DMP_SHORT, DmpState),
+    (texts._STATUS, InsStatus),
     (STATE_LABELS, DmpState),
     (dmp_cmd.EXIT_CODES, DmpState),
     (CR_LABELS, InsiCode),
-], ids=["desk texts DMP", "desk texts INSi", "UI short DMP", "DMP labels", "dmp exit codes", "INSi labels"])
+], ids=["desk texts DMP", "desk texts INSi", "desk short DMP", "desk INS status", "DMP labels", "dmp exit codes",
+        "INSi labels"])
 def test_every_mapping_covers_every_member(mapping: dict[enum.Enum, object], kind: type[enum.Enum]) -> None:
     assert set(mapping) == set(kind), f"missing: {set(kind) - set(mapping)}"
