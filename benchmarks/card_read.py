@@ -4,7 +4,9 @@
 
 1. Insertion -> parsed Vitale data for the family card (4 beneficiaries) through the real pcscd: from the
    moment the virtual card connects to vpcd, via the manager's CARD_INSERTED event, to the parsed read
-   (split into "insertion seen" and "read"); APDUs per read.
+   (split into "insertion seen" and "read"); APDUs per read. Then the staff cards (CPS3 CPE, CPS4 under a T=1
+   and the T=0 ATR): insertion -> holder (serial, certificate, PIN reference) and the PIN counter read, with
+   the APDUs each sends.
 2. Idle CPU and wake-ups of a process watching the two readers for --idle-seconds (target: < 0.2 % CPU and no
    periodic wake-up), the kiosk's event-driven backend beside pyscard's polling `ReaderMonitor`, measured in
    the same run, each in its own process (CPU time and context switches of every thread, from /proc).
@@ -113,6 +115,47 @@ def read_times(repeat: int) -> tuple[list[float], list[float], list[int]]:
     return seen, total, apdus
 
 
+def cpx_times(make_card, repeat: int) -> dict[str, list[float]]:
+    """CPx card in the second vpcd slot: insertion -> holder (serial, certificate, AODF), then the PIN counter."""
+    from drivers.cards.cpx import pin_state, read_cpx
+    from drivers.manager import ManagerEventKind, ReaderManager
+    from drivers.pcsc.backend import PcscBackend
+    from drivers.sim.vpcd import REINSERT_GAP, VpcdCard
+
+    out: dict[str, list[float]] = {"seen": [], "holder": [], "counter": [], "apdus": [], "counter_apdus": []}
+    inserted = threading.Event()
+    manager = ReaderManager([], backends=[PcscBackend()])
+    manager.start(lambda e: inserted.set() if e.kind is ManagerEventKind.CARD_INSERTED else None)
+    card = VpcdCard(make_card(), port=35964)
+    try:
+        for _ in range(repeat):
+            time.sleep(REINSERT_GAP)
+            inserted.clear()
+            t0 = time.perf_counter()
+            card.insert()
+            if not inserted.wait(10):
+                raise RuntimeError("no insertion event")
+            t1 = time.perf_counter()
+            with manager.session("staff") as channel:
+                data = read_cpx(channel)
+                t2 = time.perf_counter()
+                before = len(card.apdus)
+                pin_state(channel, data.pin_reference)
+                t3 = time.perf_counter()
+            out["seen"].append(t1 - t0)
+            out["holder"].append(t2 - t0)
+            out["counter"].append(t3 - t2)
+            out["apdus"].append(data.apdu_count)
+            out["counter_apdus"].append(len(card.apdus) - before)
+            card.remove()
+            while manager.reader("staff").card_present:
+                time.sleep(0.01)
+    finally:
+        card.remove()
+        manager.stop()
+    return out
+
+
 def _ms(values: list[float]) -> str:
     q = statistics.quantiles(values, n=20) if len(values) >= 2 else values * 19
     return f"{statistics.median(values) * 1000:7.1f} {q[-1] * 1000:7.1f} {min(values) * 1000:7.1f} {max(values) * 1000:7.1f}"
@@ -127,6 +170,17 @@ def run(args: argparse.Namespace) -> None:
     print(f"{'event -> parsed data (read)':<40} {_ms(read)}")
     print(f"{'insertion -> parsed data':<40} {_ms(total)}")
     print(f"APDUs per read: {sorted(set(apdus))} (4 commands + T=0 GET RESPONSE / resend)")
+    from drivers.sim import cards
+
+    print(f"\nCPx staff cards through pcscd + vpcd, {args.repeat} insertions each (APDUs as sent, GET RESPONSE included)")
+    print(f"{'card / step':<40} {'median':>7} {'p95':>7} {'min':>7} {'max':>7}  (ms)   APDUs")
+    for label, make in (("CPS3 CPE (T=0)", cards.demo_cpe), ("CPS4 CPE (T=1)", cards.demo_cps4),
+                        ("CPS4 CPE (T=0 ATR)", lambda: cards.demo_cps4("t0"))):
+        r = cpx_times(make, args.repeat)
+        read = [h - s for s, h in zip(r["seen"], r["holder"])]
+        print(f"{label + ': insertion -> holder':<40} {_ms(r['holder'])}  {sorted({int(a) for a in r['apdus']})}")
+        print(f"{label + ': event -> holder (read)':<40} {_ms(read)}")
+        print(f"{label + ': PIN counter':<40} {_ms(r['counter'])}  {sorted({int(a) for a in r['counter_apdus']})}")
     print(f"\nIdle cost watching two readers for {args.idle_seconds:g} s (each in its own process)")
     print(f"{'watcher':<52} {'CPU s':>7} {'CPU %':>7} {'wake-ups':>9} {'per s':>7}")
     for label, cpu, switches in idle_cost(args.idle_seconds):

@@ -1,27 +1,31 @@
-"""Where the Vitale 2 data lives on the chip: the public facts and THE PROJECT'S ASSUMPTIONS, in one place.
+"""Where the Vitale 2 data lives on the chip, each fact with the public source that confirms it or "ASSUMPTION".
 
-Public (cards.md: cardpeek's script and a shorter open-source reader):
-- SELECT MF `3F00`, READ BINARY by SFI 2: one `65` template per person with `80` last name, `81` first name,
-  `82` birth date (YYYYMMDD, lunar dates possible).
-- SELECT the VITALE application, READ BINARY by SFI 2: one `65` template per person with `93` NIR (15 ASCII
-  characters) and `90` country; `66/80` the card validity start. The i-th template of one file goes with the
-  i-th of the other.
+Sources: [CARDPEEK] L1L1/cardpeek `dot_cardpeek_dir/scripts/vitale_2.lua`; [RUFUS] ukinoki/Rufus
+`lecteurvitale.cpp` (the shorter public reader); [PCSC-TOOLS] pcsc-tools' `smartcard_list.txt` (ATRs);
+[SESAM-API] public code using SESAM-Vitale's "API Lecture" groups 101/104 (field names, quality codes).
 
-ASSUMED by this project (not public; to be validated on real cards, which is an open item):
-- birth rank, quality, birth name: tags `83`, `84`, `85` of the person template in the MF file;
-- the card-level template `66` in the application file carries, besides the public `80`: `81` card serial,
-  `82` card type, `83` regime, `84` managing caisse, `85` managing centre, `86` management code, `87` the
-  insured's NIR ("ouvrant droit"), `89` the card's nature (`R` real, `T` test, `D` demonstration);
-- `65/93` is the person's OWN certified NIR; when it equals the insured's NIR on a non-insured person it is
-  taken as the insured's, not the person's (a child without a certified NIR);
-- text is ASCII, else UTF-8, else ISO 8859-1.
-Because these are assumptions, a field read from an assumed tag that does not parse is left empty and flagged
+| fact | source |
+| --- | --- |
+| ATR `3B 75 13 00 00 4x 09 EA 90 00` / `... 45 09 FA 90 00` | [PCSC-TOOLS] (drivers/atr.py) |
+| AIDs VITALE `D2 50 00 00 02 56 49 54 41 4C 45`, MF_VITALE `D2 50 00 00 02 4D 46 5F ...` | [CARDPEEK], [RUFUS] |
+| SELECT MF `00 A4 00 00 02 3F 00`, READ BINARY by SFI 2 `00 B0 82 00 00` | [RUFUS] |
+| MF file: one `65` template per person, `80` last name, `81` first name, `82` birth date (lunar dates kept) | [RUFUS], [CARDPEEK] |
+| VITALE application, READ BINARY by SFI 2: one `65` per person, `93` NIR (15 ASCII), `90` country | [RUFUS] |
+| the i-th template of one file goes with the i-th of the other | [RUFUS] |
+| `66/80` card validity start | [CARDPEEK] |
+| EF `2001` ("pointers") selected with P1=02 under VITALE | [CARDPEEK]; not used by this reader (SFI sequence) |
+| T=0: `61xx` -> GET RESPONSE, `6Cxx` -> resend with Le | [CARDPEEK], ISO 7816-4 (drivers/apdu.py) |
+| quality codes 00..09 (00 = insured), field names | [SESAM-API] |
+| test cards: caisse `349` / centre `0349` (CNDA), regime `01` + caisse `999` | [SESAM-API] heuristics |
+| birth rank `83`, quality `84`, birth name `85` in the person template | ASSUMPTION |
+| template `66`: `81` serial, `82` card type, `83` regime, `84` caisse, `85` centre, `86` management code, `87` the insured's NIR, `89` nature (`R`/`T`/`D`) | ASSUMPTION |
+| `65/93` is the person's OWN certified NIR (equal to the insured's on a non-insured person: the insured's) | ASSUMPTION |
+| text is ASCII, else UTF-8, else ISO 8859-1 | ASSUMPTION |
+| the Vitale 1 layout | not public: Vitale 1 is recognised by its ATR and not read |
+
+Because the assumed tags are assumptions, a field read from one that does not parse is left empty and flagged
 (`doubtful`), never a reason to refuse the card; unequal template counts read the persons both files describe.
 A person whose quality cannot be read never gets the `93` NIR as their own: it is shown as the insured's only.
-EF `2001` ("pointers", cardpeek) is selected with P1=02 by the reference; this reader does not use it (it reads
-by SFI, the shorter public sequence).
-Public heuristics for test cards (SESAM-Vitale API users): caisse `349` / centre `0349` (CNDA), regime `01` +
-caisse `999` (SESAM-Vitale test card).
 """
 
 from __future__ import annotations
