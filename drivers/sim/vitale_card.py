@@ -20,6 +20,15 @@ def _tlv(tag: int, value: bytes) -> bytes:
     return tag_bytes + length + value
 
 
+def _pointers() -> bytes:
+    """EF 2001 ("pointers") in the shape cardpeek's vitale_2.lua reads: `E0 { A0 { 82 entry(2) ..(2) AID }... }
+    then one `80` per file: 8-character name, entry (2), EF id (2)`. Which files a real card lists is not public
+    (ASSUMPTION): this one lists the two data files by this project's names."""
+    apps = _tlv(0xA0, _tlv(0x82, b"\x00\x01\x00\x00" + L.AID_MF_VITALE) + _tlv(0x82, b"\x00\x02\x00\x00" + L.AID_VITALE))
+    files = _tlv(0x80, b"IDENTITE" + b"\x00\x01" + b"\x20\x02") + _tlv(0x80, b"DROITS  " + b"\x00\x02" + b"\x20\x02")
+    return _tlv(0xE0, apps + files)
+
+
 @dataclass(frozen=True)
 class VitalePerson:
     nom: str
@@ -53,9 +62,9 @@ class VirtualVitale(IsoCard):
         rights = b"".join(
             _tlv(L.PERSON, (_tlv(L.NIR, enc(p.nir)) if p.nir else b"") + _tlv(L.PAYS, enc(p.pays))) for p in self.persons
         ) + _tlv(L.CARD, b"".join(_tlv(by_name[k], enc(v)) for k, v in self.card.items()))
-        self.mf = Df(0x3F00, children=[
+        self.mf = Df(0x3F00, aid=L.AID_MF_VITALE, children=[
             Ef(0x2002, identity, sfi=2),
-            Df(0x2000, aid=L.AID_VITALE, children=[Ef(0x2002, rights, sfi=2)]),
+            Df(0x2000, aid=L.AID_VITALE, children=[Ef(0x2001, _pointers()), Ef(0x2002, rights, sfi=2)]),
         ])
         super().__init__()
 
