@@ -83,6 +83,7 @@ Browsing No
 WebInterface No
 PreserveJobFiles No
 PreserveJobHistory Yes
+ErrorPolicy retry-job
 <Location />
   Order allow,deny
   Allow all
