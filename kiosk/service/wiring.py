@@ -96,6 +96,7 @@ class LivePorts:
         self._skip_checks = skip_checks
         self._his: Any = None  # kiosk.his.HisClient, opened on first use
         self._pages: list[Any] = []  # kiosk.webps.browser.OpenedPage: the browsers this desk started
+        self.page_fetch_s = PAGE_FETCH_S
         self._pages_lock = threading.Lock()
 
     # ---- readers ----------------------------------------------------------------------------------------------
@@ -255,17 +256,17 @@ class LivePorts:
         from kiosk.webps.browser import BrowserError
 
         try:
-            opened = open_page(self.config, page, ins, oid or None, wait=False, ttl_s=PAGE_FETCH_S)
+            opened = open_page(self.config, page, ins, oid or None, wait=False, ttl_s=self.page_fetch_s)
         except BrowserError as e:
             raise PageError(Reason.BROWSER_FAILED, str(e)) from e
         with self._pages_lock:
             self._pages.append(opened)
-        if opened.wait(PAGE_FETCH_S):
+        if opened.wait(self.page_fetch_s):
             return
         code = opened.process.poll()
         self._forget_page(opened)
         if code is None:
-            raise PageError(Reason.BROWSER_FAILED, f"aucune demande du navigateur en {PAGE_FETCH_S:g} s")
+            raise PageError(Reason.BROWSER_FAILED, f"aucune demande du navigateur en {self.page_fetch_s:g} s")
         if code != 0 and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise PageError(Reason.NO_DISPLAY, f"code de sortie {code}, ni DISPLAY ni WAYLAND_DISPLAY")
         if code != 0:
