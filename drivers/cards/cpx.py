@@ -279,7 +279,7 @@ def _certificate_path(chip: _Chip, app: bytes, odf: list[tlv.Tlv], wanted: str) 
 def _pin_reference(chip: _Chip, app: bytes, odf: list[tlv.Tlv]) -> int | None:
     paths = _odf_paths(odf, (L.ODF_AODF_TAG,))
     for path in paths:
-        ref = L.pin_reference_from_aodf(list(tlv.parse(chip.read_file(_abs(app, path), "l'AODF"))))
+        ref = L.pin_reference_from_aodf(tlv.parse(chip.read_file(_abs(app, path), "l'AODF")))
         if ref is not None:
             return ref
     return None

@@ -40,6 +40,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from drivers.atr import CardFamily
+from drivers.cards import tlv
 
 SN_ICC_FID = bytes.fromhex("D003")
 APP_FID = bytes.fromhex("0001")
@@ -121,12 +122,9 @@ def encode_pan(serial: str) -> bytes:
 
 
 # ---- PIN reference from the AODF ---------------------------------------------------------------------------------
-def pin_reference_from_aodf(objects: list[object]) -> int | None:
+def pin_reference_from_aodf(objects: list[tlv.Tlv]) -> int | None:
     """The first PIN object's `pinReference` ([0] / `80`, in the type attributes `A1 { 30 { ... } }`)."""
-    from drivers.cards import tlv
-
     for obj in objects:
-        assert isinstance(obj, tlv.Tlv)
         if obj.tag != 0x30 or not obj.constructed:
             continue
         attrs = next((c for c in obj.children if c.tag == 0xA1 and c.constructed), None)
