@@ -46,7 +46,6 @@ SN_ICC_FID = bytes.fromhex("D003")
 APP_FID = bytes.fromhex("0001")
 DIR_FID = bytes.fromhex("2F00")
 ODF_FID = bytes.fromhex("5031")
-TOKENINFO_FID = bytes.fromhex("5032")
 CONTACT_PROBE_FID = bytes.fromhex("7001")  # unreadable on the contactless interface [CRYPTOLIB]
 MF = bytes.fromhex("3F00")
 ANS_ISSUER_PREFIX = "8025000001"

@@ -33,7 +33,6 @@ EF_ATR = bytes.fromhex(
 # Security attributes a real CPx gives EF.DIR and EF.ATR (OpenSC issue #2223).
 EF_DIR_SECURITY = bytes.fromhex("A1128C077B45FFFFFF45009C077BFFFFFFFFFF00")
 MAX_TRIES = 3
-PIN_USAGE_TRACKED = 0xFFFF  # default usage counter of a fresh card (9D, 2 bytes)
 
 
 def _cdf_entry(label: str, cert_id: int, path: bytes) -> bytes:
@@ -137,7 +136,7 @@ class VirtualCpx(IsoCard):
 
     # -- card commands -----------------------------------------------------------------------------------------
     def _read_binary(self, p1: int, p2: int, body: bytes) -> bytes:
-        if self.contactless and self.ef is not None and self.ef.fid == 0x7001:
+        if self.contactless and self.ef is not None and self.ef.fid == int.from_bytes(L.CONTACT_PROBE_FID, "big"):
             return sw(0x6982)  # the contact-only file: how the official library tells the contactless interface
         return super()._read_binary(p1, p2, body)
 
