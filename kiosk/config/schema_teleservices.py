@@ -66,7 +66,9 @@ class DmpConfig:
     secteur_activite: str = doc("SA07^1.2.250.1.71.4.2.4", "VIHF Secteur_Activite: the establishment's activity sector (code^code system).")
     responsible_idnat: str = doc("", "VIHF NameID for calls made without a CPx card (kiosk dmp, kiosk insi --dmp): the national id of the person responsible. Required outside demo.")
     responsible_name: str = doc("", "VIHF subject-id for those calls: the responsible person's \"NOM Prénom\". Required outside demo.")
-    staff_role: str = doc("SECRETARIAT_MEDICAL", "VIHF Role for staff without a health profession (TRE_A00-ProducteurDocNonPS code).")
+    staff_role: Literal["SECRETARIAT_MEDICAL"] = doc(
+        "SECRETARIAT_MEDICAL", "VIHF Role for staff without a health profession (TRE_A00-ProducteurDocNonPS code)."
+    )
     vihf_version: Literal["3.0", "4.0"] = doc("3.0", "VIHF_Version: 3.0 (ANS example kit, DRIMbox) or 4.0 (newer guide).")
     patient_oid: Literal["as-received", "test-nir"] = doc(
         "as-received",
@@ -88,10 +90,6 @@ class DmpConfig:
             for key in ("responsible_idnat", "responsible_name"):
                 if not getattr(self, key).strip():
                     yield (key,), "personne responsable des appels sans carte obligatoire hors environnement demo"
-        from kiosk.dmp.vihf import STAFF_ROLES
-
-        if self.staff_role not in STAFF_ROLES:
-            yield ("staff_role",), f"code attendu parmi : {', '.join(STAFF_ROLES)}"
         if self.patient_oid == "test-nir" and root.environment == "prod":
             yield ("patient_oid",), "test-nir (OID de test) interdit en production"
 

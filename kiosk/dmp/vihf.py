@@ -67,7 +67,9 @@ PROFESSIONS: dict[str, str] = {
     "70": "Masseur-Kinésithérapeute", "80": "Pédicure-Podologue", "91": "Orthophoniste", "92": "Orthoptiste",
     "94": "Ergothérapeute", "95": "Diététicien", "96": "Psychomotricien", "98": "Manipulateur ERM",
 }
-# TRE_A00-ProducteurDocNonPS codes for someone without a health profession (`[dmp] staff_role` picks one).
+# TRE_A00-ProducteurDocNonPS codes for someone without a health profession (`[dmp] staff_role` picks one; its
+# Literal in kiosk/config/schema_teleservices.py lists the same keys, so that checking the configuration does
+# not import the DMP client).
 STAFF_ROLES: dict[str, str] = {"SECRETARIAT_MEDICAL": "Secrétariat médical"}
 
 

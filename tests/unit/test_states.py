@@ -35,3 +35,12 @@ def test_each_value_is_defined_once() -> None:
         "INSi labels"])
 def test_every_mapping_covers_every_member(mapping: dict[enum.Enum, object], kind: type[enum.Enum]) -> None:
     assert set(mapping) == set(kind), f"missing: {set(kind) - set(mapping)}"
+
+
+def test_the_staff_role_setting_offers_exactly_the_known_codes() -> None:
+    import typing
+
+    from kiosk.config.schema_teleservices import DmpConfig
+    from kiosk.dmp.vihf import STAFF_ROLES
+
+    assert set(typing.get_args(typing.get_type_hints(DmpConfig)["staff_role"])) == set(STAFF_ROLES)
