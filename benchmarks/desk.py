@@ -8,6 +8,9 @@
 2. `kiosk run --headless` start -> READY=1 on a real notify socket. Target: under 1 s.
 3. Resident memory (VmRSS) of the headless service and of the TUI (in tmux), idle after start. Target: < 60 MB headless.
 4. Idle CPU time and thread wake-ups (context switches, all threads) over --idle-seconds. Target: none periodic.
+5. Card insertion -> the hospital system's PDQ candidates in the detail panel (issue 17), against the lower
+   bound: card read + INSi + PDQ when the PDQ needs the INS (identity qualified as soon as INSi answers), card
+   read + the slower of INSi and PDQ when the PDQ goes by the card's traits (in parallel). Target: within 10 %.
 """
 
 from __future__ import annotations
@@ -109,6 +112,80 @@ def latency(latency_s: float, repeat: int) -> None:
             rows.append((label, f"{m * 1000:.0f} ms", f"{b * 1000:.0f} ms", f"{(m / b - 1) * 100:+.1f} %",
                          "ok" if m <= b * 1.10 else "OVER"))
     table(f"1. Insertion -> all answers (simulators at {latency_s * 1000:.0f} ms per call, median of {repeat})",
+          ("carte", "mesuré", "borne", "écart", "< +10 %"), rows)
+
+
+def pdq_latency(latency_s: float, repeat: int) -> None:
+    from kiosk.desk import IdDocument
+    from kiosk.his import PdqQuery
+
+    rows = []
+    with DemoWorld(latency_s=latency_s) as world:
+        c = world.runtime.controller
+        world.backend.insert(STAFF_READER, cards.demo_cpe())
+        c.wait_idle(30)
+        c.submit_pin(DEMO_PIN)
+        c.wait_idle(30)
+        marks: dict[str, float] = {}
+        seen: dict[str, int] = {"candidates": 0, "rows": 0}
+        insi_zero, traits_done, ins_done = threading.Event(), threading.Event(), threading.Event()
+
+        def watch(view, event) -> None:  # type: ignore[no-untyped-def]
+            now = time.perf_counter()
+            if event.kind == "vitale_read":
+                marks["read"], seen["rows"] = now, event.data.get("beneficiaries", 0)
+            elif event.kind == "insi_result" and event.data.get("index") == 0:
+                insi_zero.set()
+            elif event.kind == "his_candidates":
+                seen["candidates"] += 1
+                if seen["candidates"] == seen["rows"]:
+                    marks["traits"] = now
+                    traits_done.set()
+                if "qualified" in marks and event.data.get("index") == 0 and now > marks["qualified"]:
+                    marks["ins"] = now
+                    ins_done.set()
+            elif event.kind == "qualified":
+                marks["qualified"] = now
+
+        c.add_listener(watch)
+        clients = c.ports._teleservices()
+        his = c.ports.his_client()
+        for label, make, by_ins in (("seul, par traits (1)", cards.demo_vitale_single, False),
+                                    ("famille, par traits (4)", cards.demo_vitale_family, False),
+                                    ("famille, par INS (qualifiée)", cards.demo_vitale_family, True)):
+            measured, bounds = [], []
+            for _ in range(repeat + 1):  # the first round warms the connections up
+                for e in (insi_zero, traits_done, ins_done):
+                    e.clear()
+                marks.clear()
+                seen["candidates"] = 0
+                t0 = time.perf_counter()
+                world.backend.insert(VITALE_READER, make())
+                if by_ins:
+                    assert insi_zero.wait(30), "no INSi answer"
+                    c.qualify(0, IdDocument.CNI)
+                    assert ins_done.wait(30), "no PDQ by INS"
+                else:
+                    assert traits_done.wait(30), "no PDQ candidates"
+                c.wait_idle(30)
+                read_s = marks["read"] - t0
+                first = c.view().rows[0]
+                t1 = time.perf_counter()
+                clients.insi.search_vitale(first.beneficiary, c._vitale)
+                insi_s = time.perf_counter() - t1
+                query = PdqQuery(ins=first.insi.ins, ins_oid=first.insi.oid) if by_ins else PdqQuery(
+                    birth_name=first.beneficiary.birth_name, first_name=first.beneficiary.prenom)
+                t2 = time.perf_counter()
+                his.find(query)
+                pdq_s = time.perf_counter() - t2
+                world.backend.remove(VITALE_READER)
+                c.wait_idle(30)
+                measured.append((marks["ins"] if by_ins else marks["traits"]) - t0)
+                bounds.append(read_s + (insi_s + pdq_s if by_ins else max(insi_s, pdq_s)))
+            m, b = statistics.median(measured[1:]), statistics.median(bounds[1:])
+            rows.append((label, f"{m * 1000:.0f} ms", f"{b * 1000:.0f} ms", f"{(m / b - 1) * 100:+.1f} %",
+                         "ok" if m <= b * 1.10 else "OVER"))
+    table(f"5. Insertion -> PDQ candidates shown (simulators at {latency_s * 1000:.0f} ms per call, median of {repeat})",
           ("carte", "mesuré", "borne", "écart", "< +10 %"), rows)
 
 
@@ -217,6 +294,7 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     args = parser.parse_args()
     latency(args.latency, args.repeat)
+    pdq_latency(args.latency, args.repeat)
     service(args.repeat, args.idle_seconds)
 
 

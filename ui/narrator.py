@@ -89,4 +89,13 @@ class Narrator:
                 return t("page.closed")
             case EventKind.LINK_PRINTED | EventKind.TICKET_PRINTED:
                 return t("print.done")
+            case EventKind.HIS_CANDIDATES:
+                return f"{who} : système de l'hôpital, {d.get('candidates')} patient(s) connu(s) ({d.get('status')})"
+            case EventKind.HIS_FAILED:
+                return f"{who} : {t.problem(event.problem)}"
+            case EventKind.HIS_SENT:
+                return f"{who} : identité envoyée au système de l'hôpital ({d.get('event')}, message {d.get('control_id')})"
+            case EventKind.HIS_ACKNOWLEDGED:
+                refused = f" — {t.problem(event.problem)}" if event.problem else ""
+                return f"système de l'hôpital : message {d.get('control_id')} acquitté {d.get('ack')}{refused}"
         return ""

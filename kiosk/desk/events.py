@@ -52,6 +52,14 @@ class EventKind(str, enum.Enum):
     AUDIT_UNAVAILABLE = "audit_unavailable"
     AUDIT_RESUMED = "audit_resumed"
     ERROR = "error"
+    # the hospital system (issue 17): PDQ candidates per beneficiary, the identity sent, what waits for an ACK
+    HIS_SEARCHING = "his_searching"
+    HIS_CANDIDATES = "his_candidates"
+    HIS_FAILED = "his_failed"
+    HIS_CHOSEN = "his_chosen"
+    HIS_SENT = "his_sent"
+    HIS_ACKNOWLEDGED = "his_acknowledged"
+    HIS_PENDING = "his_pending"
 
 
 class Reason(str, enum.Enum):
@@ -111,6 +119,12 @@ class Reason(str, enum.Enum):
     AUDIT_UNAVAILABLE = "audit_unavailable"
     PIN_DESK_ONLY = "pin_desk_only"
     INTERNAL = "internal"
+    # the hospital system (issue 17)
+    HIS_WAIT = "his_wait"
+    HIS_UNKNOWN_CANDIDATE = "his_unknown_candidate"
+    HIS_CHOOSE_FIRST = "his_choose_first"
+    HIS_DISABLED = "his_disabled"
+    HIS_REFUSED = "his_refused"  # detail: the ACK code and the ERR text
 
 
 class JournalAction(str, enum.Enum):
@@ -133,6 +147,8 @@ class JournalAction(str, enum.Enum):
     PIN_SUBMITTED = "pin_submitted"
     AUDIT_RESUMED = "audit_resumed"
     API_READ = "api_read"
+    HIS_QUERY = "his_query"  # a PDQ query: control id, ACK code and query status, how many candidates
+    HIS_SEND = "his_send"  # an identity message: queued, then its ACK code (or dropped), with its control id
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,12 @@ _REASONS: dict[Reason, str] = {
                               "non tracée n'a pas lieu). Demandez au technicien.",
     Reason.PIN_DESK_ONLY: "Dernier essai du code porteur : il se saisit au poste, pas par l'API.",
     Reason.INTERNAL: "Erreur interne : redémarrez la borne si le poste ne répond plus, et prévenez le technicien.",
+    Reason.HIS_WAIT: "Attendez la réponse du système de l'hôpital avant de choisir.",
+    Reason.HIS_UNKNOWN_CANDIDATE: "Ce numéro n'est pas dans la liste des patients de l'hôpital.",
+    Reason.HIS_CHOOSE_FIRST: "Choisissez d'abord le patient de l'hôpital (1 à 9) ou « nouveau patient » (touche N).",
+    Reason.HIS_DISABLED: "Liaison avec le système de l'hôpital désactivée : demandez au technicien ([his]).",
+    Reason.HIS_REFUSED: "Le système de l'hôpital a refusé l'identité ({detail}) : corrigez-la ou abandonnez le "
+                        "message (touche X), puis prévenez le référent d'identitovigilance.",
 }
 
 _INSI: dict[InsiCode, str] = {

@@ -34,6 +34,7 @@ from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError, TeleserviceError
 from kiosk.patient import VitaleRead
 from kiosk.service.audit import AuditJournal
+from kiosk.service.his_desk import HisDesk
 from kiosk.service.ports import CardEvent, CardEventKind, DeskPorts, LookupStep, LookupUpdate, Role
 from kiosk.service.problems import problem_of
 
@@ -64,6 +65,7 @@ class DeskController:
         self._vitale_at = 0.0  # monotonic time of that read
         self._pages = 0  # bumped when the desk's browser windows are closed: a page still opening is dropped
         self._traceable = True  # False once an audit entry could not be written: patient actions are refused
+        self.his = self._his_desk(ports)  # the hospital system side (issue 17): PDQ candidates, identity sends
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -87,6 +89,7 @@ class DeskController:
         self.ports.stop()
         with self._lock:
             self.ports = ports
+            self.his = self._his_desk(ports)
             self._vitale = None
             self._session.staff_removed()  # both bump the session's generation: late answers are dropped
             self._session.forget_patient()
@@ -135,6 +138,7 @@ class DeskController:
                 self._vitale = None
                 self._session.staff_removed()
                 self._session.forget_patient()
+                self.his.clear()
                 self._emit(EventKind.READERS_DOWN, problem=Problem(Reason.READERS_DOWN))
                 return
             if event.kind is CardEventKind.BACKEND_UP:
@@ -158,12 +162,14 @@ class DeskController:
             was_open = self._session.is_open
             holder = self._session.view().holder
             self._session.staff_removed()
+            self.his.clear()
             if was_open and holder is not None:
                 self._journal(JournalAction.DESK_LOCKED, "staff_card_removed", holder.id_nat)
             self._emit(EventKind.DESK_LOCKED if was_open else EventKind.STAFF_CARD_REMOVED)
 
     def _patient_event(self, event: CardEvent) -> None:
         self._close_pages()
+        self.his.clear()
         if event.kind is CardEventKind.INSERTED:
             self._vitale = None
             self._session.patient_inserted(event.counter)
@@ -200,6 +206,7 @@ class DeskController:
             holder = self._session.view().holder
             self._session.lock(Problem(reason, detail))
             self._close_pages()
+            self.his.clear()
             self._journal(JournalAction.DESK_LOCKED, reason.value, holder.id_nat if holder else "")
             self._emit(EventKind.DESK_LOCKED, problem=Problem(reason, detail))
 
@@ -216,6 +223,7 @@ class DeskController:
             self._require_traceable()
             self._session.manual_patient(traits)
             self._close_pages()
+            self.his.clear()
             self._emit(EventKind.MANUAL_PATIENT)
             self._start_lookups()
 
@@ -231,6 +239,8 @@ class DeskController:
             self._journal(JournalAction.ID_DOCUMENT_CHECKED, status.value, self._staff_id(), target,
                           document=document.name)
             self._emit(EventKind.QUALIFIED, index=index, status=status, document=document)
+            if status is InsStatus.QUALIFIEE:  # the INS may now be asked for: PDQ again, by INS
+                self.his.begin(self._session.view().card_counter, [row], self._staff_id(), by_ins=True)
             return status
 
     def page_target(
@@ -270,6 +280,42 @@ class DeskController:
             data = {"row": row, "status": self.texts.status(row.ins_status)}
         self._submit(self._page_action, EventKind.TICKET_PRINTED, "", ins, "",
                      lambda: self.ports.print_document("ticket", data))
+
+    # ---- hospital system intents (issue 17) --------------------------------------------------------------------
+    def his_choose(self, index: int, choice: int) -> None:
+        """A PDQ candidate (its position) or `his_desk.NEW_PATIENT`; nothing is sent before `his_send`."""
+        with self._lock:
+            if not self._session.is_open:
+                raise DeskStateError(Reason.DESK_NOT_OPEN)
+        self.his.choose(index, choice)
+
+    def his_send(self, index: int) -> str:
+        """The receptionist confirms: ADT^A28 / A31 queued (validated first); returns its control id."""
+        with self._lock:
+            if not self._session.is_open:
+                raise DeskStateError(Reason.DESK_NOT_OPEN)
+            view = self._session.view()
+            row = view.row(index)
+            if row is None:
+                raise DeskStateError(Reason.UNKNOWN_BENEFICIARY)
+            self._require_traceable()  # no identity leaves without its journal entry
+            manual, staff = view.patient_phase is PatientPhase.MANUAL, self._staff_id()
+        return self.his.send(row, staff, manual=manual)
+
+    def his_drop(self, control_id: str) -> bool:
+        """The receptionist gives up on a message the hospital system has not acknowledged."""
+        return self.his.drop(control_id, self._staff_id())
+
+    def _his_desk(self, ports: DeskPorts) -> HisDesk:
+        client = None
+        factory = getattr(ports, "his_client", None)
+        if factory is not None:
+            try:
+                client = factory()
+            except KioskError as e:
+                log.error("liaison avec le système de l'hôpital impossible : %s", e)
+        return HisDesk(client, emit=lambda kind, **data: self.notice(kind, **data), submit=self._submit,
+                       journal=self._journal)
 
     # ---- workers ----------------------------------------------------------------------------------------------
     def _submit(self, fn: Callable[..., None], *args: Any) -> None:
@@ -362,6 +408,8 @@ class DeskController:
         read, traits = self._vitale, self._session.manual_traits
         staff = self._staff_id()
         self._emit(EventKind.LOOKUPS_STARTED, beneficiaries=len(ticket.indexes))
+        view = self._session.view()  # PDQ by the card's traits runs beside INSi: it does not need the INS
+        self.his.begin(view.card_counter, [r for r in view.rows if r.index in ticket.indexes], staff)
         if traits is not None:
             self._submit(self._lookup_traits, ticket, traits, staff)
         else:

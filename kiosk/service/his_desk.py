@@ -19,12 +19,15 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.desk.errors import DeskStateError
+from kiosk.desk.events import EventKind, JournalAction, Problem, Reason
 from kiosk.errors import KioskError
 from kiosk.his.client import HisClient
 from kiosk.his.link import PendingView
 from kiosk.his.model import Candidate, Collection, HisIdentity, PdqQuery
 from kiosk.his.replies import Ack
 from kiosk.privacy import scrub
+from kiosk.service.problems import problem_of
 
 __all__ = ["NEW_PATIENT", "HisDesk", "HisRow", "HisStep", "identity_of", "query_of"]
 
@@ -45,7 +48,7 @@ class HisRow:
     step: HisStep = HisStep.IDLE
     by_ins: bool = False
     candidates: tuple[Candidate, ...] = ()
-    error: str = ""
+    problem: Problem | None = None  # why the search failed (codes, no patient data)
     choice: int | None = None  # candidate position, NEW_PATIENT, or None (not chosen yet)
     sent: str = ""  # control id of the identity message sent for this row
 
@@ -54,9 +57,10 @@ class HisRow:
         return self.candidates[self.choice] if self.choice is not None and self.choice >= 0 else None
 
 
-Emit = Callable[..., None]  # (kind, **data) -> the controller's listeners
+Emit = Callable[..., None]  # (EventKind, **data) -> the controller's listeners
+SERVICE = "Le système de l'hôpital"  # the `{service}` of teleservice reasons
 Submit = Callable[..., None]  # (fn, *args) -> run on a desk worker
-Journal = Callable[..., None]  # (action, outcome, staff, ins=None, **detail)
+Journal = Callable[..., object]  # (action, outcome, staff, ins=None, **detail)
 
 
 def query_of(row: Any, *, by_ins: bool) -> PdqQuery:
@@ -141,7 +145,7 @@ class HisDesk:
                 self._rows[row.index] = HisRow(row.index, HisStep.SEARCHING, by_ins, candidates=kept)
         for row in rows:
             self._submit(self._search, key, row.index, query_of(row, by_ins=by_ins), patient_key(row), staff)
-        self._emit("his_searching", beneficiaries=len(rows), by_ins=by_ins)
+        self._emit(EventKind.HIS_SEARCHING, beneficiaries=len(rows), by_ins=by_ins)
 
     def clear(self) -> None:
         with self._lock:
@@ -160,37 +164,40 @@ class HisDesk:
         with self._lock:
             row = self._rows.get(index)
             if row is None or row.step is not HisStep.DONE:
-                raise KioskError("attendez la réponse du système de l'hôpital avant de choisir")
+                raise DeskStateError(Reason.HIS_WAIT)
             if choice != NEW_PATIENT and not 0 <= choice < len(row.candidates):
-                raise KioskError("patient de l'hôpital inconnu dans cette liste")
+                raise DeskStateError(Reason.HIS_UNKNOWN_CANDIDATE)
             self._rows[index] = dataclasses.replace(row, choice=choice)
-        self._emit("his_chosen", index=index, new_patient=choice == NEW_PATIENT)
+        self._emit(EventKind.HIS_CHOSEN, index=index, new_patient=choice == NEW_PATIENT)
 
     def send(self, desk_row: Any, staff: str, *, manual: bool) -> str:
         """Build, validate and queue ADT^A28 (nouveau patient) or ADT^A31 (the candidate chosen)."""
         if self.client is None:
-            raise KioskError("liaison avec le système de l'hôpital désactivée ([his] enabled = false)")
+            raise DeskStateError(Reason.HIS_DISABLED)
         with self._lock:
             row = self._rows.get(desk_row.index)
         if row is None or row.choice is None:
-            raise KioskError("choisissez d'abord le patient de l'hôpital ou « nouveau patient »")
+            raise DeskStateError(Reason.HIS_CHOOSE_FIRST)
         identity = identity_of(desk_row, row, self.client, manual=manual)
         key = patient_key(desk_row)
         initials = "".join(p[:1] for p in (identity.birth_name, *identity.first_names[:1]))
         label = f"{identity.event.value} {'.'.join(initials)}."
 
         def acked(control_id: str, ack: Ack) -> None:
-            self._journal("his_send", ack.code.value, staff, key, control_id=control_id, event=identity.event.value)
-            self._emit("his_acknowledged", control_id=control_id, ack=ack.code.value,
-                       message=scrub(ack.text)[:200] if ack.text else "")
+            self._journal(JournalAction.HIS_SEND, ack.code.value, staff, key, control_id=control_id,
+                          event=identity.event.value)
+            refused = ack.code.value != "AA"
+            detail = f"{ack.code.value} : {scrub(ack.text)[:160]}" if ack.text else ack.code.value
+            self._emit(EventKind.HIS_ACKNOWLEDGED, control_id=control_id, ack=ack.code.value,
+                       **({"problem": Problem(Reason.HIS_REFUSED, detail)} if refused else {}))
 
         outgoing = self.client.send(identity, label=label, operator=staff, on_result=acked)
         with self._lock:
             if desk_row.index in self._rows:
                 self._rows[desk_row.index] = dataclasses.replace(self._rows[desk_row.index], sent=outgoing.control_id)
-        self._journal("his_send", "queued", staff, key, control_id=outgoing.control_id, event=identity.event.value,
+        self._journal(JournalAction.HIS_SEND, "queued", staff, key, control_id=outgoing.control_id, event=identity.event.value,
                       status=identity.status.value, ins_sent=identity.sends_ins)
-        self._emit("his_sent", index=desk_row.index, control_id=outgoing.control_id, event=identity.event.value)
+        self._emit(EventKind.HIS_SENT, index=desk_row.index, control_id=outgoing.control_id, event=identity.event.value)
         return outgoing.control_id
 
     def pending(self) -> list[PendingView]:
@@ -199,7 +206,7 @@ class HisDesk:
     def drop(self, control_id: str, staff: str) -> bool:
         if self.client is None or not self.client.drop(control_id):
             return False
-        self._journal("his_send", "dropped", staff, None, control_id=control_id)
+        self._journal(JournalAction.HIS_SEND, "dropped", staff, None, control_id=control_id)
         return True
 
     # ---- workers ----------------------------------------------------------------------------------------------
@@ -208,34 +215,36 @@ class HisDesk:
         try:
             control_id, answer = self.client.find(query)
         except KioskError as e:
-            self._store(key, index, HisStep.FAILED, error=scrub(str(e))[:200])
-            self._journal("his_query", "error", staff, patient, detail=type(e).__name__, by="ins" if query.by_ins else "traits")
-            self._emit("his_failed", index=index, message=self._row_error(index))
+            failure = problem_of(e, SERVICE)
+            if self._store(key, index, HisStep.FAILED, problem=failure):
+                self._emit(EventKind.HIS_FAILED, index=index, problem=failure)
+            self._journal(JournalAction.HIS_QUERY, "error", staff, patient, detail=type(e).__name__,
+                          by="ins" if query.by_ins else "traits")
             return
         ok = answer.ack.code.value == "AA"
+        problem = None if ok else Problem(Reason.SERVICE_ERROR, f"{answer.ack.code.value} {scrub(answer.ack.text)[:120]}",
+                                          SERVICE)
         stored = self._store(key, index, HisStep.DONE if ok else HisStep.FAILED, candidates=answer.candidates,
-                             error="" if ok else f"requête refusée ({answer.ack.code.value}) : {scrub(answer.ack.text)[:160]}")
-        self._journal("his_query", f"{answer.ack.code.value} {answer.status}", staff, patient, control_id=control_id,
-                      candidates=len(answer.candidates), by="ins" if query.by_ins else "traits")
-        if stored:
-            self._emit("his_candidates", index=index, candidates=len(answer.candidates), status=answer.status)
+                             problem=problem)
+        self._journal(JournalAction.HIS_QUERY, f"{answer.ack.code.value} {answer.status}", staff, patient,
+                      control_id=control_id, candidates=len(answer.candidates), by="ins" if query.by_ins else "traits")
+        if stored and problem is not None:
+            self._emit(EventKind.HIS_FAILED, index=index, problem=problem)
+        elif stored:
+            self._emit(EventKind.HIS_CANDIDATES, index=index, candidates=len(answer.candidates), status=answer.status)
 
     def _store(self, key: Hashable, index: int, step: HisStep, *, candidates: tuple[Candidate, ...] = (),
-               error: str = "") -> bool:
+               problem: Problem | None = None) -> bool:
         with self._lock:
             if key != self._key or index not in self._rows:
                 return False  # the patient left meanwhile
             old = self._rows[index]
             if old.by_ins and old.candidates and (step is HisStep.FAILED or not candidates):
                 # the hospital does not hold this INS (or did not answer): the traits candidates stay listed
-                self._rows[index] = dataclasses.replace(old, step=HisStep.DONE, error=error)
+                self._rows[index] = dataclasses.replace(old, step=HisStep.DONE, problem=problem)
                 return True
-            self._rows[index] = dataclasses.replace(old, step=step, candidates=candidates, error=error, choice=None)
+            self._rows[index] = dataclasses.replace(old, step=step, candidates=candidates, problem=problem, choice=None)
             return True
-
-    def _row_error(self, index: int) -> str:
-        row = self.row(index)
-        return row.error if row is not None else ""
 
     def _pending_changed(self) -> None:
         assert self.client is not None
@@ -246,5 +255,5 @@ class HisDesk:
             write_status(views, endpoint=f"{self.client.link.host}:{self.client.link.port}")
         except OSError as e:
             log.debug("état des messages en attente non écrit (%s)", e)
-        self._emit("his_pending", count=len(views), refused=sum(1 for v in views if v.state.value == "refused"))
+        self._emit(EventKind.HIS_PENDING, count=len(views), refused=sum(1 for v in views if v.state.value == "refused"))
 

@@ -15,6 +15,7 @@ from kiosk.desk import DeskStateError, DeskView, IdDocument, ReferenceTraits
 from kiosk.desk.events import DeskEvent, EventKind
 from kiosk.service.audit import audit_dir, verify_journal
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from kiosk.service.his_desk import NEW_PATIENT
 
 __all__ = ["play_morning"]
 
@@ -24,11 +25,25 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     backend = world.backend
     seen: list[str] = []
     started = threading.Event()
+    acks: list[str] = []
+    acked = threading.Condition()
 
     def watch(view: DeskView, event: DeskEvent) -> None:
         seen.append(event.kind)
         if event.kind is EventKind.LOOKUPS_STARTED:
             started.set()
+        if event.kind == "his_acknowledged":
+            with acked:
+                acks.append(str(event.data.get("ack")))
+                acked.notify_all()
+
+    def send_to_hospital(index: int, choice: int) -> None:
+        """Pick a PDQ candidate (or NEW_PATIENT), confirm, and wait for the hospital's acknowledgement."""
+        before = len(acks)
+        controller.his_choose(index, choice)
+        controller.his_send(index)
+        with acked:
+            acked.wait_for(lambda: len(acks) > before, 30)
 
     controller.add_listener(watch)
 
@@ -62,6 +77,10 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     step("08:10", "Une famille : quatre bénéficiaires sur une carte (seule l'assurée est connue d'INSi).")
     backend.insert(VITALE_READER, cards.demo_vitale_family())
     settle()
+    step("08:11", "Elle présente sa carte d'identité : identité qualifiée, l'hôpital la connaît déjà (recherche par INS).")
+    controller.qualify(0, IdDocument.CNI)
+    settle()
+    send_to_hospital(0, 0)  # the one patient the hospital knows under this INS: an update (ADT^A31)
     step("08:12", "Ticket d'admission imprimé pour l'assurée ; page DMP préparée pour elle.")
     controller.print_ticket(0)
     settle()
@@ -76,6 +95,9 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     settle()
     step("08:22", "La secrétaire vérifie le passeport du fils : identité qualifiée.")
     controller.qualify(1, IdDocument.PASSEPORT)
+    settle()
+    step("08:23", "Inconnu de l'hôpital : la secrétaire choisit « nouveau patient » et envoie l'identité (ADT^A28).")
+    send_to_hospital(1, NEW_PATIENT)
     try:
         controller.qualify(0, IdDocument.CNI)
     except DeskStateError as e:  # the key-inconsistent INS can never be qualified: the desk says so
@@ -117,4 +139,4 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
 
     count, problems = verify_journal(audit_dir(world.config))
     say(f"Journal d'audit : {count} entrée(s), chaîne {'intacte' if not problems else 'ROMPUE'}.")
-    return {"events": len(seen), "audit_entries": count, "audit_ok": not problems}
+    return {"events": len(seen), "audit_entries": count, "audit_ok": not problems, "his_acks": acks}

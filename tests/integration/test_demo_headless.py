@@ -48,6 +48,10 @@ def test_demo_headless_plays_the_morning_without_revealing_anyone(run_kiosk) -> 
         "après le retrait : 0 ligne(s) à l'écran",
         "poste verrouillé",
         "chaîne intacte",
+        "système de l'hôpital, 1 patient(s) connu(s) (OK)",  # issue 17: PDQ finds the known patient
+        "identité envoyée au système de l'hôpital (A31",  # ... the update of the one picked
+        "identité envoyée au système de l'hôpital (A28",  # ... and a new patient created
+        "acquitté AA",
     ):
         assert expected in out, expected
     assert _leaks(out + r.stderr) == []

@@ -34,6 +34,7 @@ class OpenDeskScreen(DeskScreen):
         Binding("q", "qualify", "Qualifier"),
         Binding("a", "actions", "Pages / impression"),
         Binding("t", "traits", "Sans carte (traits)"),
+        Binding("h", "his", "Hôpital (GAM)"),
         Binding("r", "retry", "Relancer"),
         Binding("v", "lock", "Verrouiller"),
         Binding("d", "diagnostics", "Diagnostic", show=False),
@@ -107,7 +108,11 @@ class OpenDeskScreen(DeskScreen):
         patient.display = bool(view.rows)
         self._fill(view)
         if event is not None:
-            if event.problem is not None:
+            if event.kind is EventKind.HIS_PENDING:  # the hospital's unacknowledged messages stay in sight
+                from ui.screens.his import pending_text
+
+                self._say(pending_text(self.desk.controller.his.pending()))
+            elif event.problem is not None:
                 self._say(t.problem(event.problem))
             elif event.kind in (EventKind.VITALE_INSERTED, EventKind.MANUAL_PATIENT, EventKind.DESK_OPENED):
                 self._say("")
@@ -127,7 +132,13 @@ class OpenDeskScreen(DeskScreen):
 
     def _show_detail(self) -> None:
         row = self.selected()
-        self.query_one("#detail", Static).update(detail(row, self.t) if row else "")
+        if row is None:
+            self.query_one("#detail", Static).update("")
+            return
+        from ui.screens.his import his_detail
+
+        his = self.desk.controller.his
+        self.query_one("#detail", Static).update(detail(row, self.t) + his_detail(his.row(row.index), his.enabled, self.t))
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -166,6 +177,14 @@ class OpenDeskScreen(DeskScreen):
         view = self._view
         replaces = view is not None and view.patient_phase is PatientPhase.READ and bool(view.rows)
         self.app.push_screen(TraitsScreen(self.selected(), replaces=replaces))
+
+    def action_his(self) -> None:
+        row = self.selected()
+        if row is None or self._view is None:
+            return
+        from ui.screens.his import HisScreen
+
+        self.app.push_screen(HisScreen(self._view.card_counter, row))
 
     def action_retry(self) -> None:
         try:
