@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.desk import IdDocument, InsiCode, InsiOutcome, PatientRow, ReferenceTraits, Step
+from kiosk.desk import DeskStateError, IdDocument, InsiCode, InsiOutcome, PatientRow, ReferenceTraits, Step
+from kiosk.desk.events import Reason
 from kiosk.his import Backoff, Envelope, HisClient, MllpLink
 from kiosk.his.status import read_status
 from kiosk.ins import parse_matricule
@@ -83,7 +84,7 @@ def test_traits_search_then_new_patient_sends_a28(harness: Harness, tmp_path: Pa
     harness.his.choose(0, NEW_PATIENT)
     control_id = harness.his.send(corse, STAFF, manual=False)
     (acked,) = harness.wait("his_acknowledged")
-    assert acked == {"control_id": control_id, "ack": "AA", "message": ""}
+    assert acked == {"control_id": control_id, "ack": "AA"}
     entries = next(iter((tmp_path / "audit").glob("audit-*.jsonl"))).read_text()
     assert '"his_query"' in entries and '"his_send"' in entries and control_id in entries
     assert "CORSE" not in entries and "ANTHONY" not in entries and STAFF in entries
@@ -98,7 +99,7 @@ def test_homonyms_are_listed_never_merged_and_the_pick_sends_a31_with_its_ipp(ha
     harness.wait("his_candidates")
     listed = harness.his.row(0).candidates
     assert [c.ipp.value for c in listed] == ["100003", "100004"]
-    with pytest.raises(Exception, match="choisissez"):
+    with pytest.raises(DeskStateError, match="his_choose_first"):
         harness.his.send(camille, STAFF, manual=False)  # nothing goes before the receptionist picks
     harness.his.choose(0, 1)
     harness.his.send(camille, STAFF, manual=False)
@@ -139,7 +140,7 @@ def test_refusal_is_kept_pending_with_its_text_and_dropped_by_the_receptionist(h
     harness.sim.script("ae")
     control_id = harness.his.send(corse, STAFF, manual=False)
     (acked,) = harness.wait("his_acknowledged")
-    assert acked["ack"] == "AE" and "simulé" in acked["message"]
+    assert acked["ack"] == "AE" and acked["problem"].reason is Reason.HIS_REFUSED and "simulé" in acked["problem"].detail
     harness.wait_for(lambda: ("his_pending", {"count": 1, "refused": 1}) in harness.events)
     (pending,) = harness.his.pending()
     assert pending.control_id == control_id and pending.state.value == "refused" and pending.label == "A28 C.A."

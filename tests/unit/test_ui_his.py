@@ -46,7 +46,7 @@ async def test_known_patient_found_by_ins_is_picked_and_updated_new_patient_crea
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, HisScreen))
         await pilot.press("enter")  # nothing chosen yet: refused, in French
-        await until(pilot, lambda: "choisissez" in text_of(app, "#message"))
+        await until(pilot, lambda: "Choisissez d'abord le patient de l'hôpital" in text_of(app, "#message"))
         await pilot.press("1", "enter")
         await until(pilot, lambda: len(world.his.received) == 1 and not app.controller.his.pending())
         assert "|ADT^A31^ADT_A05|" in world.his.received[0] and "100001^^^GAM-SIM" in world.his.received[0]
