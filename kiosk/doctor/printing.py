@@ -1,5 +1,6 @@
-"""Printing leaves nothing of a patient on the kiosk: with a local cupsd, its spool on a tmpfs and
-`PreserveJobFiles No` (CUPS keeps documents a day by default); with the `file` kind, a device node, not a file."""
+"""The printer answers and could print now (nothing is printed); printing leaves nothing of a patient on the
+kiosk: with a local cupsd, its spool on a tmpfs and `PreserveJobFiles No` (CUPS keeps documents a day by
+default); with the `file` kind, a device node, not a file."""
 
 from __future__ import annotations
 
@@ -7,13 +8,41 @@ import re
 import stat
 from pathlib import Path
 
-from kiosk.doctor.registry import DoctorContext, Finding, check, fail, ok, warn
+from kiosk.doctor.registry import NET_TIMEOUT_S, DoctorContext, Finding, check, fail, ok, warn
 
 CUPSD_CONF = Path("/etc/cups/cupsd.conf")
 CUPS_FILES_CONF = Path("/etc/cups/cups-files.conf")
 DEFAULT_SPOOL = "/var/spool/cups"
 MEMORY_FS = {"tmpfs", "ramfs"}
 LOOPBACK = {"", "localhost", "127.0.0.1", "::1"}
+
+
+ACTIONS = {
+    "unreachable": "vérifier le câble ou le réseau de l'imprimante, son alimentation, printer.target ; "
+                   "puis `kiosk link TableauDeBord --print`",
+    "unknown_queue": "corriger printer.target (`lpstat -h SERVEUR -p` liste les files)",
+    "stopped": "relancer l'imprimante sur le serveur d'impression (`cupsenable FILE`) après avoir vu pourquoi",
+    "refusing": "réouvrir la file (`cupsaccept FILE`) sur le serveur d'impression",
+    "paper_out": "remettre du papier",
+    "offline": "fermer le capot, vérifier le voyant d'erreur de l'imprimante",
+    "no_answer": "imprimante muette : vérifier le câble, ou mettre printer.confirm = false si elle ne répond jamais",
+}
+
+
+@check("printer", "Imprimante", order=57)
+def check_printer(ctx: DoctorContext) -> Finding:
+    from kiosk.printing import PrinterError, printer_ready
+
+    assert ctx.config is not None
+    printer = ctx.config.printer
+    if printer.kind == "none":
+        return ok("aucune imprimante configurée (printer.kind = none)")
+    try:
+        found = printer_ready(printer, min(printer.timeout_s, NET_TIMEOUT_S))
+    except PrinterError as e:
+        return fail(str(e), ACTIONS.get(e.reason.value, "vérifier printer.kind et printer.target"),
+                    kind=printer.kind, reason=e.reason.value)
+    return ok(f"{printer.kind} : {found}", kind=printer.kind)
 
 
 @check("print_privacy", "Impression : rien sur le disque", order=58)

@@ -15,7 +15,7 @@ from kiosk.config.schema import PrinterConfig
 from kiosk.printing.errors import PrinterError, PrintFailure
 from kiosk.printing.job import PrintJob, link_job, ticket_job
 
-__all__ = ["PrintFailure", "PrintJob", "PrinterError", "link_job", "print_job", "ticket_job"]
+__all__ = ["PrintFailure", "PrintJob", "PrinterError", "link_job", "print_job", "printer_ready", "ticket_job"]
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +42,20 @@ def _print(config: PrinterConfig, job: PrintJob) -> None:
 
     print_escpos(config.kind, config.target, job, timeout_s=config.timeout_s, qr=config.qr,
                  confirm=config.confirm, baudrate=config.baudrate)
+
+
+def printer_ready(config: PrinterConfig, timeout_s: float | None = None) -> str:
+    """Ask the printer whether it could print now, without printing: a French description, or PrinterError.
+    CUPS: the queue exists, accepts jobs and is not stopped; ESC/POS: paper present and on line (if it answers)."""
+    timeout = timeout_s if timeout_s is not None else config.timeout_s
+    if config.kind == "none":
+        raise PrinterError(PrintFailure.NOT_CONFIGURED)
+    if config.kind == "cups":
+        from kiosk.printing.cups import queue_status
+
+        return queue_status(config.target, timeout)
+    from kiosk.printing.escpos import printer_status
+
+    if not config.confirm:
+        return f"{config.target} (état non demandé : printer.confirm = false)"
+    return printer_status(config.kind, config.target, timeout_s=timeout, baudrate=config.baudrate)

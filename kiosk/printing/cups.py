@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from kiosk.printing.errors import PrinterError, PrintFailure
 
-__all__ = ["CupsTarget", "parse_target", "print_pdf"]
+__all__ = ["CupsTarget", "parse_target", "print_pdf", "queue_status"]
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,11 @@ def parse_target(target: str) -> CupsTarget:
 
 def print_pdf(target: str, pdf: bytes, title: str, timeout_s: float) -> int:
     """Print and wait for `completed`; returns the job id. Raises PrinterError."""
-    try:
-        import cups
-    except ImportError:  # pycups is a dependency; libcups2 missing on the system breaks its import
-        raise PrinterError(PrintFailure.UNREACHABLE, "bibliothèque CUPS absente (paquets libcups2 / cups-client)") from None
-
+    cups = _pycups()
     where = _parse(target)
     deadline = time.monotonic() + timeout_s
-    _probe(where, timeout_s, cups)  # libcups' own connect timeout is not settable: fail fast when nobody listens
-    # libcups keeps server, user and encryption per thread. The server is set here rather than given to
-    # Connection(host=...): cupsCreateJob resolves the queue through the default server, and with another
-    # one it posted the job to the queue's device URI (cups-pdf:/, usb://...) and got "not found".
-    cups.setServer(f"[{where.host}]:{where.port}" if ":" in where.host else f"{where.host}:{where.port}" if where.host else "")
-    cups.setEncryption(cups.HTTP_ENCRYPT_REQUIRED if where.tls else cups.HTTP_ENCRYPT_IF_REQUESTED)
-    cups.setUser(USER)
     try:
-        conn = cups.Connection()
+        conn = _connect(where, timeout_s, cups)
         _check_printer(conn, where, cups)
         job = conn.createJob(where.queue, title, {})
         conn.startDocument(where.queue, job, title, "application/pdf", 1)
@@ -91,6 +80,39 @@ def print_pdf(target: str, pdf: bytes, title: str, timeout_s: float) -> int:
     log.info("impression CUPS : travail %s envoyé (%s)", job, where.describe())
     _wait_completed(conn, where, job, deadline, cups)
     return int(job)
+
+
+def queue_status(target: str, timeout_s: float) -> str:
+    """The queue ready to print (French description), or PrinterError: what `kiosk doctor` asks, no job sent."""
+    cups = _pycups()
+    where = _parse(target)
+    try:
+        conn = _connect(where, timeout_s, cups)
+        _check_printer(conn, where, cups)
+    except cups.IPPError as e:
+        raise _ipp_error(e, where) from None
+    except (RuntimeError, cups.HTTPError) as e:
+        raise PrinterError(PrintFailure.UNREACHABLE, f"CUPS ({where.describe()}) : {e}") from None
+    return f"{where.describe()} prête (accepte les travaux)"
+
+
+def _pycups() -> Any:
+    try:
+        import cups
+    except ImportError:  # pycups is a dependency; libcups2 missing on the system breaks its import
+        raise PrinterError(PrintFailure.UNREACHABLE, "bibliothèque CUPS absente (paquets libcups2 / cups-client)") from None
+    return cups
+
+
+def _connect(where: CupsTarget, timeout_s: float, cups: Any) -> Any:
+    _probe(where, timeout_s, cups)  # libcups' own connect timeout is not settable: fail fast when nobody listens
+    # libcups keeps server, user and encryption per thread. The server is set here rather than given to
+    # Connection(host=...): cupsCreateJob resolves the queue through the default server, and with another
+    # one it posted the job to the queue's device URI (cups-pdf:/, usb://...) and got "not found".
+    cups.setServer(f"[{where.host}]:{where.port}" if ":" in where.host else f"{where.host}:{where.port}" if where.host else "")
+    cups.setEncryption(cups.HTTP_ENCRYPT_REQUIRED if where.tls else cups.HTTP_ENCRYPT_IF_REQUESTED)
+    cups.setUser(USER)
+    return cups.Connection()
 
 
 def _parse(target: str) -> CupsTarget:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from kiosk.printing.errors import PrinterError, PrintFailure
 from kiosk.printing.job import PrintJob, fold
 
-__all__ = ["escpos_bytes", "print_escpos"]
+__all__ = ["escpos_bytes", "print_escpos", "printer_status"]
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,22 @@ def print_escpos(kind: str, target: str, job: PrintJob, *, timeout_s: float, qr:
     finally:
         link.close()
     log.info("impression ESC/POS : %d octets envoyés à %s", len(data), target)
+
+
+def printer_status(kind: str, target: str, *, timeout_s: float, baudrate: int = 9600) -> str:
+    """Paper and on-line status asked (DLE EOT 4 and 1), nothing printed: what `kiosk doctor` does."""
+    if kind == "file":
+        return f"{target} (pas d'état pour une sortie fichier)"
+    deadline = time.monotonic() + timeout_s
+    link = _open(kind, target, timeout_s, baudrate)
+    try:
+        _check(_status(link, DLE_EOT_PAPER, deadline), PAPER_END_BITS, PrintFailure.PAPER_OUT)
+        _check(_status(link, DLE_EOT_PRINTER, deadline), OFFLINE_BIT, PrintFailure.OFFLINE)
+    except OSError as e:
+        raise PrinterError(PrintFailure.UNREACHABLE, f"{target} ({os.strerror(e.errno) if e.errno else e})") from None
+    finally:
+        link.close()
+    return f"{target} en ligne, papier présent"
 
 
 def _status(link: _Link, request: bytes, deadline: float) -> int:

@@ -155,6 +155,22 @@ def test_print_job_raises_the_reason(cupsd) -> None:
     assert jobs.strip() == ""  # cancelled, not left in the queue
 
 
+def test_doctor_asks_the_queue(cupsd, tmp_path) -> None:
+    from kiosk.config import parse_config
+    from kiosk.doctor import DoctorContext, Level
+    from kiosk.doctor.printing import check_printer
+
+    config, _ = parse_config(f'[printer]\nkind = "cups"\ntarget = "{cupsd.url("pdf")}"\n')
+    ctx = DoctorContext(tmp_path / "kiosk.toml", config)
+    assert check_printer(ctx).level is Level.OK
+    cupsd.admin("cupsdisable", "pdf")
+    try:
+        found = check_printer(ctx)
+    finally:
+        cupsd.admin("cupsenable", "pdf")
+    assert found.level is Level.FAIL and "arrêtée" in found.message and "cupsenable" in found.action
+
+
 def test_doctor_checks_the_local_cupsd_keeps_nothing(cupsd, monkeypatch, tmp_path) -> None:
     """`kiosk doctor` on a kiosk whose queue is on a local cupsd: this one (tmpfs, PreserveJobFiles No) passes;
     the same with documents kept and the spool on a disk fails, saying what to change."""

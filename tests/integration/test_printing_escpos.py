@@ -177,3 +177,18 @@ def test_cli_test_print(run_kiosk, tmp_path) -> None:
         assert done.returncode == 3 and '"error": "printer_paper_out"' in done.stdout and "plus de papier" in done.stdout
     finally:
         stand.stop()
+
+
+def test_doctor_asks_the_printer_without_printing(printer, tmp_path) -> None:
+    from kiosk.config import parse_config
+    from kiosk.doctor import DoctorContext, Level
+    from kiosk.doctor.printing import check_printer
+
+    cfg = config(printer)
+    config_, _ = parse_config(f'[printer]\nkind = "{cfg.kind}"\ntarget = "{cfg.target}"\n')
+    found = check_printer(DoctorContext(tmp_path / "kiosk.toml", config_))
+    assert found.level is Level.OK and "papier présent" in found.message
+    printer.behaviour.paper_status = PAPER_END
+    found = check_printer(DoctorContext(tmp_path / "kiosk.toml", config_))
+    assert found.level is Level.FAIL and found.action == "remettre du papier"
+    assert "init" not in printer.receipt().kinds() and printer.receipt().status_requests == [4, 1, 4]

@@ -54,3 +54,11 @@ def test_other_kinds(tmp_path: Path) -> None:
     assert found.level is Level.WARN and "fichier" in found.message
     if os.path.exists("/dev/null"):
         assert check_print_privacy(ctx(tmp_path, 'kind = "file"\ntarget = "/dev/null"')).level is Level.OK
+
+
+def test_printer_check_without_a_printer(tmp_path: Path) -> None:
+    from kiosk.doctor.printing import check_printer
+
+    assert check_printer(ctx(tmp_path, 'kind = "none"')).level is Level.OK
+    found = check_printer(ctx(tmp_path, 'kind = "escpos-network"\ntarget = "127.0.0.1:9"\ntimeout_s = 3'))
+    assert found.level is Level.FAIL and "injoignable" in found.message and "--print" in found.action
