@@ -77,7 +77,7 @@ class DmpClient(tlsclient.SessionClient):
         security = etree.SubElement(header, f"{{{WSSE}}}Security", must, nsmap={"wsse": WSSE})
         security.append(build_vihf(self.profile, requester, self.signer, ins, oid))
         etree.SubElement(soap, f"{{{SOAP12}}}Body").append(build_query(ins, oid, self.profile.lps_id, self.profile.lps_name))
-        return etree.tostring(soap, xml_declaration=True, encoding="UTF-8")
+        return bytes(etree.tostring(soap, xml_declaration=True, encoding="UTF-8"))
 
     def exists(
         self, matricule: InsMatricule, oid: str, *, requester: Requester | None = None,

@@ -24,7 +24,9 @@ import uuid
 from dataclasses import dataclass
 
 from lxml import etree
-from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner, methods
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.algorithms import SignatureConstructionMethod as methods
+from signxml.signer import XMLSigner
 
 from kiosk.errors import TeleserviceError
 from kiosk.tlsclient import ClientIdentity

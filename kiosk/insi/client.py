@@ -39,10 +39,10 @@ class _BoundedTransport(Transport):
     """zeep's transport, on `tlsclient.post` (deadline, size cap, clear errors); loads packaged files only."""
 
     def __init__(self, session: requests.Session, limits: tlsclient.HttpLimits) -> None:
-        super().__init__(session=session, timeout=limits.timeout_s, operation_timeout=limits.timeout_s)
+        super().__init__(session=session, timeout=limits.timeout_s, operation_timeout=limits.timeout_s)  # type: ignore[no-untyped-call]
         self.limits = limits
 
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> tlsclient.HttpReply:  # type: ignore[override]
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> tlsclient.HttpReply:  # type: ignore[override, unused-ignore]
         return tlsclient.post(self.session, address, message, headers, self.limits, SERVICE)
 
     def load(self, url: str) -> bytes:
@@ -74,8 +74,10 @@ class InsiClient(tlsclient.SessionClient):
         settings = zeep.Settings(
             strict=True, raw_response=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
         )
-        client = zeep.Client(str(WSDL), transport=_BoundedTransport(self.session, limits), settings=settings, plugins=[InsiHeaders(lps)])
-        self._service = client.create_service(_BINDING, endpoint)
+        client = zeep.Client(  # type: ignore[no-untyped-call]  # zeep ships no type hints
+            str(WSDL), transport=_BoundedTransport(self.session, limits), settings=settings, plugins=[InsiHeaders(lps)]
+        )
+        self._service = client.create_service(_BINDING, endpoint)  # type: ignore[no-untyped-call]
 
     def _call(self, operation: str, body: dict[str, Any], call: CallData) -> InsiResult:
         token = CURRENT_CALL.set(call)
