@@ -7,14 +7,15 @@ from hypothesis import strategies as st
 
 from kiosk.dmp.td02 import parse_td02_reply
 from kiosk.errors import TeleserviceError
-from kiosk.sim.dmp_server import DmpSimulator
+from kiosk.sim.dmp_server import SHAPES, answer_bytes
 from kiosk.sim.identities import IDENTITIES
 from kiosk.sim.insi_server import InsiSimulator
+from kiosk.states import DmpState
 
 INSI_ANSWERS = [InsiSimulator()._resultat([i], "uuid:x") for i in IDENTITIES[:5]] + [InsiSimulator()._resultat([], "uuid:x")]
-DMP_ANSWERS = [
-    DmpSimulator._response("297022A02077878", "1.2.250.1.213.1.4.8", s)
-    for s in ("not_created", "closed", "authorised", "open_blocked", "open_emergency_refused", "unknown")
+DMP_ANSWERS = [  # every state the DMP answers, in both answer shapes
+    answer_bytes("297022A02077878", "1.2.250.1.213.1.4.8", state, shape)
+    for state in DmpState if state is not DmpState.NO_INS for shape in SHAPES
 ]
 
 
