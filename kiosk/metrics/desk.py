@@ -11,7 +11,6 @@ role): never a name, an INS, a reader name typed by a technician or any other fr
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 from kiosk.metrics.state import StateCollector
+from kiosk.metrics.teleservices import bounded_label, instrument_clients
 from kiosk.states import DmpState, InsiCode
 
 __all__ = ["INSI_OPERATIONS", "KioskMetrics", "bounded_label"]
@@ -32,11 +32,6 @@ CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
 INSI_OPERATIONS = ("vitale", "traits")
 _CARD_OUTCOMES = {"vitale_read": ("vitale", "ok"), "vitale_unreadable": ("vitale", "unreadable"),
                   "staff_card_read": ("cpx", "ok"), "staff_card_refused": ("cpx", "refused")}
-
-
-def bounded_label(value: Any) -> str:
-    """An enum member's value (a closed set by construction); anything else is "other"."""
-    return str(value.value) if isinstance(value, enum.Enum) else "other"
 
 
 class KioskMetrics:
@@ -122,6 +117,4 @@ class KioskMetrics:
 
     def instrument(self, clients: Any) -> Any:
         """The `Teleservices` bundle with its INSi and DMP clients wrapped to count and time each call."""
-        from kiosk.metrics.teleservices import instrument_clients
-
         return instrument_clients(clients, self)

@@ -23,8 +23,10 @@ from prometheus_client import generate_latest, make_wsgi_app
 from prometheus_client.core import Metric
 
 from kiosk.atomicfile import atomic_write
+from kiosk.config.schema_metrics import split_listen
 from kiosk.errors import KioskError
 from kiosk.metrics.desk import KioskMetrics
+from kiosk.metrics.state import fleet_metrics
 
 __all__ = ["MetricsServer", "TextfileWriter", "fleet_textfile", "serve_metrics", "write_fleet_textfile"]
 
@@ -149,8 +151,6 @@ class _Fleet:
         self._config = config
 
     def collect(self) -> Iterator[Metric]:
-        from kiosk.metrics.state import fleet_metrics
-
         return fleet_metrics(self._config)
 
 
@@ -166,8 +166,6 @@ def write_fleet_textfile(config: Any) -> None:
 @contextlib.contextmanager
 def serve_metrics(metrics: KioskMetrics, runtime: Any) -> Iterator[MetricsServer | None]:
     """Bind `metrics` to the runtime's controller and expose them as `[metrics]` says, for the run's duration."""
-    from kiosk.config.schema_metrics import split_listen
-
     config = metrics.config.metrics
     metrics.controller = runtime.controller
     runtime.controller.add_listener(metrics.on_desk_event)

@@ -3,7 +3,9 @@
 Each part reads small files the service and its timers already keep (param-lps `state.json`, the fleet's
 `status.json`, the audit directory) or asks the reader manager; a part that fails is left out of that scrape
 (logged at DEBUG) rather than failing the whole scrape. Certificates are opened once per file version (path,
-size, mtime), not at every scrape: PKCS#12 decryption is slow on a Raspberry Pi.
+size, mtime), not at every scrape: PKCS#12 decryption is slow on a Raspberry Pi. Everything is imported
+up front, on the main thread: a first import from the scrape thread racing the service's own (param-lps
+refresh thread) can fail with Python's import deadlock detection.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from kiosk import __version__
+from kiosk.errors import ConfigError
+from kiosk.fleet.state import fleet_status
+from kiosk.orgcert import open_certificate
+from kiosk.params.store import Store, resolve_state_dir
+from kiosk.service.audit import audit_dir
+from kiosk.tlsclient import read_password
 
 if TYPE_CHECKING:
     from kiosk.metrics.desk import KioskMetrics
@@ -98,8 +106,6 @@ class StateCollector(Collector):
                                 value=1.0 if self._metrics.readers_backend_up else 0.0)
 
     def _params(self, config: Any) -> Iterator[Metric]:
-        from kiosk.params.store import Store, resolve_state_dir
-
         state = Store(resolve_state_dir(config)).load()
         checked, attempt = _ts(state.checked), _ts(state.last_attempt)
         if checked is not None:
@@ -125,10 +131,6 @@ class StateCollector(Collector):
         yield readable
 
     def _not_after(self, path: str, password_file: str, inline: str) -> float | None:
-        from kiosk.errors import ConfigError
-        from kiosk.orgcert import open_certificate
-        from kiosk.tlsclient import read_password
-
         try:
             st = os.stat(path)
         except OSError:
@@ -151,8 +153,6 @@ class StateCollector(Collector):
         yield from fleet_metrics(config)
 
     def _audit(self, config: Any) -> Iterator[Metric]:
-        from kiosk.service.audit import audit_dir
-
         files = list(Path(audit_dir(config)).glob("audit-*.jsonl"))
         size = 0
         for f in files:
@@ -166,8 +166,6 @@ class StateCollector(Collector):
 
 def fleet_metrics(config: Any) -> Iterator[Metric]:
     """Fleet sync timestamps from its status file (also written as their own textfile by `kiosk sync`)."""
-    from kiosk.fleet.state import fleet_status
-
     status = fleet_status(config)
     yield GaugeMetricFamily("kiosk_fleet_sync_enabled", "1 when this kiosk takes its configuration from the fleet",
                             value=1.0 if status.enabled else 0.0)

@@ -8,6 +8,7 @@ sending (card swapped, guard rails) is not a teleservice call and is not counted
 from __future__ import annotations
 
 import dataclasses
+import enum
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,12 @@ from kiosk.errors import TeleserviceError
 if TYPE_CHECKING:
     from kiosk.metrics.desk import KioskMetrics
 
-__all__ = ["DmpProbe", "InsiProbe", "instrument_clients"]
+__all__ = ["DmpProbe", "InsiProbe", "bounded_label", "instrument_clients"]
+
+
+def bounded_label(value: Any) -> str:
+    """An enum member's value (a closed set by construction); anything else is "other"."""
+    return str(value.value) if isinstance(value, enum.Enum) else "other"
 
 
 class _Probe:
@@ -52,8 +58,6 @@ class InsiProbe(_Probe):
         return type(self._client).search_traits_strategy(self, traits)
 
     def _record(self, operation: str) -> Callable[[Any, float], None]:
-        from kiosk.metrics.desk import bounded_label
-
         def record(result: Any, seconds: float) -> None:
             code = "error" if result is None else bounded_label(getattr(result, "code", None))
             self._metrics.insi_call(operation, code, seconds)
@@ -63,8 +67,6 @@ class InsiProbe(_Probe):
 
 class DmpProbe(_Probe):
     def exists(self, *args: Any, **kwargs: Any) -> Any:
-        from kiosk.metrics.desk import bounded_label
-
         def record(status: Any, seconds: float) -> None:
             self._metrics.dmp_call("error" if status is None else bounded_label(getattr(status, "state", None)), seconds)
 

@@ -294,14 +294,14 @@ def test_state_read_at_scrape_time(tmp_path: Path) -> None:
 
 
 def test_a_certificate_is_opened_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kiosk.orgcert
+    import kiosk.metrics.state
 
     ca = Authority.create()
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", days=20)
     m = KioskMetrics(config_of(f'[insi]\npkcs12 = "{p12}"\npkcs12_password = "secret"\n'))
     opened = []
-    real = kiosk.orgcert.open_certificate
-    monkeypatch.setattr(kiosk.orgcert, "open_certificate", lambda *a, **k: opened.append(1) or real(*a, **k))
+    real = kiosk.metrics.state.open_certificate
+    monkeypatch.setattr(kiosk.metrics.state, "open_certificate", lambda *a, **k: opened.append(1) or real(*a, **k))
     samples(m)
     samples(m)
     assert len(opened) == 1
