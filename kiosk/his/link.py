@@ -156,6 +156,10 @@ class MllpLink:
         if self._thread is None or self._closed:
             return
         self._closed = True
+        left = self.pending()
+        if left:  # memory only, by design: say it where the technician looks
+            log.warning("%d message(s) d'identité non acquitté(s) perdu(s) à l'arrêt : %s", len(left),
+                        ", ".join(v.control_id for v in left))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 

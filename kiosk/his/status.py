@@ -16,12 +16,20 @@ from typing import Any
 from kiosk.atomicfile import atomic_write
 from kiosk.his.link import PendingView
 
-__all__ = ["read_status", "status_path", "write_status"]
+__all__ = ["read_status", "service_status_path", "status_path", "write_status"]
 
 
 def status_path() -> Path:
+    """Where the doctor looks: the service's runtime directory."""
     runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0] or "/run/kiosk"
     return Path(runtime) / "his-pending.json"
+
+
+def service_status_path() -> Path | None:
+    """Where the running service writes: only under systemd (which sets RUNTIME_DIRECTORY), so that a demo or a
+    test on the same machine never overwrites what the real desk reports."""
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    return Path(runtime) / "his-pending.json" if runtime else None
 
 
 def write_status(views: list[PendingView], *, endpoint: str, path: Path | None = None) -> None:

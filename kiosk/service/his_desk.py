@@ -249,11 +249,13 @@ class HisDesk:
     def _pending_changed(self) -> None:
         assert self.client is not None
         views = self.client.pending()
-        try:
-            from kiosk.his.status import write_status
+        from kiosk.his.status import service_status_path, write_status
 
-            write_status(views, endpoint=f"{self.client.link.host}:{self.client.link.port}")
-        except OSError as e:
-            log.debug("état des messages en attente non écrit (%s)", e)
+        path = service_status_path()
+        if path is not None:
+            try:
+                write_status(views, endpoint=f"{self.client.link.host}:{self.client.link.port}", path=path)
+            except OSError as e:
+                log.warning("état des messages en attente non écrit pour kiosk doctor (%s)", type(e).__name__)
         self._emit(EventKind.HIS_PENDING, count=len(views), refused=sum(1 for v in views if v.state.value == "refused"))
 
