@@ -17,6 +17,7 @@ from kiosk.doctor.registry import (
     DoctorContext,
     Finding,
     Level,
+    Limits,
     Result,
     check,
     checks,
@@ -30,6 +31,6 @@ from kiosk.doctor.registry import (
 )
 
 __all__ = [
-    "Check", "CheckFn", "DoctorContext", "Finding", "Level", "Result", "check", "checks", "discover", "exit_code",
+    "Check", "CheckFn", "DoctorContext", "Finding", "Level", "Limits", "Result", "check", "checks", "discover", "exit_code",
     "fail", "ok", "register", "run", "warn",
 ]

@@ -9,8 +9,6 @@ from kiosk.config import Config
 from kiosk.doctor.registry import DoctorContext, Finding, Level, check, fail, ok
 from kiosk.errors import ConfigError
 
-CERT_WARN_DAYS = 30
-
 
 def _certificates(config: Config) -> list[tuple[str, str, str, str, bool]]:
     """(label, pkcs12, password_file, inline password, is the INSi authentication certificate)."""
@@ -73,7 +71,10 @@ def check_certificates(ctx: DoctorContext) -> Finding:
         if problem or days < 0 or cert.not_yet_valid(ctx.now):
             level, action = Level.FAIL, "commander ou réinstaller le bon certificat (IGC-Santé) puis `kiosk provision`"
             lines.append(f"{label} : {problem or ('expiré depuis ' + str(-days) + ' jour(s)' if days < 0 else 'pas encore valide')}")
-        elif days < CERT_WARN_DAYS:
+        elif days < ctx.limits.cert_fail_days:
+            level, action = Level.FAIL, "renouveler le certificat auprès de l'ANS (IGC-Santé) sans attendre"
+            lines.append(f"{label} : CN {cert.cn}, expire dans {days} jour(s)")
+        elif days < ctx.limits.cert_warn_days:
             level = max(level, Level.WARN)
             action = action or "renouveler le certificat auprès de l'ANS (IGC-Santé) avant son expiration"
             lines.append(f"{label} : CN {cert.cn}, expire dans {days} jour(s)")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from kiosk.doctor.registry import DoctorContext, Finding, check, fail, ok, warn
 
-PARAMS_WARN_HOURS = 24.0  # homologation: param-lps refreshed at least daily
-PARAMS_FAIL_HOURS = 72.0
-
 
 @check("params", "Fichier param-lps", order=70)
 def check_params(ctx: DoctorContext) -> Finding:
@@ -22,8 +19,8 @@ def check_params(ctx: DoctorContext) -> Finding:
     text = f"param-lps confirmé il y a {hours:.0f} h"
     if state.last_error:
         text += f" ; dernière tentative en échec : {state.last_error}"
-    if hours > PARAMS_FAIL_HOURS:
+    if hours > ctx.limits.params_fail_hours:
         return fail(text, hint, **details)
-    if hours > PARAMS_WARN_HOURS or state.last_error:
+    if hours > ctx.limits.params_warn_hours or state.last_error:
         return warn(text, hint, **details)
     return ok(text, **details)

@@ -19,7 +19,7 @@ from kiosk.config import Config, load_config
 from kiosk.errors import ConfigError
 
 __all__ = [
-    "Check", "CheckFn", "DoctorContext", "Finding", "Level", "Result", "check", "checks", "discover", "exit_code",
+    "Check", "CheckFn", "DoctorContext", "Finding", "Level", "Limits", "Result", "check", "checks", "discover", "exit_code",
     "fail", "ok", "register", "run", "warn",
 ]
 
@@ -58,6 +58,16 @@ def fail(message: str, action: str, **details: Any) -> Finding:
     return Finding(Level.FAIL, message, action, details)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Where a check turns to a warning or a failure; `kiosk doctor --plugin` takes them as options."""
+
+    cert_warn_days: int = 30  # a certificate expiring sooner is a warning (ordering one takes weeks)
+    cert_fail_days: int = 0  # ... sooner than this (0: expired) a failure
+    params_warn_hours: float = 24.0  # homologation: param-lps refreshed at least daily
+    params_fail_hours: float = 72.0
+
+
 @dataclass
 class DoctorContext:
     """What checks share: the configuration (None when invalid), paths, the clock, and a cache between checks."""
@@ -68,6 +78,7 @@ class DoctorContext:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     pcscd_socket: Path = PCSCD_SOCKET
     cache: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def load(cls, config_path: Path, **overrides: Any) -> DoctorContext:
