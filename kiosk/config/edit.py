@@ -17,7 +17,7 @@ import tomli_w
 
 from kiosk.atomicfile import atomic_write
 from kiosk.config.binding import Problem
-from kiosk.config.load import config_path, parse_config
+from kiosk.config.load import config_path, parse_config, read_config_text, shape_problem
 from kiosk.config.schema import Config
 from kiosk.errors import ConfigError
 
@@ -101,9 +101,13 @@ def set_value(key: str, raw: str, path: str | os.PathLike[str] | None = None) ->
     """Set `key` to `raw` (a TOML value, or plain text for text keys). Nothing is written unless valid."""
     target = config_path(path)
     try:
-        text = target.read_text(encoding="utf-8")
+        text = read_config_text(target)
     except FileNotFoundError:
         text = ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{target} est illisible ({e})") from e
+    if hostile := shape_problem(text):
+        raise ConfigError(f"{target} refusé : {hostile}")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

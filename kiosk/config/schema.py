@@ -98,6 +98,22 @@ class PrinterConfig:
             yield ("baudrate",), "vitesse de ligne positive attendue (ex. 9600, 38400, 115200)"
 
 
+def _state_dir_problem(value: str) -> str | None:
+    """The state directory receives the journal and param-lps copies: an absolute path to a directory (or one
+    to be created), never inside the kernel's pseudo-filesystems nor onto a file such as /etc/shadow."""
+    import os.path
+
+    path = os.path.realpath(value)
+    if not os.path.isabs(value):
+        return "chemin absolu attendu"
+    inside = lambda top: path == top or path.startswith(top + "/")
+    if inside("/proc") or inside("/sys") or (inside("/dev") and not inside("/dev/shm")):  # /dev/shm: the demo's tmpfs
+        return f"{path} est un système de fichiers du noyau : répertoire d'état ordinaire attendu"
+    if os.path.exists(path) and not os.path.isdir(path):
+        return f"{path} existe et n'est pas un répertoire"
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     environment: Environment = doc("demo", "prod, test or demo: decides the acceptable endpoints, INS OIDs and cards.")
@@ -117,6 +133,8 @@ class Config:
     metrics: MetricsConfig = doc(text="", factory=MetricsConfig)
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
+        if self.state_dir and (problem := _state_dir_problem(self.state_dir)):
+            yield ("state_dir",), problem
         names = [r.name for r in self.readers]
         for i, name in enumerate(names):
             if name and names.index(name) != i:

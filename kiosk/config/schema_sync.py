@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.config.binding import doc
+from kiosk.urls import url_problem
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 
@@ -27,8 +28,9 @@ class SyncConfig:
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if self.enabled:
-            if not self.url.startswith("https://") and root.environment != "demo":
-                yield ("url",), "URL https:// du dépôt de flotte attendue"
+            schemes = ("https", "http") if root.environment == "demo" else ("https",)
+            if problem := url_problem(self.url, schemes=schemes):
+                yield ("url",), f"URL https:// du dépôt de flotte attendue : {problem}"
             if not self.device_id:
                 yield ("device_id",), "identifiant du poste obligatoire quand la synchronisation est active"
             if not self.site_id:

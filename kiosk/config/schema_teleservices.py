@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kiosk.config.binding import doc
+from kiosk.urls import url_problem
 
 INSI_ENDPOINTS = {
     "prod": "https://services-ps-tlsm.ameli.fr/lps",
@@ -21,6 +22,8 @@ DMP_ENDPOINTS = {
 def _tls_checks(section: Any, endpoint: str, root: Any) -> Iterable[tuple[tuple, str]]:
     if not endpoint.startswith("https://") and root.environment != "demo":
         yield ("endpoint",), "URL https:// attendue hors environnement demo"
+    elif problem := url_problem(endpoint, schemes=("https", "http") if root.environment == "demo" else ("https",)):
+        yield ("endpoint",), f"URL refusée : {problem}"
     if root.environment != "demo" and not section.pkcs12:
         yield ("pkcs12",), "certificat d'organisation (fichier PKCS#12) obligatoire hors environnement demo"
 

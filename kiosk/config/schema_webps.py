@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from kiosk.config.binding import doc
+from kiosk.urls import url_problem
 
 # PDT-INF-547 v5's page list; True = the page needs the patient's INS.
 DEFAULT_PAGES = {
@@ -25,9 +25,8 @@ PROD_CPX_BASE = "https://wps-cps.dmp.monespacesante.fr"
 PROD_PSC_BASE = "https://wps-psc.dmp.monespacesante.fr"
 
 
-def _https(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" and bool(parts.hostname)
+def _schemes(root: Any) -> tuple[str, ...]:
+    return ("https", "http") if root.environment == "demo" else ("https",)
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,8 @@ class WebpsConfig:
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         for key in ("cpx_base", "psc_base"):
             value = getattr(self, key)
-            if value and not _https(value):
-                yield (key,), "URL https:// attendue"
+            if value and (problem := url_problem(value, schemes=("https",))):
+                yield (key,), f"URL refusée : {problem}"
         if not self.pages:
             yield ("pages",), "au moins une page attendue"
         if not self.browser:
@@ -65,8 +64,8 @@ class ParamsConfig:
     ca_bundle: str = doc("", "PEM bundle of trust anchors for the param-lps download; empty = the system's.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
-        if not _https(self.url) and root.environment != "demo":
-            yield ("url",), "URL https:// attendue"
+        if problem := url_problem(self.url, self.allowed_domains, schemes=_schemes(root)):
+            yield ("url",), f"URL refusée : {problem}"
         if not 0 < self.refresh_hours <= 24:
             yield ("refresh_hours",), "période entre 0 et 24 heures attendue (règle d'homologation : au moins une fois par jour)"
         if self.max_bytes <= 0:

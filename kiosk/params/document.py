@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.params.errors import ParamsDataError
-from kiosk.params.urlcheck import url_problem
+from kiosk.urls import url_problem
 
 __all__ = ["KNOWN", "Entry", "KnownSetting", "ParamLps", "parse_document"]
 

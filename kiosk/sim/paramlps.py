@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -60,6 +61,7 @@ class Route:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     truncate_to: int | None = None
+    drip_s: float | None = None  # a hostile server: the whole answer, headers included, one byte every drip_s
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.headers.get("If-Modified-Since") == route.headers["Last-Modified"]
 
     def _send(self, route: Route) -> None:
+        if route.drip_s is not None:
+            self._drip(route)
+            return
         self.send_response(route.status)
         for name, value in route.headers.items():
             self.send_header(name, value)
@@ -109,6 +114,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+    def _drip(self, route: Route) -> None:
+        assert route.drip_s is not None
+        head = f"HTTP/1.1 {route.status} OK\r\nContent-Length: {len(route.body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in route.headers.items()) + "\r\n"
+        self.close_connection = True
+        for i, byte in enumerate(head.encode() + route.body):
+            if i and self.server.owner.stopping.wait(route.drip_s):
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:  # the client gave up: what a drip server hopes it never does
+                return
+
+
 class ParamLpsServer(LoopbackHttpsServer):
     """`with ParamLpsServer(pki) as server:` serves `sample_document()` at `server.url()` until the block ends.
 
@@ -122,6 +142,7 @@ class ParamLpsServer(LoopbackHttpsServer):
         self.pki = pki
         self.requests: list[RecordedRequest] = []
         self.routes: dict[str, Route] = {}
+        self.stopping = threading.Event()  # ends a dripping answer when the server stops
         self.document_route = Route()
         self.set_document(sample_document() if document is None else document)
 
@@ -144,6 +165,10 @@ class ParamLpsServer(LoopbackHttpsServer):
 
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         self.routes[path] = Route(status, b"", {"Location": location})
+
+    def stop(self) -> None:
+        self.stopping.set()
+        super().stop()
 
 
 

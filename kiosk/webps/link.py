@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule, InsOid, MatriculeError, oids_allowed_in, parse_matricule
+from kiosk.urls import UrlRefused, parse_url
 
 __all__ = ["LinkError", "WebPsLink", "resolve_link"]
 
@@ -72,10 +72,13 @@ def _base(config: Any, access: str, params: Any) -> tuple[str, str]:
         raise LinkError(
             f"adresse du Web PS ({access}) inconnue en environnement {config.environment} : "
             f"renseigner webps.{access}_base ou synchroniser param-lps", "base")
-    parts = urlsplit(setting.value)
-    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+    try:  # the one URL parser: the browser is given the canonical form of what was checked
+        safe = parse_url(setting.value)
+    except UrlRefused as e:
+        raise LinkError(f"adresse du Web PS ({access}) refusée : {setting.value!r} ({e})", "base") from None
+    if "?" in safe.rest or "#" in safe.rest:
         raise LinkError(f"adresse du Web PS ({access}) refusée : {setting.value!r} (https:// sans paramètres attendu)", "base")
-    return setting.value, setting.source
+    return (safe.url if safe.rest else safe.url.rstrip("/")), setting.source
 
 
 def _oid(config: Any, oid: str | InsOid | None) -> InsOid:

@@ -91,6 +91,10 @@ def test_follows_301_302_303_each_hop_checked(tmp_path: Path, server: ParamLpsSe
     ("http://127.0.0.1:{port}/web/dmp/documents/param-lps", "https"),
     ("https://param-lps.evil.example/param-lps", "hors de la liste"),
     ("/boucle", "redirections"),
+    ("https://localhost\\.dmp.fr:{port}/web/dmp/documents/param-lps", "barre oblique inverse"),  # issue 14
+    ("https://localhost%5c.dmp.fr:{port}/web/dmp/documents/param-lps", "barre oblique inverse"),
+    ("https://127.0.0.1@www.dmp.fr:{port}/web/dmp/documents/param-lps", "identifiants"),
+    ("https://www.dmp.fr.:{port}/web/dmp/documents/param-lps", "point final"),
 ])
 def test_bad_redirects_are_refused_and_keep_the_good_copy(tmp_path: Path, server: ParamLpsServer,
                                                           location: str, fragment: str) -> None:
@@ -231,3 +235,16 @@ def test_demo_syncs_from_the_embedded_simulator(run_kiosk, tmp_path: Path) -> No
     done = run_kiosk("params", "sync", "--json", config=config)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["url"].startswith("https://127.0.0.1:")
+
+
+def test_a_dripping_server_meets_the_whole_answer_deadline(tmp_path: Path, server: ParamLpsServer) -> None:
+    """Issue 14, point 9. Reproduction: a server sending one byte every 2 s (under the 20 s read timeout) kept
+    the download (and the store lock) going past 90 s, each byte restarting the read timeout. Here: a byte
+    every 0.3 s under a 3 s deadline; the answer would take minutes. No timing is asserted: a broken deadline
+    shows as this test hanging."""
+    config = _config(tmp_path, server, timeout_s=3.0)
+    good = sync(config).sha256
+    server.routes[DOCUMENT_PATH] = Route(200, sample_document(), {"Content-Type": "application/xml"}, drip_s=0.3)
+    with pytest.raises(ParamsFetchError, match="délai"):
+        sync(config)
+    assert _current_sha(tmp_path) == good

@@ -31,15 +31,17 @@ def cmd_check(ctx: CliContext) -> int:
     from pathlib import Path
 
     from kiosk.config import parse_config
+    from kiosk.config.load import read_config_text
+    from kiosk.errors import ConfigError
 
     path = Path(ctx.args.path) if ctx.args.path else ctx.config_path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_config_text(path)
     except FileNotFoundError:
         ctx.emit({"ok": False, "path": str(path), "problems": [{"key": "", "line": None, "message": "fichier introuvable"}]},
                  f"{path}: fichier introuvable")
         return exitcodes.USAGE
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ConfigError) as e:
         ctx.emit({"ok": False, "path": str(path), "problems": [{"key": "", "line": None, "message": str(e)}]},
                  f"{path}: illisible ({e})")
         return exitcodes.USAGE

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from kiosk import exitcodes
+from kiosk.cli.argtypes import bounded_float
 from kiosk.cli.context import CliContext
 
 ORDER = 30
@@ -29,7 +30,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     traits.set_defaults(handler=cmd_traits)
     vitale = verbs.add_parser("vitale", parents=[parent], help="read the Vitale card, INSi lookup for each beneficiary")
     vitale.add_argument("--reader", default=None, help="logical reader name (default: the patient reader)")
-    vitale.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    vitale.add_argument("--timeout", type=bounded_float(0.1, 86400), default=30.0, help="seconds to wait for a card (default 30)")
     vitale.add_argument("--dmp", action="store_true", help="also run the DMP existence test for each INS found")
     vitale.add_argument("--reveal", action="store_true", help="show INS and traits in clear")
     vitale.set_defaults(handler=cmd_vitale)

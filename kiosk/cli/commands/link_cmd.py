@@ -9,9 +9,11 @@ for the printer to have it (a technician's test print: exit 3 with the reason wh
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from kiosk import exitcodes
+from kiosk.cli.argtypes import bounded_float
 from kiosk.cli.context import CliContext
 
 ORDER = 65
@@ -29,7 +31,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     mode.add_argument("--out", metavar="FILE", help="write the XHTML to FILE (mode 0600)")
     mode.add_argument("--text", action="store_true", help="print-friendly text with a QR code of the URL")
     mode.add_argument("--print", action="store_true", help="print that text and QR code on [printer] (test print)")
-    p.add_argument("--ttl", type=float, default=60.0, help="--open: seconds the page stays available (default 60)")
+    p.add_argument("--ttl", type=bounded_float(1, 3600), default=60.0, help="--open: seconds the page stays available (default 60)")
     p.set_defaults(handler=cmd_link)
 
 
@@ -66,7 +68,13 @@ def cmd_link(ctx: CliContext) -> int:
     if args.out:
         from kiosk.atomicfile import atomic_write
 
-        atomic_write(args.out, xhtml.encode("utf-8"), 0o600)
+        out = Path(args.out)
+        if out.is_dir():
+            return _fail(ctx, "out", f"--out {args.out} est un répertoire : un chemin de fichier est attendu", exitcodes.USAGE)
+        try:
+            atomic_write(out, xhtml.encode("utf-8"), 0o600)
+        except OSError as e:
+            return _fail(ctx, "out", f"--out {args.out} : écriture impossible ({e.strerror or e})", exitcodes.USAGE)
         ctx.emit({"ok": True, **link.describe(), "out": args.out}, f"page écrite dans {args.out} (mode 0600) : {link.url}")
         return exitcodes.OK
     if ctx.json:

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from kiosk import exitcodes
+from kiosk.cli.argtypes import bounded_float
 from kiosk.cli.context import CliContext
 
 ORDER = 31
@@ -18,7 +19,7 @@ ORDER = 31
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("read", parents=[parent], help="wait for a card, read it (Vitale beneficiaries / CPx holder)")
     p.add_argument("--reader", metavar="NAME", help="logical reader ([[readers]] name, patient, staff) or PC/SC reader name")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds to wait for a card (default 30)")
+    p.add_argument("--timeout", type=bounded_float(0.1, 86400), default=30.0, metavar="S", help="seconds to wait for a card (default 30)")
     p.add_argument("--reveal", action="store_true", help="show names, birth dates and NIRs in clear (desk screen only)")
     p.set_defaults(handler=cmd_read)
 

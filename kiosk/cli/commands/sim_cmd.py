@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from kiosk import exitcodes
+from kiosk.cli.argtypes import bounded_int
 from kiosk.cli.context import CliContext
 
 ORDER = 89
@@ -33,8 +34,8 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     card.add_argument("kind", nargs="?", choices=("vitale", "cpe", "cps", "cpf", "cps4"), help="card type")
     card.add_argument("--kind", dest="kind_opt", choices=("vitale", "cpe", "cps", "cpf", "cps4"), help="card type (same as the positional)")
     card.add_argument("--profile", metavar="NAME", help="card profile (see --list); default: the first of its type")
-    card.add_argument("--slot", type=int, default=0, metavar="N", help="vpcd slot: reader 'Virtual PCD 00 0N' (default 0)")
-    card.add_argument("--port", type=int, metavar="PORT", help="vpcd TCP port (default 35963 + slot)")
+    card.add_argument("--slot", type=bounded_int(0, 9), default=0, metavar="N", help="vpcd slot: reader 'Virtual PCD 00 0N' (default 0)")
+    card.add_argument("--port", type=bounded_int(1, 65535), metavar="PORT", help="vpcd TCP port (default 35963 + slot)")
     card.add_argument("--host", default="127.0.0.1", help="vpcd host (default 127.0.0.1)")
     card.add_argument("--list", action="store_true", help="list the card profiles and exit")
     card.set_defaults(handler=cmd_card)

@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from kiosk import exitcodes
+from kiosk.cli.argtypes import bounded_float, bounded_int
 from kiosk.cli.context import CliContext
 
 ORDER = 90
@@ -36,8 +37,8 @@ def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.Argument
     p.add_argument("--protocol", choices=("ccid", "gbp"), default="ccid", help="ccid (GemPC Twin family) or gbp (GemCore readers)")
     p.add_argument("--model", default="GemPCTwin", help="model whose echo behaviour to reproduce (default GemPCTwin)")
     p.add_argument("--echo", choices=("auto", "on", "off"), default="auto", help="echo every command frame (auto: by model)")
-    p.add_argument("--time-extensions", type=int, default=0, metavar="N", help="T=0 time-extension bytes before each card answer")
-    p.add_argument("--noise", type=float, default=0.0, metavar="P", help="probability of damaging each answer (tests)")
+    p.add_argument("--time-extensions", type=bounded_int(0, 1000), default=0, metavar="N", help="T=0 time-extension bytes before each card answer")
+    p.add_argument("--noise", type=bounded_float(0, 1, ""), default=0.0, metavar="P", help="probability of damaging each answer (tests)")
     p.add_argument("--seed", type=int, help="random seed for --noise")
     p.set_defaults(handler=cmd_serial_reader)
     return p

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from kiosk import exitcodes
+from kiosk.cli.argtypes import bounded_float, bounded_int
 from kiosk.cli.context import CliContext
 
 ORDER = 91
@@ -27,10 +28,10 @@ def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.Argument
     """`kiosk sim teleservices` (sim_cmd.py calls this with its sub-verbs)."""
     p = verbs.add_parser("teleservices", parents=[parent], help=_HELP, description=_DESCRIPTION)
     p.add_argument("--workdir", metavar="DIR", help="where to write the test PKI (default: a private tmpfs directory, removed on exit)")
-    p.add_argument("--latency", type=float, default=0.0, metavar="S", help="seconds added to every answer (default 0)")
-    p.add_argument("--slow", type=float, default=3.0, metavar="S", help="delay of the 'slow reply' scenarios (default 3)")
-    p.add_argument("--insi-port", type=int, default=0, help="INSi port (default: any free port)")
-    p.add_argument("--dmp-port", type=int, default=0, help="DMP port (default: any free port)")
+    p.add_argument("--latency", type=bounded_float(0, 600), default=0.0, metavar="S", help="seconds added to every answer (default 0)")
+    p.add_argument("--slow", type=bounded_float(0, 600), default=3.0, metavar="S", help="delay of the 'slow reply' scenarios (default 3)")
+    p.add_argument("--insi-port", type=bounded_int(0, 65535), default=0, help="INSi port (default: any free port)")
+    p.add_argument("--dmp-port", type=bounded_int(0, 65535), default=0, help="DMP port (default: any free port)")
     p.add_argument("--dmp-shape", choices=("production", "registration"), default="production",
                    help="where TD0.2 answers carry the DMP status: production (subject1/patient, default) or registration (registrationEvent)")
     p.add_argument("--write-config", metavar="FILE", help="also write the kiosk configuration using them to FILE (mode 0600)")
