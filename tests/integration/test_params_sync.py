@@ -158,9 +158,11 @@ def test_http_error_status(tmp_path: Path, server: ParamLpsServer) -> None:
 
 
 def test_a_download_url_outside_the_allow_list_is_not_contacted(tmp_path: Path, server: ParamLpsServer) -> None:
-    config = _config(tmp_path, server, allowed_domains=["dmp.fr"])
+    _, problems = parse_config(_toml(tmp_path, server, allowed_domains=["dmp.fr"]))
+    assert [p.key for p in problems] == ["params.url"] and "hors de la liste" in problems[0].message
+    config = _config(tmp_path, server, allowed_domains=["dmp.fr"], url="https://www.dmp.fr/web/dmp/documents/param-lps")
     with pytest.raises(ParamsFetchError, match="hors de la liste"):
-        sync(config)
+        sync(config, server.url())
     with pytest.raises(ParamsFetchError, match="https"):
         sync(config, "http://www.dmp.fr/web/dmp/documents/param-lps")
     assert server.requests == []
@@ -226,7 +228,9 @@ def test_unusable_state_directory_is_a_clear_failure(run_kiosk, tmp_path: Path, 
     config = tmp_path / "kiosk.toml"
     config.write_text(_toml(tmp_path, server))
     done = run_kiosk("params", "sync", config=config)
-    assert done.returncode == 3 and "répertoire d'état" in done.stderr and "Traceback" not in done.stderr
+    # A configuration error since issue 14 (point 8): refused by the schema before anything runs.
+    assert done.returncode == 2 and "state_dir" in done.stderr and "pas un répertoire" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_demo_syncs_from_the_embedded_simulator(run_kiosk, tmp_path: Path) -> None:
