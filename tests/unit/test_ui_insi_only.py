@@ -13,6 +13,7 @@ from kiosk.service.demo import VITALE_READER, DemoHands, DemoWorld
 from ui.app import DeskApp
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.pin import PinScreen
+from ui.screens.waiting import WaitingScreen
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,13 +31,17 @@ async def _columns(dmp: bool) -> tuple[list[str], list[str]]:
         app = DeskApp(world.runtime.controller, pages=dict(world.config.webps.pages), site="", demo=DemoHands(world),
                       show_clock=False, dmp=dmp)
         async with app.run_test(size=(140, 44)) as pilot:
+            await _until(pilot, lambda: isinstance(app.screen, WaitingScreen) and app.screen.is_mounted)
+            await pilot.pause(0.2)
             await pilot.press("f2")
             await _until(pilot, lambda: isinstance(app.screen, PinScreen))
             await pilot.press("1", "2", "3", "4", "enter")
-            await _until(pilot, lambda: isinstance(app.screen, OpenDeskScreen))
+            await _until(pilot, lambda: isinstance(app.screen, OpenDeskScreen) and app.screen.is_mounted)
+            await pilot.pause(0.2)
             world.backend.insert(VITALE_READER, cards.demo_vitale_single())
             table = app.screen.query_one("#rows", DataTable)
-            await _until(pilot, lambda: table.row_count == 1)
+            await _until(pilot, lambda: table.row_count == 1 and world.runtime.controller.wait_idle(0.01))
+            await pilot.pause(0.2)
             labels = [str(c.label) for c in table.columns.values()]
             return labels, [str(cell) for cell in table.get_row_at(0)]
 
