@@ -17,6 +17,8 @@ def _certificates(config: Config) -> list[tuple[str, str, str, str, bool]]:
         out.append(("INSi (authentification)", config.insi.pkcs12, config.insi.pkcs12_password_file,
                     config.insi.pkcs12_password, True))
     dmp = config.dmp
+    if not dmp.enabled:  # an INSi-only kiosk: DMP certificates left in the file are not in use
+        return out
     if dmp.pkcs12:
         out.append(("DMP (authentification)", dmp.pkcs12, dmp.pkcs12_password_file, dmp.pkcs12_password, False))
     if dmp.signing_pkcs12:
