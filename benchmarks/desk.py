@@ -189,9 +189,9 @@ def pdq_latency(latency_s: float, repeat: int) -> None:
           ("carte", "mesuré", "borne", "écart", "< +10 %"), rows)
 
 
-def _start_service(workdir: Path, notify: str, watchdog: bool) -> subprocess.Popen:
+def _start_service(workdir: Path, notify: str, watchdog: bool, extra: str = "") -> subprocess.Popen:
     config = workdir / "kiosk.toml"
-    config.write_text(CONFIG.format(state=workdir / "state"))
+    config.write_text(CONFIG.format(state=workdir / "state") + extra)
     env = dict(os.environ, KIOSK_CONFIG=str(config), NOTIFY_SOCKET=notify)
     env.pop("WATCHDOG_USEC", None)
     if watchdog:
@@ -287,15 +287,71 @@ def _start_tui(workdir: Path) -> int | None:
     return int(pane.stdout.split()[0]) if pane.stdout.strip() else None
 
 
+def metrics_idle(idle_s: float, scrapes: int = 20) -> None:
+    import urllib.request
+
+    workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-metrics-"))
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        extra = f'\n[metrics]\nlisten = "127.0.0.1:{port}"\ntextfile = "{workdir / "on" / "node" / "kiosk.prom"}"\n'
+        for name, more in (("sans [metrics]", ""), ("avec [metrics]", extra)):
+            run = workdir / ("on" if more else "off")
+            run.mkdir()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(str(run / "notify"))
+            sock.settimeout(60)
+            procs[name] = _start_service(run, str(run / "notify"), watchdog=False, extra=more)
+            while not sock.recv(4096).startswith(b"READY=1"):
+                pass
+            sock.close()
+        time.sleep(10)  # past start-up work (first param-lps refresh, the textfile's first write)
+        before = {name: _threads_stats(p.pid) for name, p in procs.items()}
+        time.sleep(idle_s)
+        after = {name: _threads_stats(p.pid) for name, p in procs.items()}
+        rows = []
+        for name, proc in procs.items():
+            (cpu0, sw0), (cpu1, sw1) = before[name], after[name]
+            rows.append((name, f"{(cpu1 - cpu0) * 1000:.0f} ms", sw1 - sw0, f"{(sw1 - sw0) / idle_s:.2f}/s",
+                         len(list(Path(f"/proc/{proc.pid}/task").iterdir()))))
+        table(f"5a. Idle over {idle_s:.0f} s, without and with [metrics] (listen + textfile)",
+              ("service", "CPU", "réveils", "par seconde", "threads"), rows)
+        pid = procs["avec [metrics]"].pid
+        cpu0, _ = _threads_stats(pid)
+        t0 = time.perf_counter()
+        size = 0
+        for _ in range(scrapes):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+                size = len(answer.read())
+        wall = (time.perf_counter() - t0) / scrapes
+        cpu1, _ = _threads_stats(pid)
+        table(f"5b. One scrape of /metrics (mean of {scrapes})", ("CPU du service", "durée", "taille"),
+              [(f"{(cpu1 - cpu0) / scrapes * 1000:.1f} ms", f"{wall * 1000:.1f} ms", f"{size} octets")])
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+            proc.wait(20)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency", type=float, default=0.2, help="simulators' fixed latency per call, seconds")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--parts", default="latency,pdq,service,metrics", help="which parts to run (comma-separated)")
     args = parser.parse_args()
-    latency(args.latency, args.repeat)
-    pdq_latency(args.latency, args.repeat)
-    service(args.repeat, args.idle_seconds)
+    parts = set(args.parts.split(","))
+    if "latency" in parts:
+        latency(args.latency, args.repeat)
+    if "pdq" in parts:
+        pdq_latency(args.latency, args.repeat)
+    if "service" in parts:
+        service(args.repeat, args.idle_seconds)
+    if "metrics" in parts:
+        metrics_idle(args.idle_seconds)
 
 
 if __name__ == "__main__":

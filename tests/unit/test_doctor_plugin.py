@@ -4,18 +4,14 @@ performance data), thresholds as options, UNKNOWN when the plugin cannot say."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.support.monitoring import PERF, STATUS_LINE, params_checked
 from tests.support.orgpki import Authority
 
-# monitoring-plugins guidelines: 'label'=value[UOM];[warn];[crit];[min];[max], thresholds as ranges ([@][start:][end])
-_RANGE = r"(?:@?(?:-?[\d.]+|~)?:?(?:-?[\d.]+)?)"
-PERF = re.compile(rf"^[a-z_]+=-?[\d.]+(?:s|ms|us|%|B|KB|MB|TB|c)?(?:;{_RANGE}){{0,2}}(?:;(?:-?[\d.]+)?){{0,2}}$")
-STATUS_LINE = re.compile(r"^KIOSK (OK|WARNING|CRITICAL|UNKNOWN) - ([^|\n]+?)(?: \| (.+))?$")
 ONLY = ("--only", "config", "--only", "certificates", "--only", "params", "--only", "fleet")
 
 
@@ -33,14 +29,6 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
 def with_cert(tmp_path: Path, ca: Authority, days: int) -> Path:
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", days=days)
     return write_config(tmp_path, f'[insi]\npkcs12 = "{p12}"\npkcs12_password = "secret"\n')
-
-
-def params_checked(tmp_path: Path, hours_ago: float) -> None:
-    store = tmp_path / "state" / "param-lps"
-    (store / "copies").mkdir(parents=True, exist_ok=True)
-    when = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
-    current = {"sha256": "0" * 64, "url": "https://x", "final_url": "https://x", "fetched_at": when, "size": 1}
-    (store / "state.json").write_text(json.dumps({"current": current, "checked_at": when, "last_attempt_at": when}))
 
 
 def plugin(run_kiosk, config: Path, *args: str):
