@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from drivers.base import CardChannel
 from drivers.errors import CardDataError, ReaderError
 
-__all__ = ["STATUS_TEXT", "Response", "command", "exchange"]
+__all__ = ["STATUS_TEXT", "CountingChannel", "Response", "command", "exchange"]
 
 MAX_GET_RESPONSE = 64  # a card answering 61xx forever is broken: stop after this many GET RESPONSE (~16 KiB)
 
@@ -85,3 +85,28 @@ def exchange(channel: CardChannel, apdu: bytes) -> Response:
         more, sw = _split(channel.transmit(bytes((apdu[0], 0xC0, 0x00, 0x00, sw & 0xFF))))
         chunks.append(more)
     raise CardDataError("la carte annonce des données sans fin (61xx répété)")
+
+
+class CountingChannel(CardChannel):
+    """Counts the APDUs really sent (benchmarks, "only the APDUs needed" checks); the rest goes to `channel`,
+    which its caller still owns (`close` does nothing)."""
+
+    def __init__(self, channel: CardChannel) -> None:
+        self.channel, self.count = channel, 0
+        self.atr, self.reader, self.card_counter = channel.atr, channel.reader, channel.card_counter
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.count += 1
+        return self.channel.transmit(apdu)
+
+    def begin_transaction(self) -> None:
+        self.channel.begin_transaction()
+
+    def end_transaction(self) -> None:
+        self.channel.end_transaction()
+
+    def close(self) -> None:
+        pass
+
+    def current_counter(self) -> int | None:
+        return self.channel.current_counter()

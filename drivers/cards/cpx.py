@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from drivers.apdu import Response, command, exchange
+from drivers.apdu import CountingChannel, Response, command, exchange
 from drivers.atr import CardFamily, CardKind, classify
 from drivers.base import CardChannel
 from drivers.cards import cpx_layout as L
@@ -111,35 +111,11 @@ class PinState:
         return f"{self.tries_left} essai(s) de code porteur sur {self.max_tries}"
 
 
-class _Counting(CardChannel):
-    """Counts the APDUs really sent (benchmark) and passes everything else to the channel."""
-
-    def __init__(self, channel: CardChannel) -> None:
-        self.channel, self.count = channel, 0
-        self.atr, self.reader, self.card_counter = channel.atr, channel.reader, channel.card_counter
-
-    def transmit(self, apdu: bytes) -> bytes:
-        self.count += 1
-        return self.channel.transmit(apdu)
-
-    def begin_transaction(self) -> None:
-        self.channel.begin_transaction()
-
-    def end_transaction(self) -> None:
-        self.channel.end_transaction()
-
-    def close(self) -> None:  # the caller owns the channel
-        pass
-
-    def current_counter(self) -> int | None:
-        return self.channel.current_counter()
-
-
 class _Chip:
     """One CPx chip, spoken to with its family's command set (CLA, path form, applet, closed channel)."""
 
     def __init__(self, channel: CardChannel) -> None:
-        self.channel = _Counting(channel)
+        self.channel = CountingChannel(channel)
         family = classify(channel.atr).family if channel.atr else CardFamily.UNKNOWN
         self.family = family if family.kind is CardKind.CPX else CardFamily.CPS3  # unknown ATR: CPS3 commands
         self.cs = L.command_set(self.family)

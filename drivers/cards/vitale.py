@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from drivers.apdu import Response, exchange
+from drivers.apdu import CountingChannel, Response, exchange
 from drivers.base import CardChannel
 from drivers.cards import tlv
 from drivers.cards import vitale_layout as L
@@ -59,27 +59,15 @@ class VitaleCardData:
         return f"VitaleCardData(beneficiaries={len(self.beneficiaries)}, nature={self.nature!r}, apdus={self.apdu_count})"
 
 
-class _Counting:
-    """Counts the APDUs really sent (for the benchmark and the 'only the APDUs needed' check)."""
-
-    def __init__(self, channel: CardChannel) -> None:
-        self.channel = channel
-        self.count = 0
-
-    def transmit(self, apdu: bytes) -> bytes:
-        self.count += 1
-        return self.channel.transmit(apdu)
-
-
-def _read_sfi(channel: _Counting, what: str) -> bytes:
+def _read_sfi(channel: CardChannel, what: str) -> bytes:
     """READ BINARY by SFI 2, then by offset while the card returns full 256-byte chunks."""
-    resp = exchange(channel, L.READ_SFI2)  # type: ignore[arg-type]
+    resp = exchange(channel, L.READ_SFI2)
     if resp.sw in (0x6A82, 0x6981, 0x6986):
         raise CardDataError(f"pas une carte Vitale lisible : {what} impossible ({resp.describe()})")
     data = bytearray(_file_data(resp, what))
     while len(data) % 256 == 0 and data and len(data) < MAX_FILE:
         off = len(data)
-        more = exchange(channel, bytes((0x00, 0xB0, off >> 8, off & 0xFF, 0x00)))  # type: ignore[arg-type]
+        more = exchange(channel, bytes((0x00, 0xB0, off >> 8, off & 0xFF, 0x00)))
         if more.sw in (0x6282, 0x6B00) or (more.ok and not more.data):
             break
         data += _file_data(more, what)
@@ -95,12 +83,12 @@ def _file_data(resp: Response, what: str) -> bytes:
 def read_vitale(channel: CardChannel) -> VitaleCardData:
     """Read the card in `channel` (the caller holds the transaction). `CardDataError` if it is not a
     readable Vitale card; `ReaderError` / `CardSwappedError` from the transport pass through."""
-    counting = _Counting(channel)
-    resp = exchange(counting, L.SELECT_MF)  # type: ignore[arg-type]
+    counting = CountingChannel(channel)
+    resp = exchange(counting, L.SELECT_MF)
     if not resp.ok:
         raise CardDataError(f"pas une carte Vitale lisible : sélection du MF refusée ({resp.describe()})")
     identity = _read_sfi(counting, "lecture des identités (MF, SFI 2)")
-    resp = exchange(counting, L.SELECT_VITALE)  # type: ignore[arg-type]
+    resp = exchange(counting, L.SELECT_VITALE)
     if not resp.ok:
         raise CardDataError(f"pas une carte Vitale 2 : application VITALE absente ({resp.describe()})")
     rights = _read_sfi(counting, "lecture des NIR (application VITALE, SFI 2)")
