@@ -51,8 +51,7 @@ class CpxHolder:
 
     @property
     def display_name(self) -> str:
-        name = f"{self.prenom.title()} {self.nom}".strip()
-        return name or self.pseudonym or self.idnat
+        return cpx_driver.display_name(self.prenom, self.nom, self.pseudonym, self.idnat)
 
     @property
     def valid_now(self) -> bool:

@@ -23,12 +23,18 @@ from drivers.cards.cpx_layout import CardSerial, CpxCardType
 from drivers.errors import CardDataError
 
 __all__ = [
-    "CpxCardData", "CpxCardType", "PinResult", "PinState", "parse_certificate", "parse_sn_icc", "pin_state",
+    "CpxCardData", "CpxCardType", "PinResult", "PinState", "display_name", "parse_certificate", "parse_sn_icc", "pin_state",
     "pin_tries", "read_cpx", "verify_pin",
 ]
 
 log = logging.getLogger(__name__)
 MAX_CERT = 8192  # bytes; an IGC-Santé certificate is under 2 KiB
+
+
+def display_name(given_name: str, surname: str, pseudonym: str, idnat: str) -> str:
+    """How the desk shows a staff card's holder: "Prénom NOM", else the pseudonym, else the IdNat."""
+    name = f"{given_name.title()} {surname}".strip()
+    return name or pseudonym or idnat
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,7 @@ class CpxCardData:
 
     @property
     def display_name(self) -> str:
-        """How the desk shows the holder: "Prénom NOM", else the pseudonym, else the IdNat."""
-        name = f"{self.given_name.title()} {self.surname}".strip()
-        return name or self.pseudonym or self.idnat
+        return display_name(self.given_name, self.surname, self.pseudonym, self.idnat)
 
     def valid_at(self, when: dt.datetime) -> bool:
         return self.not_before <= when <= self.not_after
@@ -118,6 +122,7 @@ class _Chip:
         self.channel = CountingChannel(channel)
         family = classify(channel.atr).family if channel.atr else CardFamily.UNKNOWN
         self.family = family if family.kind is CardKind.CPX else CardFamily.CPS3  # unknown ATR: CPS3 commands
+        self.contactless = self.family is CardFamily.CPS3_CONTACTLESS
         self.cs = L.command_set(self.family)
         if self.cs is L.CPS4:
             self.open_applet()
@@ -226,6 +231,12 @@ def _application_path(chip: _Chip, aid: bytes) -> bytes:
     return L.MF + L.APP_FID
 
 
+def _pkcs15(chip: _Chip) -> tuple[bytes, list[tlv.Tlv]]:
+    """The path of the PKCS#15 application this interface offers (contact or contactless) and its ODF."""
+    app = _application_path(chip, L.AID_CPS3_CONTACTLESS if chip.contactless else L.AID_CPS3)
+    return app, tlv.parse(chip.read_file(app + L.ODF_FID, "l'ODF"))
+
+
 def _abs(app: bytes, path: bytes) -> bytes:
     return path if path[:2] == L.MF else app + path
 
@@ -234,8 +245,8 @@ def _odf_paths(odf: list[tlv.Tlv], tags: tuple[int, ...]) -> list[bytes]:
     return [t.value for o in odf if o.tag in tags for t in tlv.find_all([o], 0x04)]
 
 
-def _certificate_path(chip: _Chip, app: bytes, odf: list[tlv.Tlv], wanted: str) -> bytes:
-    match = L.is_technical_label if wanted == "technique" else L.is_authentication_label
+def _certificate_path(chip: _Chip, app: bytes, odf: list[tlv.Tlv], technical: bool) -> bytes:
+    match = L.is_technical_label if technical else L.is_authentication_label
     cdf_paths = _odf_paths(odf, L.ODF_CDF_TAGS)
     if not cdf_paths:
         raise CardDataError("ODF : aucun répertoire de certificats (CDF)")
@@ -248,8 +259,8 @@ def _certificate_path(chip: _Chip, app: bytes, odf: list[tlv.Tlv], wanted: str) 
             path = tlv.find([type_attrs], 0x04) if type_attrs else None
             if label and path and match(label.value.decode("utf-8", "replace")):
                 return _abs(app, path.value)
-    raise CardDataError("aucun certificat " + ("technique" if wanted == "technique" else "d'authentification")
-                        + " dans le CDF")
+    kind = "technique" if technical else "d'authentification"
+    raise CardDataError(f"aucun certificat {kind} dans le CDF")
 
 
 def _pin_reference(chip: _Chip, app: bytes, odf: list[tlv.Tlv]) -> int | None:
@@ -321,25 +332,20 @@ def read_cpx(channel: CardChannel) -> CpxCardData:
     """Serial, holder certificate and PIN reference (no PIN). The caller holds the transaction."""
     chip = _Chip(channel)
     sn = read_serial(chip)
-    contactless = chip.family is CardFamily.CPS3_CONTACTLESS
-    aid = L.AID_CPS3_CONTACTLESS if contactless else L.AID_CPS3
-    app = _application_path(chip, aid)
-    odf = tlv.parse(chip.read_file(app + L.ODF_FID, "l'ODF"))
-    path = _certificate_path(chip, app, odf, "technique" if contactless else "authentification")
+    app, odf = _pkcs15(chip)
+    path = _certificate_path(chip, app, odf, technical=chip.contactless)
     der = _read_certificate(chip, path, "le certificat du porteur")
     reference = _pin_reference(chip, app, odf)
-    if reference is None and not contactless:
+    if reference is None and not chip.contactless:
         raise CardDataError("AODF : aucune référence de code porteur")
     return CpxCardData(
-        serial=sn.serial, serial_check_ok=sn.check_ok, family=chip.family, contactless=contactless,
+        serial=sn.serial, serial_check_ok=sn.check_ok, family=chip.family, contactless=chip.contactless,
         pin_reference=reference, apdu_count=chip.channel.count, **parse_certificate(der),  # type: ignore[arg-type]
     )
 
 
 def _discover_reference(chip: _Chip) -> int:
-    contactless = chip.family is CardFamily.CPS3_CONTACTLESS
-    app = _application_path(chip, L.AID_CPS3_CONTACTLESS if contactless else L.AID_CPS3)
-    ref = _pin_reference(chip, app, tlv.parse(chip.read_file(app + L.ODF_FID, "l'ODF")))
+    ref = _pin_reference(chip, *_pkcs15(chip))
     if ref is None:
         raise CardDataError("cette carte n'offre pas de code porteur sur cette interface")
     return ref

@@ -51,7 +51,7 @@ MF = bytes.fromhex("3F00")
 ANS_ISSUER_PREFIX = "8025000001"
 MAX_READ = 0xE7
 
-AID_CPS3 = bytes.fromhex("E828BD080F80250000 01FF0010".replace(" ", ""))
+AID_CPS3 = bytes.fromhex("E828BD080F8025000001FF0010")
 AID_CPS3_CONTACTLESS = bytes.fromhex("E828BD080F8025000001FF0020")
 AID_CHIPDOC = bytes.fromhex("8025000001FF0100")
 AID_IDS = bytes.fromhex("A0000001510000")
@@ -69,7 +69,6 @@ class CommandSet:
     cla: int
     paths_from_mf: bool  # CPS4: `A4 08` with the path after 3F00; CPS3: `A4 09` with the full path
     counter_by_verify: bool  # CPS4: empty VERIFY; CPS3: GET DATA 9A/9B(/9D)
-    applet_selects: tuple[bytes, ...] = ()  # sent in order until one answers 9000 (CPS4: ChipDoc, IDS...)
 
 
 CPS3 = CommandSet(cla=0x00, paths_from_mf=False, counter_by_verify=False)
