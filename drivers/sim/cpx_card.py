@@ -113,9 +113,7 @@ class VirtualCpx(IsoCard):
             certs = [("Certificat Technique CPS", 1, "8F01", h)]
             aodf = b""
         else:
-            sign = Holder(h.idnat, h.surname, h.given_name, h.title, h.organisation, h.organisation_id,
-                          h.pseudonym, h.gip_cps)
-            certs = [("Certificat d'Authentification CPS", 1, "8F01", h), ("Certificat de Signature CPS", 2, "8F02", sign)]
+            certs = [("Certificat d'Authentification CPS", 1, "8F01", h), ("Certificat de Signature CPS", 2, "8F02", h)]
             aodf = _aodf_entry("Code porteur", 1, self.pin_reference)
             odf_entries.append((0xA8, "7001"))
         cdf = b"".join(_cdf_entry(label, cid, bytes.fromhex(path)) for label, cid, path, _ in certs)
