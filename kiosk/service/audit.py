@@ -98,6 +98,16 @@ class AuditJournal:
             atomic_write(self.directory / "head.json", json.dumps({"seq": self._seq, "hash": self._prev}).encode(), 0o640)
             return entry
 
+    def writable(self, now: datetime | None = None) -> bool:
+        """Can an entry be appended now? Opens (creates) today's file without writing: before a patient
+        action, so that an action whose entry would be lost is refused rather than done untraced."""
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        try:
+            os.close(os.open(self.directory / f"audit-{moment:%Y-%m-%d}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+        except OSError:
+            return False
+        return True
+
     def rotate(self, now: datetime | None = None) -> list[str]:
         """Delete whole days older than the retention period; move the anchor to the first day kept."""
         cutoff = (now or datetime.now(UTC)).date() - timedelta(days=self.retention_days)

@@ -526,7 +526,10 @@ class DeskController:
         return self._traceable
 
     def _require_traceable(self) -> None:
-        """Before a patient action: after a failed audit write, try once more (an entry saying so) or refuse."""
+        """Before a patient action: the journal must take an entry now (after a failure, an entry saying it is
+        back), or the action is refused: an action that cannot be traced does not happen."""
+        if self.audit is not None and not self.audit.writable():
+            self._journal_failed(OSError("journal d'audit non inscriptible"))
         if not self._traceable and not self._journal(JournalAction.AUDIT_RESUMED, "ok", self._staff_id()):
             raise UntraceableError()
 
@@ -557,15 +560,18 @@ class DeskController:
         try:
             self.audit.record(action.value, outcome, staff=staff, ins=ins, **detail)
         except OSError as e:
-            log.error("journal d'audit : écriture impossible (%s)", e)
-            if self._traceable:
-                self._traceable = False
-                self._emit(EventKind.AUDIT_UNAVAILABLE, problem=Problem(Reason.AUDIT_UNAVAILABLE))
+            self._journal_failed(e)
             return False
         if not self._traceable:
             self._traceable = True
             self._emit(EventKind.AUDIT_RESUMED)
         return True
+
+    def _journal_failed(self, error: OSError) -> None:
+        log.error("journal d'audit : écriture impossible (%s)", error)
+        if self._traceable:
+            self._traceable = False
+            self._emit(EventKind.AUDIT_UNAVAILABLE, problem=Problem(Reason.AUDIT_UNAVAILABLE))
 
     def _emit(self, kind: EventKind, **data: Any) -> None:
         view = self._session.view()

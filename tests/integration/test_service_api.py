@@ -218,3 +218,27 @@ def test_a_second_server_refuses_a_live_socket_and_a_regular_file(world, api, tm
     other = ApiServer(world.runtime.controller, tmp_path / "stale.sock")
     other.start()
     other.stop()
+
+
+def test_no_audit_entry_no_patient_action(world, api) -> None:
+    """Issue 14, point 7: when an entry cannot be written (here the journal's directory is replaced by a file,
+    as an exhausted or broken filesystem would refuse it), the desk refuses new patient actions and says so."""
+    controller = world.runtime.controller
+    seen = _open_desk(world, api, cards.demo_vitale_child())
+    events: list[str] = []
+    controller.add_listener(lambda view, event: events.append(event.kind))
+    journal = world.runtime.audit.directory
+    aside = journal.with_name("audit-aside")
+    journal.rename(aside)
+    journal.write_text("pas un répertoire")
+    try:
+        q = _ask(api.path, {"op": "qualify", "index": 1, "document": "PASSEPORT", "card": seen["card"]})
+        assert q["error"] == "untraceable" and "non tracée" in q["message"]
+        assert _ask(api.path, {"op": "identities"})["error"] == "untraceable"
+        assert "audit_unavailable" in events
+        assert all(r.document is None for r in controller.view().rows)  # nothing was done
+    finally:
+        journal.unlink()
+        aside.rename(journal)
+    q = _ask(api.path, {"op": "qualify", "index": 1, "document": "PASSEPORT", "card": seen["card"]})
+    assert q == {"ok": True, "ins_status": "qualifiée"} and "audit_resumed" in events
