@@ -18,7 +18,6 @@ import os
 import re
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -144,7 +143,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[32, 200])
     parser.add_argument("--flood", type=int, default=2000)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.flood * 2 + 1024), hard))
     print(f"{os.cpu_count()} CPU; server: kiosk run --headless, LimitNOFILE {unit_nofile()}, [api] defaults")
     print(f"{'mix':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'refused':>8}")
