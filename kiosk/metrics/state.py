@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -47,6 +48,15 @@ def certificate_files(config: Any) -> list[tuple[str, str, str, str]]:
     return [entry for entry in out if entry[1]]
 
 
+def os_build_id() -> str:
+    """The image's build from /etc/os-release (IMAGE_VERSION, else BUILD_ID; "" when neither is set)."""
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:
+        return ""
+    return release.get("IMAGE_VERSION") or release.get("BUILD_ID") or ""
+
+
 def _ts(moment: datetime | None) -> float | None:
     return moment.timestamp() if moment is not None else None
 
@@ -54,6 +64,7 @@ def _ts(moment: datetime | None) -> float | None:
 class StateCollector(Collector):
     def __init__(self, metrics: KioskMetrics) -> None:
         self._metrics = metrics
+        self._build_id = os_build_id()  # read once: it changes with a new image, which restarts the service
         self._certs: dict[str, tuple[tuple[int, int], float | None]] = {}  # path -> ((size, mtime_ns), not_after)
         self._lock = threading.Lock()
 
@@ -70,9 +81,9 @@ class StateCollector(Collector):
 
     # ---- the parts --------------------------------------------------------------------------------------------
     def _service(self, config: Any) -> Iterator[Metric]:
-        info = InfoMetricFamily("kiosk_build", "The kiosk software running, and its environment",
-                                labels=["version", "environment"])
-        info.add_metric([__version__, str(config.environment)], {})
+        info = InfoMetricFamily("kiosk_build", "The kiosk software and image running, and the environment",
+                                labels=["version", "build_id", "environment"])
+        info.add_metric([__version__, self._build_id, str(config.environment)], {})
         yield info
         yield GaugeMetricFamily("kiosk_start_time_seconds", "When the service started (Unix time)",
                                 value=self._metrics.started)

@@ -56,7 +56,7 @@ def nrpe() -> Iterator[tuple[int, Path]]:
     site = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
     kiosk = f"PYTHONPATH={ROOT}:{site} {SYSTEM_PYTHON} -m kiosk"  # the venv's interpreter lives under /root
     commands = {}
-    for name, days in (("ok", 200), ("warning", 20), ("critical", -2), ("unknown", None)):
+    for name, days in (("ok", 200), ("warning", 20), ("critical", -2), ("unknown", None), ("unreadable", 200)):
         home = work / name
         home.mkdir()
         params_checked(home, 1)
@@ -68,6 +68,8 @@ def nrpe() -> Iterator[tuple[int, Path]]:
                               f'[insi]\npkcs12 = "{p12}"\npkcs12_password = "secret"\n')
         for path in home.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)
+        if name == "unreadable":
+            config.chmod(0o600)  # root's: what the monitoring user sees without the sudo rule
         commands[name] = f"{kiosk} --config {config} doctor --plugin --only config --only certificates --only params"
     port = free_port()
     cfg = work / "nrpe.cfg"
@@ -91,15 +93,17 @@ def nrpe() -> Iterator[tuple[int, Path]]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.mark.parametrize(("name", "code"), [("ok", 0), ("warning", 1), ("critical", 2), ("unknown", 3)])
+@pytest.mark.parametrize(("name", "code"), [("ok", 0), ("warning", 1), ("critical", 2), ("unknown", 3), ("unreadable", 3)])
 def test_check_nrpe_gets_the_plugins_answer_unchanged(nrpe: tuple[int, Path], name: str, code: int) -> None:
     port, _ = nrpe
     done = subprocess.run([str(CHECK_NRPE), "-H", "127.0.0.1", "-p", str(port), "-n", "-t", "120",
                            "-c", f"check_kiosk_{name}"], capture_output=True, text=True, timeout=180, check=False)
     first = done.stdout.splitlines()[0]
     m = STATUS_LINE.match(first)
-    assert m and done.returncode == code and m.group(1) == name.upper(), done.stdout + done.stderr
-    if name != "unknown":
+    assert m and done.returncode == code and m.group(1) == ("UNKNOWN" if code == 3 else name.upper()), done.stdout
+    if name == "unreadable":
+        assert "illisible" in m.group(2) and "Permission denied" in m.group(2)
+    if code != 3:
         perf = dict(item.split("=", 1) for item in m.group(3).split())
         assert set(perf) == {"cert_days_left", "params_age_h"} and perf["params_age_h"].startswith("1;24;72")
         assert len(done.stdout.splitlines()) == 4  # the long output (one line per check) crosses NRPE too

@@ -289,7 +289,10 @@ def test_state_read_at_scrape_time(tmp_path: Path) -> None:
     assert s[("kiosk_fleet_last_sync_timestamp_seconds", ())] == unix("2026-11-30T04:00:00+00:00")
     assert s[("kiosk_fleet_metadata_expiry_timestamp_seconds", ())] == unix("2026-12-01T04:00:00+00:00")  # earliest
     assert s[("kiosk_audit_journal_bytes", ())] == 123 and s[("kiosk_audit_journal_files", ())] == 2
-    assert s[("kiosk_build_info", (("environment", "demo"), ("version", __import__("kiosk").__version__)))] == 1
+    from kiosk.metrics.state import os_build_id
+
+    build = (("build_id", os_build_id()), ("environment", "demo"), ("version", __import__("kiosk").__version__))
+    assert s[("kiosk_build_info", build)] == 1
     assert s[("kiosk_readers_configured", (("role", "patient"),))] == 0
 
 
