@@ -61,9 +61,22 @@ class AuditJournal:
         self._lock = threading.Lock()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o750)
         self._key = self._load_key()
-        head = self._read_json(self.directory / "head.json") or self._read_json(self.directory / "anchor.json") or {}
-        self._seq = int(head.get("seq", 0))
-        self._prev = str(head.get("hash", GENESIS))
+        self.segment_reason = ""  # set when this run had to open a new segment (damaged head)
+        head_path = self.directory / "head.json"
+        head = _valid_head(self._read_json(head_path) if head_path.exists() else self._read_json(self.directory / "anchor.json") or {})
+        last = _last_entry(self.directory)
+        if head is not None and (last is None or (last.get("seq"), last.get("hash")) == head):
+            self._seq, self._prev = head
+        elif head is None and not head_path.exists() and last is None:
+            self._seq, self._prev = 0, GENESIS
+        else:
+            # head.json unreadable, or not the last entry written (damaged, or entries cut off): the service
+            # must start anyway. A new segment restarts the chain after the highest sequence number seen, says
+            # why in its first entry, and `kiosk audit verify` reports the break.
+            self.segment_reason = "tête du journal endommagée" if head is None else "tête du journal différente de la dernière entrée"
+            self._seq = max(int(last["seq"]) if last else 0, head[0] if head else 0)
+            self._prev = GENESIS
+            self.record("segment_started", "new_segment", reason=self.segment_reason)
 
     def patient_ref(self, ins: InsMatricule | str | None) -> str:
         if ins is None:
@@ -109,22 +122,27 @@ class AuditJournal:
         return True
 
     def rotate(self, now: datetime | None = None) -> list[str]:
-        """Delete whole days older than the retention period; move the anchor to the first day kept."""
+        """Delete whole days past the retention period; move the anchor to the first entry kept.
+
+        A day goes only when the clock says it is old AND at least `retention_days` later journal days follow
+        it in sequence order: a clock set two years ahead deletes nothing (one new day follows), a kiosk idle
+        on some days keeps a little longer than the period, never less."""
         cutoff = (now or datetime.now(UTC)).date() - timedelta(days=self.retention_days)
         removed = []
         with self._lock:
-            files = journal_files(self.directory)
-            old = [f for f in files if _day(f) is not None and _day(f) < cutoff]  # type: ignore[operator]
-            kept = [f for f in files if f not in old]
+            days = sorted((_max_seq(f), f) for f in journal_files(self.directory) if f.is_file())
+            old = [f for rank, (_, f) in enumerate(days)
+                   if _day(f) < cutoff and len(days) - rank - 1 >= self.retention_days]
+            kept = [f for _, f in days if f not in old]
             if not old:
                 return []
-            if kept:
-                first = next(iter(_entries(kept[0])), None)
-                anchor = {"seq": first[1]["seq"] - 1, "hash": first[1]["prev"]} if first else None
+            firsts = [e for f in kept for _, e in _entries(f) if isinstance(e.get("seq"), int) and "prev" in e]
+            if firsts:
+                first = min(firsts, key=lambda e: e["seq"])
+                anchor = {"seq": first["seq"] - 1, "hash": first["prev"]}
             else:
                 anchor = {"seq": self._seq, "hash": self._prev}
-            if anchor is not None:
-                atomic_write(self.directory / "anchor.json", json.dumps(anchor).encode(), 0o640)
+            atomic_write(self.directory / "anchor.json", json.dumps(anchor).encode(), 0o640)
             for f in old:
                 f.unlink()
                 removed.append(f.name)
@@ -148,6 +166,16 @@ class AuditJournal:
             return None
 
 
+def _valid_head(data: dict[str, Any] | None) -> tuple[int, str] | None:
+    if not isinstance(data, dict):
+        return None
+    seq, digest = data.get("seq"), data.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or not isinstance(digest, str) or \
+            len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        return None
+    return seq, digest
+
+
 def _day(path: Path) -> Any:
     try:
         return datetime.strptime(path.name, "audit-%Y-%m-%d.jsonl").date()
@@ -156,51 +184,87 @@ def _day(path: Path) -> Any:
 
 
 def journal_files(directory: Path) -> list[Path]:
+    """Every name that looks like a day file, directories included (verify reports those)."""
     return sorted(p for p in Path(directory).glob("audit-*.jsonl") if _day(p) is not None)
 
 
 def _entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                entry = {"_bad": line}
-            yield number, entry if isinstance(entry, dict) else {"_bad": line}
+    """(line number, entry); an unreadable line comes back as {"_bad": reason}, never as an exception."""
+    try:
+        f = path.open("rb")
+    except OSError as e:
+        yield 0, {"_bad": f"fichier illisible ({e.strerror or e})"}
+        return
+    with f:
+        try:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    entry = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError, RecursionError):
+                    yield number, {"_bad": "ligne illisible (JSON invalide ou octets non UTF-8)"}
+                    continue
+                if not isinstance(entry, dict):
+                    yield number, {"_bad": "ligne illisible (objet JSON attendu)"}
+                elif not isinstance(entry.get("seq"), int) or isinstance(entry.get("seq"), bool):
+                    yield number, {"_bad": f"numéro d'entrée invalide ({str(entry.get('seq'))[:20]!r})"}
+                else:
+                    yield number, entry
+        except OSError as e:  # e.g. a directory named like a day file
+            yield 0, {"_bad": f"fichier illisible ({e.strerror or e})"}
+
+
+def _max_seq(path: Path) -> int:
+    return max((e["seq"] for _, e in _entries(path) if "_bad" not in e), default=-1)
+
+
+def _last_entry(directory: Path) -> dict[str, Any] | None:
+    entries = [e for f in journal_files(directory) if f.is_file() for _, e in _entries(f) if "_bad" not in e]
+    return max(entries, key=lambda e: e["seq"]) if entries else None
 
 
 def read_entries(directory: Path) -> Iterator[dict[str, Any]]:
-    for path in journal_files(directory):
-        for _, entry in _entries(path):
-            if "_bad" not in entry:
-                yield entry
+    """Readable entries in sequence order (the sequence is the order; the time is information)."""
+    entries = [e for path in journal_files(directory) for _, e in _entries(path) if "_bad" not in e]
+    yield from sorted(entries, key=lambda e: e["seq"])
 
 
 def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
-    """Walk the chain from the anchor to the head: (entries checked, problems)."""
+    """Walk the chain from the anchor to the head in sequence order: (entries checked, problems)."""
     directory = Path(directory)
-    anchor = AuditJournal._read_json(directory / "anchor.json") or {"seq": 0, "hash": GENESIS}
-    head = AuditJournal._read_json(directory / "head.json")
-    seq, prev = int(anchor.get("seq", 0)), str(anchor.get("hash", GENESIS))
+    anchor = _valid_head(AuditJournal._read_json(directory / "anchor.json")) or (0, GENESIS)
+    head_path = directory / "head.json"
+    head = _valid_head(AuditJournal._read_json(head_path)) if head_path.exists() else None
     problems: list[AuditProblem] = []
-    count = 0
-    last_file, last_line = "", 0
+    if head_path.exists() and head is None:
+        problems.append(AuditProblem("head.json", 0, "tête du journal illisible ou malformée"))
+    located: list[tuple[int, str, int, dict[str, Any]]] = []
     for path in journal_files(directory):
         for number, entry in _entries(path):
-            count += 1
-            last_file, last_line = path.name, number
             if "_bad" in entry:
-                problems.append(AuditProblem(path.name, number, "ligne illisible (JSON invalide)"))
-                continue
-            body = {k: v for k, v in entry.items() if k != "hash"}
-            if entry.get("seq") != seq + 1:
-                problems.append(AuditProblem(path.name, number, f"numéro {entry.get('seq')} au lieu de {seq + 1} : entrée supprimée ou insérée"))
-            if entry.get("prev") != prev:
-                problems.append(AuditProblem(path.name, number, "chaînage rompu : l'entrée précédente a été supprimée ou modifiée"))
-            if _digest(str(entry.get("prev", "")), body) != entry.get("hash"):
-                problems.append(AuditProblem(path.name, number, "empreinte invalide : entrée modifiée"))
-            seq, prev = int(entry.get("seq", seq + 1)), str(entry.get("hash", ""))
-    if head is not None and (head.get("seq") != seq or head.get("hash") != prev):
+                problems.append(AuditProblem(path.name, number, entry["_bad"]))
+            else:
+                located.append((entry["seq"], path.name, number, entry))
+    located.sort(key=lambda item: item[0])
+    seq, prev = anchor
+    count = 0
+    last_file, last_line = "", 0
+    for _, name, number, entry in located:
+        count += 1
+        last_file, last_line = name, number
+        body = {k: v for k, v in entry.items() if k != "hash"}
+        if entry.get("action") == "segment_started" and entry.get("prev") == GENESIS:
+            problems.append(AuditProblem(name, number, f"nouveau segment ouvert à l'entrée {entry['seq']} "
+                                                       f"({entry.get('detail', {}).get('reason', '?')}) : continuité non prouvée"))
+            seq, prev = entry["seq"] - 1, GENESIS
+        if entry["seq"] != seq + 1:
+            what = "entrée en double" if entry["seq"] <= seq else "entrée supprimée ou insérée"
+            problems.append(AuditProblem(name, number, f"numéro {entry['seq']} au lieu de {seq + 1} : {what}"))
+        if entry.get("prev") != prev:
+            problems.append(AuditProblem(name, number, "chaînage rompu : l'entrée précédente a été supprimée ou modifiée"))
+        if _digest(str(entry.get("prev", "")), body) != entry.get("hash"):
+            problems.append(AuditProblem(name, number, "empreinte invalide : entrée modifiée"))
+        seq, prev = entry["seq"], str(entry.get("hash", ""))
+    if head is not None and head != (seq, prev):
         problems.append(AuditProblem(last_file or "head.json", last_line,
-                                     f"le journal s'arrête à l'entrée {seq} mais la dernière écrite est la {head.get('seq')} : entrées de fin supprimées"))
+                                     f"le journal s'arrête à l'entrée {seq} mais la dernière écrite est la {head[0]} : entrées de fin supprimées"))
     return count, problems

@@ -67,6 +67,7 @@ def test_removed_altered_inserted_and_truncated_entries_are_detected(tmp_path) -
 
 def test_rotation_keeps_the_rest_verifiable(tmp_path) -> None:
     j = fill(tmp_path, days=5)
+    j.retention_days = 3  # days 0 and 1 have 3 or more journal days after them; day 2 has only 2
     removed = j.rotate(now=T0 + timedelta(days=32))
     assert removed == ["audit-2026-11-01.jsonl", "audit-2026-11-02.jsonl"]
     assert verify_journal(tmp_path) == (9, [])
@@ -96,3 +97,54 @@ def test_audit_cli_verify_and_show(tmp_path, run_kiosk) -> None:
     day.write_text(day.read_text().replace('"CR 01"', '"CR 00"'))
     r = run_kiosk("audit", "verify", config=config)
     assert r.returncode == 1 and "modifiée" in r.stdout
+
+
+# ---- attack pass (issue 14, point 5) ------------------------------------------------------------------------------
+def test_a_clock_two_years_ahead_deletes_nothing(tmp_path) -> None:
+    j = fill(tmp_path, days=5)
+    j.record("desk_opened", "ok", now=T0 + timedelta(days=730))  # the clock jumped
+    assert j.rotate(now=T0 + timedelta(days=730)) == []
+    assert verify_journal(tmp_path) == (16, [])
+
+
+def test_a_clock_stepped_back_is_no_tampering(tmp_path) -> None:
+    j = fill(tmp_path, days=3)
+    j.record("desk_opened", "ok", now=T0 - timedelta(days=40))  # an earlier day file, later in the sequence
+    j.record("desk_locked", "ok", now=T0 + timedelta(days=2, hours=1))
+    assert verify_journal(tmp_path) == (11, [])
+    assert [e["seq"] for e in read_entries(tmp_path)] == list(range(1, 12))
+
+
+def test_malformed_journal_files_give_verdicts_not_tracebacks(tmp_path) -> None:
+    fill(tmp_path, days=2)
+    day = sorted(tmp_path.glob("audit-*.jsonl"))[1]
+    lines = day.read_bytes().splitlines(keepends=True)
+    entry = json.loads(lines[0])
+    entry["seq"] = "quatre"
+    day.write_bytes(json.dumps(entry).encode() + b"\n" + b"\xff\xfe\x00binaire\n" + b"".join(lines[1:]))
+    (tmp_path / "audit-2026-10-01.jsonl").mkdir()  # a directory named like a day
+    count, problems = verify_journal(tmp_path)
+    messages = " | ".join(p.message for p in problems)
+    assert "numéro d'entrée invalide" in messages and "non UTF-8" in messages and "fichier illisible" in messages
+    assert "supprimée ou insérée" in messages  # the entry whose seq was rewritten is missing from the chain
+
+
+def test_a_damaged_head_opens_a_new_segment_and_the_service_starts(tmp_path) -> None:
+    fill(tmp_path, days=1)
+    (tmp_path / "head.json").write_text('{"seq": "x", "hash": 12}')
+    j = AuditJournal(tmp_path, retention_days=30)  # no exception: the service starts
+    assert j.segment_reason and "endommagée" in j.segment_reason
+    j.record("desk_opened", "ok", now=T0 + timedelta(hours=1))
+    count, problems = verify_journal(tmp_path)
+    assert count == 5 and [p.message for p in problems if "segment" in p.message]
+    assert not [p for p in problems if "supprimée" in p.message or "modifiée" in p.message]
+    assert AuditJournal(tmp_path).segment_reason == ""  # the next start finds a sound head
+
+
+def test_cutting_entries_off_the_end_and_head_is_seen_at_next_start(tmp_path) -> None:
+    fill(tmp_path, days=1)
+    day = next(tmp_path.glob("audit-*.jsonl"))
+    day.write_bytes(b"".join(day.read_bytes().splitlines(keepends=True)[:2]))
+    j = AuditJournal(tmp_path)
+    assert "différente" in j.segment_reason
+    assert any("segment" in p.message for p in verify_journal(tmp_path)[1])
