@@ -53,6 +53,7 @@ def _probe(host: str, port: int, tls: bool, ca_bundle: str) -> str | None:
 
 @check("his_pending", "Messages d'identité en attente d'acquittement", order=53, needs_config=False)
 def check_his_pending(ctx: DoctorContext) -> Finding:
+    from kiosk.his.link import PendingState
     from kiosk.his.status import read_status, status_path
 
     status = read_status()
@@ -63,7 +64,7 @@ def check_his_pending(ctx: DoctorContext) -> Finding:
         return ok("aucun message d'identité en attente")
     oldest = min(float(p.get("queued_at", time.time())) for p in pending)
     minutes = max(0, int((time.time() - oldest) // 60))
-    refused = [p for p in pending if p.get("state") == "refused"]
+    refused = [p for p in pending if p.get("state") == PendingState.REFUSED.value]
     details = {"pending": pending, "file": str(status_path())}
     words = f"{len(pending)} message(s) non acquitté(s), le plus ancien depuis {minutes} min"
     if refused:

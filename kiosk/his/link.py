@@ -32,6 +32,7 @@ from hl7.mllp.exceptions import InvalidBlockError
 
 from kiosk.errors import TeleserviceError
 from kiosk.his.messages import Outgoing
+from kiosk.his.model import AckCode
 from kiosk.his.replies import Ack, HisReplyError, parse_ack
 
 __all__ = ["Backoff", "HisLinkError", "MllpLink", "PendingState", "PendingView"]
@@ -350,7 +351,7 @@ class MllpLink:
             return
         with self._items_lock:
             still_here = self._items.get(item.outgoing.control_id) is item
-            if still_here and ack.code.value == "AA":
+            if still_here and ack.code is AckCode.AA:
                 del self._items[item.outgoing.control_id]
             elif still_here:
                 item.attempts += 1

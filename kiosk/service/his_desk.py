@@ -23,8 +23,8 @@ from kiosk.desk.errors import DeskStateError
 from kiosk.desk.events import EventKind, JournalAction, Problem, Reason
 from kiosk.errors import KioskError
 from kiosk.his.client import HisClient
-from kiosk.his.link import PendingView
-from kiosk.his.model import Candidate, Collection, HisIdentity, PdqQuery
+from kiosk.his.link import PendingState, PendingView
+from kiosk.his.model import AckCode, Candidate, Collection, HisIdentity, PdqQuery
 from kiosk.his.replies import Ack
 from kiosk.privacy import scrub
 from kiosk.service.problems import problem_of
@@ -186,7 +186,7 @@ class HisDesk:
         def acked(control_id: str, ack: Ack) -> None:
             self._journal(JournalAction.HIS_SEND, ack.code.value, staff, key, control_id=control_id,
                           event=identity.event.value)
-            refused = ack.code.value != "AA"
+            refused = ack.code is not AckCode.AA
             detail = f"{ack.code.value} : {scrub(ack.text)[:160]}" if ack.text else ack.code.value
             self._emit(EventKind.HIS_ACKNOWLEDGED, control_id=control_id, ack=ack.code.value,
                        **({"problem": Problem(Reason.HIS_REFUSED, detail)} if refused else {}))
@@ -221,7 +221,7 @@ class HisDesk:
             self._journal(JournalAction.HIS_QUERY, "error", staff, patient, detail=type(e).__name__,
                           by="ins" if query.by_ins else "traits")
             return
-        ok = answer.ack.code.value == "AA"
+        ok = answer.ack.code is AckCode.AA
         problem = None if ok else Problem(Reason.SERVICE_ERROR, f"{answer.ack.code.value} {scrub(answer.ack.text)[:120]}",
                                           SERVICE)
         stored = self._store(key, index, HisStep.DONE if ok else HisStep.FAILED, candidates=answer.candidates,
@@ -257,5 +257,5 @@ class HisDesk:
                 write_status(views, endpoint=f"{self.client.link.host}:{self.client.link.port}", path=path)
             except OSError as e:
                 log.warning("état des messages en attente non écrit pour kiosk doctor (%s)", type(e).__name__)
-        self._emit(EventKind.HIS_PENDING, count=len(views), refused=sum(1 for v in views if v.state.value == "refused"))
+        self._emit(EventKind.HIS_PENDING, count=len(views), refused=sum(1 for v in views if v.state is PendingState.REFUSED))
 
