@@ -19,17 +19,19 @@ from kiosk.his.link import PendingView
 __all__ = ["read_status", "service_status_path", "status_path", "write_status"]
 
 
+STATUS_FILE = "his-pending.json"
+
+
 def status_path() -> Path:
     """Where the doctor looks: the service's runtime directory."""
-    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0] or "/run/kiosk"
-    return Path(runtime) / "his-pending.json"
+    return service_status_path() or Path("/run/kiosk") / STATUS_FILE
 
 
 def service_status_path() -> Path | None:
     """Where the running service writes: only under systemd (which sets RUNTIME_DIRECTORY), so that a demo or a
     test on the same machine never overwrites what the real desk reports."""
     runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
-    return Path(runtime) / "his-pending.json" if runtime else None
+    return Path(runtime) / STATUS_FILE if runtime else None
 
 
 def write_status(views: list[PendingView], *, endpoint: str, path: Path | None = None) -> None:
