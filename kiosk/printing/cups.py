@@ -10,10 +10,12 @@ requesting user are fixed words, never patient data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,17 +68,13 @@ def print_pdf(target: str, pdf: bytes, title: str, timeout_s: float) -> int:
     cups = _pycups()
     where = _parse(target)
     deadline = time.monotonic() + timeout_s
-    try:
+    with _cups_errors(cups, where):
         conn = _connect(where, timeout_s, cups)
         _check_printer(conn, where, cups)
         job = conn.createJob(where.queue, title, {})
         conn.startDocument(where.queue, job, title, "application/pdf", 1)
         conn.writeRequestData(pdf, len(pdf))
         conn.finishDocument(where.queue)
-    except cups.IPPError as e:
-        raise _ipp_error(e, where) from None
-    except (RuntimeError, cups.HTTPError) as e:
-        raise PrinterError(PrintFailure.UNREACHABLE, f"CUPS ({where.describe()}) : {e}") from None
     log.info("impression CUPS : travail %s envoyé (%s)", job, where.describe())
     _wait_completed(conn, where, job, deadline, cups)
     return int(job)
@@ -86,13 +84,9 @@ def queue_status(target: str, timeout_s: float) -> str:
     """The queue ready to print (French description), or PrinterError: what `kiosk doctor` asks, no job sent."""
     cups = _pycups()
     where = _parse(target)
-    try:
+    with _cups_errors(cups, where):
         conn = _connect(where, timeout_s, cups)
         _check_printer(conn, where, cups)
-    except cups.IPPError as e:
-        raise _ipp_error(e, where) from None
-    except (RuntimeError, cups.HTTPError) as e:
-        raise PrinterError(PrintFailure.UNREACHABLE, f"CUPS ({where.describe()}) : {e}") from None
     return f"{where.describe()} prête (accepte les travaux)"
 
 
@@ -148,8 +142,7 @@ def _check_printer(conn: Any, where: CupsTarget, cups: Any) -> None:
 
 
 def _wait_completed(conn: Any, where: CupsTarget, job: int, deadline: float, cups: Any) -> None:
-    state = JOB_PENDING
-    try:
+    with _cups_errors(cups, where, job):
         while True:
             attrs = conn.getJobAttributes(job, requested_attributes=["job-state", "job-printer-state-message"])
             state = int(attrs.get("job-state", JOB_PENDING))
@@ -171,10 +164,6 @@ def _wait_completed(conn: Any, where: CupsTarget, job: int, deadline: float, cup
                 _cancel(conn, job)
                 raise PrinterError(PrintFailure.NOT_COMPLETED, _with(f"travail {job}, {where.describe()}", message))
             time.sleep(POLL_S)
-    except cups.IPPError as e:
-        raise _ipp_error(e, where) from None
-    except (RuntimeError, cups.HTTPError) as e:
-        raise PrinterError(PrintFailure.UNREACHABLE, f"CUPS ({where.describe()}), travail {job} : {e}") from None
 
 
 def _cancel(conn: Any, job: int) -> None:
@@ -182,6 +171,18 @@ def _cancel(conn: Any, job: int) -> None:
         conn.cancelJob(job, purge_job=True)
     except Exception as e:  # noqa: BLE001 - best effort: the error the desk shows is the timeout, not this
         log.warning("impression CUPS : travail %s non annulé (%s)", job, e)
+
+
+@contextlib.contextmanager
+def _cups_errors(cups: Any, where: CupsTarget, job: int | None = None) -> Iterator[None]:
+    """pycups' errors as PrinterError reasons (an IPP status by its meaning, anything else: unreachable)."""
+    try:
+        yield
+    except cups.IPPError as e:
+        raise _ipp_error(e, where) from None
+    except (RuntimeError, cups.HTTPError) as e:
+        during = "" if job is None else f", travail {job}"
+        raise PrinterError(PrintFailure.UNREACHABLE, f"CUPS ({where.describe()}){during} : {e}") from None
 
 
 def _ipp_error(e: Any, where: CupsTarget) -> PrinterError:
