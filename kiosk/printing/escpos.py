@@ -16,11 +16,13 @@ the printer's real-time status (DLE EOT 4 before the job: paper; DLE EOT 1 after
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -161,18 +163,13 @@ def print_escpos(kind: str, target: str, job: PrintJob, *, timeout_s: float, qr:
                  confirm: bool = True, baudrate: int = 9600) -> None:
     data = escpos_bytes(job, qr)
     deadline = time.monotonic() + timeout_s
-    link = _open(kind, target, timeout_s, baudrate)
-    try:
-        ask = confirm and kind != "file"
+    ask = confirm and kind != "file"
+    with _connected(kind, target, timeout_s, baudrate) as link:
         if ask:
             _check(_status(link, DLE_EOT_PAPER, deadline), PAPER_END_BITS, PrintFailure.PAPER_OUT)
         link.write(data, deadline)
         if ask:
             _check(_status(link, DLE_EOT_PRINTER, deadline), OFFLINE_BIT, PrintFailure.OFFLINE)
-    except OSError as e:
-        raise PrinterError(PrintFailure.UNREACHABLE, f"{target} ({os.strerror(e.errno) if e.errno else e})") from None
-    finally:
-        link.close()
     log.info("impression ESC/POS : %d octets envoyés à %s", len(data), target)
 
 
@@ -181,15 +178,22 @@ def printer_status(kind: str, target: str, *, timeout_s: float, baudrate: int = 
     if kind == "file":
         return f"{target} (pas d'état pour une sortie fichier)"
     deadline = time.monotonic() + timeout_s
-    link = _open(kind, target, timeout_s, baudrate)
-    try:
+    with _connected(kind, target, timeout_s, baudrate) as link:
         _check(_status(link, DLE_EOT_PAPER, deadline), PAPER_END_BITS, PrintFailure.PAPER_OUT)
         _check(_status(link, DLE_EOT_PRINTER, deadline), OFFLINE_BIT, PrintFailure.OFFLINE)
+    return f"{target} en ligne, papier présent"
+
+
+@contextlib.contextmanager
+def _connected(kind: str, target: str, timeout_s: float, baudrate: int) -> Iterator[_Link]:
+    """The open link, closed on the way out; an OSError while using it is an unreachable printer."""
+    link = _open(kind, target, timeout_s, baudrate)
+    try:
+        yield link
     except OSError as e:
         raise PrinterError(PrintFailure.UNREACHABLE, f"{target} ({os.strerror(e.errno) if e.errno else e})") from None
     finally:
         link.close()
-    return f"{target} en ligne, papier présent"
 
 
 def _status(link: _Link, request: bytes, deadline: float) -> int:
