@@ -18,7 +18,8 @@ import PyKCS11
 def main(library: str, wrong: str, right: str) -> dict[str, object]:
     lib = PyKCS11.PyKCS11Lib()
     lib.load(library)
-    out: dict[str, object] = {"library": lib.getInfo().libraryDescription.strip(), "tokens": []}
+    tokens: list[dict[str, object]] = []
+    out: dict[str, object] = {"library": lib.getInfo().libraryDescription.strip(), "tokens": tokens}
     for slot in lib.getSlotList(tokenPresent=True):
         info = lib.getTokenInfo(slot)
         token: dict[str, object] = {
@@ -39,7 +40,7 @@ def main(library: str, wrong: str, right: str) -> dict[str, object]:
             except PyKCS11.PyKCS11Error as e:
                 token[name] = PyKCS11.CKR[e.value]
         session.closeSession()
-        out["tokens"].append(token)  # type: ignore[union-attr]
+        tokens.append(token)
     return out
 
 

@@ -172,7 +172,7 @@ def test_cps4_command_set(atr_kind: str) -> None:
 
 def test_cps4_closed_channel_is_reopened() -> None:
     card = cards.demo_cps4()
-    closed = []
+    closed: list[int] = []
 
     def close_once(n: int, apdu: bytes, response: bytes) -> bytes:
         if apdu[1] == 0x20 and not closed:  # the channel closed under us (another application, a channel reset)

@@ -4,6 +4,8 @@ same commands with the same bytes), so that neither the readers nor the simulato
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import pytest
 
 from drivers.cards.cpx import _Chip, pin_state, read_serial
@@ -30,7 +32,7 @@ def test_reader_gets_the_try_counter_of_the_real_cps3() -> None:
     assert card.unexpected == []
 
 
-def _replay(trace: Trace, card: object, skip: set[int] = frozenset()) -> list[tuple[str, str, str]]:
+def _replay(trace: Trace, card: object, skip: Container[int] = frozenset()) -> list[tuple[str, str, str]]:
     """Every command of `trace` sent to `card`; the differences (command, real answer, virtual answer)."""
     card.reset()  # type: ignore[attr-defined]
     diffs = []
