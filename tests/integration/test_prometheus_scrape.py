@@ -1,6 +1,7 @@
 """A real scrape: Debian's Prometheus on 127.0.0.1 scrapes a kiosk on its simulators (the demo world: virtual
 readers and cards, INSi / DMP / param-lps simulators) and node_exporter reads the same kiosk's textfile. A
-family card goes through the desk, and Prometheus's HTTP API shows the counters move through both paths. A
+family card goes through the desk, and Prometheus's HTTP API shows the counters move through both paths. The
+same with `kiosk run --headless` itself, on a private pcscd with vpcd virtual cards. A
 second kiosk whose INSi certificate has expired makes the shipped rule fire (`ALERTS`), with a copy of the
 rules whose `for:` are 0s. Prometheus's own label index is then searched for anything from the card.
 """
@@ -88,7 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     work = tmp_path_factory.mktemp("prometheus")
     node_dir = work / "node-textfile"
     node_dir.mkdir()
-    ports = {name: free_port() for name in ("kiosk", "expired", "node", "prometheus")}
+    ports = {name: free_port() for name in ("kiosk", "expired", "headless", "node", "prometheus")}
 
     # The expired kiosk: its INSi certificate ended yesterday (nothing else about it matters here).
     p12 = Authority.create().pkcs12_file(work / "expired.p12", "INSI-AUTO", days=-1, start_days=-400)
@@ -115,6 +116,8 @@ scrape_configs:
         labels: {{kiosk: accueil-1}}
       - targets: ["127.0.0.1:{ports['expired']}"]
         labels: {{kiosk: accueil-2}}
+      - targets: ["127.0.0.1:{ports['headless']}"]  # `kiosk run --headless` on pcscd, started by its test
+        labels: {{kiosk: accueil-3}}
   - job_name: node
     static_configs:
       - targets: ["127.0.0.1:{ports['node']}"]
@@ -201,3 +204,86 @@ def test_nothing_from_the_card_reaches_prometheus(stack: dict[str, Any]) -> None
         values += api.get(f"/api/v1/label/{name}/values")
     leaked = [v for v in values if any(s in v.upper() for s in secrets)]
     assert not leaked and len(values) > 20
+
+
+HEADLESS = """
+environment = "demo"
+state_dir = "{state}"
+
+[[readers]]
+name = "cpx"
+role = "staff"
+backend = "pcsc"
+match = "Virtual PCD 00 00"
+
+[[readers]]
+name = "vitale"
+role = "patient"
+backend = "pcsc"
+match = "Virtual PCD 00 01"
+
+[metrics]
+listen = "127.0.0.1:{port}"
+"""
+
+
+@pytest.mark.pcscd
+def test_the_headless_service_on_pcscd_is_scraped(stack: dict[str, Any], pcscd: Any, tmp_path: Path) -> None:
+    """`kiosk run --headless` as systemd runs it (readers through pcscd, PIN through the local API)."""
+    import os
+    import queue
+    import signal
+    import sys
+
+    from drivers.sim.vpcd import VpcdCard
+
+    api, port = stack["api"], stack["ports"]["headless"]
+    config = tmp_path / "kiosk.toml"
+    config.write_text(HEADLESS.format(state=tmp_path / "state", port=port))
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+    sock = tmp_path / "api.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(sock)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**env, "KIOSK_CONFIG": str(config)})
+    events: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [events.put(json.loads(line)["event"]) for line in proc.stdout], daemon=True).start()
+
+    def until(kind: str) -> None:
+        deadline = time.monotonic() + DEADLINE_S
+        while (event := events.get(timeout=max(1.0, deadline - time.monotonic()))) != kind:
+            assert time.monotonic() < deadline, f"no {kind!r} event"
+        assert event == kind
+
+    def ask(request: dict[str, Any]) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(60)
+            s.connect(str(sock))
+            s.sendall((json.dumps(request) + "\n").encode())
+            return json.loads(s.makefile().readline())
+
+    one = 'job="kiosk", kiosk="accueil-3"'
+    staff, patient = VpcdCard(cards.demo_cpe(), port=35963), VpcdCard(cards.demo_vitale_family(), port=35964)
+    try:
+        until("ready")
+        wait_for("headless scraped", lambda: api.value(f'up{{{one}}}') == 1)
+        assert api.value(f'kiosk_readers_present{{{one}, role="patient"}}') == 1  # pcscd's reader, bound
+        staff.insert()
+        until("staff_card_read")
+        assert ask({"op": "pin", "pin": DEMO_PIN})["ok"]
+        until("desk_opened")
+        patient.insert()
+        wait_for("INSi calls counted", lambda: api.value(f'sum(kiosk_insi_calls_total{{{one}}})') == 4)
+        wait_for("DMP call counted", lambda: api.value(f'sum(kiosk_dmp_calls_total{{{one}}})') == 1)
+        assert api.value(f'kiosk_cards_read_total{{{one}, card="vitale", outcome="ok"}}') == 1
+        assert api.value(f'kiosk_cards_read_total{{{one}, card="cpx", outcome="ok"}}') == 1
+        assert api.value(f'kiosk_desk_sessions_total{{{one}}}') == 1
+    finally:
+        patient.remove()
+        staff.remove()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=60) == 0, proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
