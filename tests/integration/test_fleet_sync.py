@@ -560,3 +560,26 @@ def forge_targets(fleet: Fleet, targets_key: Path, layers: dict[str, bytes]) -> 
                                               {"sha256": hashlib.sha256(raw).hexdigest()})
     timestamp.sign(signer("timestamp"))
     (meta / "timestamp.json").write_bytes(timestamp.to_bytes())
+
+
+def test_sync_writes_its_prometheus_textfile_beside_the_services(fleet: Fleet, tmp_path: Path) -> None:
+    """`[metrics] textfile`: the sync, a process of its own, writes the fleet's timestamps for node_exporter."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    node = tmp_path / "node"
+    fleet.config.write_text(fleet.config.read_text() + f'\n[metrics]\ntextfile = "{node / "kiosk.prom"}"\n')
+    rc, out = fleet.sync()
+    assert rc == 0, out
+    text = (node / "kiosk_fleet.prom").read_text()
+    values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    assert values["kiosk_fleet_sync_enabled"] == 1
+    assert abs(values["kiosk_fleet_last_sync_timestamp_seconds"] - time.time()) < 3600
+    assert values["kiosk_fleet_metadata_expiry_timestamp_seconds"] > time.time()
+    assert not (node / "kiosk.prom").exists()  # the service's own file is the service's to write
+    fleet.server.stop()
+    rc, _ = fleet.sync()  # a failed attempt is recorded too; the last success stays
+    assert rc == 3
+    after = {s.name: s.value for f in text_string_to_metric_families((node / "kiosk_fleet.prom").read_text())
+             for s in f.samples}
+    assert after["kiosk_fleet_last_attempt_timestamp_seconds"] >= values["kiosk_fleet_last_attempt_timestamp_seconds"]
+    assert after["kiosk_fleet_last_sync_timestamp_seconds"] == values["kiosk_fleet_last_sync_timestamp_seconds"]
