@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
+from kiosk.desk.events import EventKind
 from kiosk.metrics.state import StateCollector
 from kiosk.metrics.teleservices import bounded_label, instrument_clients
 from kiosk.states import DmpState, InsiCode
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 # Seconds: a simulator answers in ms, INSi in production in 0.3-2 s, the client gives up at its timeout (15 s).
 CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
 INSI_OPERATIONS = ("vitale", "traits")
-_CARD_OUTCOMES = {"vitale_read": ("vitale", "ok"), "vitale_unreadable": ("vitale", "unreadable"),
-                  "staff_card_read": ("cpx", "ok"), "staff_card_refused": ("cpx", "refused")}
+_CARD_OUTCOMES = {EventKind.VITALE_READ: ("vitale", "ok"), EventKind.VITALE_UNREADABLE: ("vitale", "unreadable"),
+                  EventKind.STAFF_CARD_READ: ("cpx", "ok"), EventKind.STAFF_CARD_REFUSED: ("cpx", "refused")}
+_BACKEND_UP = frozenset({EventKind.READERS_UP, EventKind.STAFF_CARD_INSERTED, EventKind.VITALE_INSERTED})
 
 
 class KioskMetrics:
@@ -88,15 +90,15 @@ class KioskMetrics:
 
     # ---- desk events (a controller listener: called on worker threads, must not block) ------------------------
     def on_desk_event(self, view: Any, event: Any) -> None:
-        kind = getattr(event.kind, "value", event.kind)
+        kind = event.kind  # an EventKind (a str enum: its wire name compares equal too)
         card = _CARD_OUTCOMES.get(kind)
         if card is not None:
             self.cards.labels(*card).inc()
-        elif kind == "desk_opened":
+        elif kind == EventKind.DESK_OPENED:
             self.sessions.inc()
-        elif kind == "readers_down":
+        elif kind == EventKind.READERS_DOWN:
             self.readers_backend_up = False
-        elif kind in ("readers_up", "staff_card_inserted", "vitale_inserted"):
+        elif kind in _BACKEND_UP:
             self.readers_backend_up = True
         self.changed()
 

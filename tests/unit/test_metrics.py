@@ -122,12 +122,11 @@ def test_desk_events_count_cards_sessions_and_the_reader_service(base: Any) -> N
     assert value(m, "kiosk_readers_backend_up") == 1
 
 
-def test_typed_event_kinds_count_like_strings(base: Any) -> None:
-    class Kind(str, Enum):
-        VITALE_READ = "vitale_read"
+def test_the_controllers_typed_event_kinds_count(base: Any) -> None:
+    from kiosk.desk.events import EventKind
 
     m = KioskMetrics(base)
-    m.on_desk_event(View(), Event(Kind.VITALE_READ, {}))
+    m.on_desk_event(View(), Event(EventKind.VITALE_READ, {}))
     assert value(m, "kiosk_cards_read_total", card="vitale", outcome="ok") == 1
 
 
