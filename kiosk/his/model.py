@@ -164,11 +164,6 @@ class Candidate:
     def first_name(self) -> str:
         return self.first_names[0] if self.first_names else ""
 
-    @property
-    def birth_date_display(self) -> str:
-        d = self.birth_date
-        return f"{d[6:8]}/{d[4:6]}/{d[:4]}" if len(d) >= 8 else d
-
     def __repr__(self) -> str:
         return (f"Candidate(ipp={self.ipp!r}, nom={mask_name(self.birth_name)!r}, "
                 f"naissance={mask_date(self.birth_date)!r})")
