@@ -157,9 +157,6 @@ class _Chip:
             apdu = self.cmd(0xA4, 0x09, 0x04 if fcp else 0x0C, path)
         return self.send(apdu).expect_ok(f"sélection de {what}")
 
-    def select_aid(self, aid: bytes) -> Response:
-        return self.send(self.cmd(0xA4, 0x04, 0x0C, aid))
-
     def read(self, what: str, length: int | None = None) -> bytes:
         """READ BINARY by chunks of at most 0xE7 bytes, up to `length` or the end of the file."""
         data = bytearray()
