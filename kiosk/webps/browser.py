@@ -1,14 +1,21 @@
 """Opening the Web PS page in the desk's browser (`webps.browser`, Chromium in kiosk mode on the device).
 
-The browser gets a one-shot loopback URL (see `oneshot`), never a file: the matricule stays in memory.
+The page is served once on loopback behind a token (see `oneshot`): the matricule stays in memory. The
+token is not put in the browser's command line either (every local user can read /proc/PID/cmdline): the
+browser is given a launcher file, mode 0600 in a private 0700 directory, that sends it on to the token URL;
+the file is removed as soon as the page is served or expires.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kiosk.errors import KioskError
@@ -54,6 +61,19 @@ class OpenedPage:
         return {**self.link.describe(), "served": self.served, "browser_pid": self.process.pid}
 
 
+def write_launcher(url: str) -> Path:
+    """A private page that forwards the browser to `url` (a loopback token URL: no markup in it)."""
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    directory = Path(tempfile.mkdtemp(prefix="kiosk-webps-", dir=base if base and os.access(base, os.W_OK) else None))
+    path = directory / "ouvrir.html"
+    html = ('<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
+            f'<meta http-equiv="refresh" content="0;url={url}"><title>Web PS</title></head><body></body></html>')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(html)
+    return path
+
+
 def open_page(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
               access: str | None = None, params: Any = None, *, browser: list[str] | None = None,
               ttl_s: float = 60.0, wait: bool = True) -> OpenedPage:
@@ -66,7 +86,13 @@ def open_page(config: Any, page: str, ins: str | InsMatricule | None = None, oid
     command = list(browser or config.webps.browser)
     one_shot = OneShotPage(render_xhtml(link), ttl_s=ttl_s, content_type=CONTENT_TYPE).start()
     try:
-        process = subprocess.Popen([*command, one_shot.url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        launcher = write_launcher(one_shot.url)
+    except OSError as e:
+        one_shot.close()
+        raise BrowserError(f"fichier de lancement du navigateur impossible à écrire ({e.strerror})") from e
+    one_shot.add_cleanup(lambda: shutil.rmtree(launcher.parent, ignore_errors=True))
+    try:
+        process = subprocess.Popen([*command, launcher.as_uri()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError as e:
         one_shot.close()

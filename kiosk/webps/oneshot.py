@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any, Self
 
 __all__ = ["OneShotPage"]
@@ -69,6 +70,17 @@ class OneShotPage:
         self._httpd: _Server | None = None
         self._url = ""
         self._timer: threading.Timer | None = None
+        self._cleanups: list[Callable[[], None]] = []
+
+    def add_cleanup(self, action: Callable[[], None]) -> None:
+        """Run `action` once, when the page is served or closed (the browser's launcher file goes then)."""
+        self._cleanups.append(action)
+
+    def _clean(self) -> None:
+        with self._lock:
+            actions, self._cleanups = self._cleanups, []
+        for action in actions:
+            action()
 
     @property
     def url(self) -> str:
@@ -92,7 +104,8 @@ class OneShotPage:
                 return None
             body, self._body = self._body, None
             self._served.set()
-            return body
+        self._clean()
+        return body
 
     def start(self) -> Self:
         httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -114,6 +127,7 @@ class OneShotPage:
         """Drop the page and stop listening (idempotent)."""
         with self._lock:
             self._body = None
+        self._clean()
         if self._timer is not None:
             self._timer.cancel()
         httpd, self._httpd = self._httpd, None

@@ -15,8 +15,10 @@ from kiosk.config import parse_config
 from kiosk.webps import BrowserError, OneShotPage, open_page
 
 NIR = "255069999999934"
-# A "browser" that fetches the URL it is given, as Chromium would, and keeps nothing.
-FETCHER = "import sys, urllib.request; urllib.request.urlopen(sys.argv[-1], timeout=10).read()"
+# A "browser" that opens the launcher file it is given and follows its refresh, as Chromium would, keeping nothing.
+FOLLOW = ("import re, sys, urllib.request; page = urllib.request.urlopen(sys.argv[-1]).read().decode(); "
+          "url = re.search(r'url=([^\"]+)', page).group(1); ")
+FETCHER = FOLLOW + "urllib.request.urlopen(url, timeout=10).read()"
 
 
 def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
@@ -66,7 +68,7 @@ def test_open_page_hands_a_token_url_to_the_browser(tmp_path: Path) -> None:
 
 
 def test_open_page_without_wait_returns_at_once_and_the_page_waits(tmp_path: Path) -> None:
-    slow = "import sys, time, urllib.request; time.sleep(0.5); urllib.request.urlopen(sys.argv[-1]).read()"
+    slow = FOLLOW + "import time; time.sleep(0.5); urllib.request.urlopen(url).read()"
     start = time.monotonic()
     opened = open_page(_config(tmp_path, [sys.executable, "-c", slow]), "TableauDeBord", wait=False, ttl_s=20)
     assert time.monotonic() - start < 0.5 and not opened.served
@@ -94,3 +96,22 @@ def test_cli_link_open(run_kiosk, tmp_path: Path) -> None:
     config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "raise SystemExit(5)"]\n')
     done = run_kiosk("link", "TableauDeBord", "--open", config=config)
     assert done.returncode == 3 and "code 5" in done.stderr
+
+
+def test_the_token_is_not_in_the_browsers_argv(tmp_path: Path) -> None:
+    """Issue 14, point 11. Reproduction: the one-shot URL (with its token) was the browser's last argument,
+    readable by any local user in /proc/PID/cmdline, who could fetch the page first."""
+    import stat
+
+    peek = FOLLOW + "print(sys.argv[-1], flush=True); import time; time.sleep(1); urllib.request.urlopen(url).read()"
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", peek]), "DossierPatient", NIR, ttl_s=20, wait=False)
+    deadline = time.monotonic() + 30
+    while b"-c" not in (cmdline := Path(f"/proc/{opened.process.pid}/cmdline").read_bytes()):
+        assert time.monotonic() < deadline, "the browser never started"  # between fork and exec, or not yet
+        time.sleep(0.01)
+    assert opened.page.token.encode() not in cmdline and b"file://" in cmdline
+    launcher = Path(cmdline.split(b"\0")[-2].decode()[len("file://"):])
+    assert stat.S_IMODE(launcher.stat().st_mode) == 0o600 and stat.S_IMODE(launcher.parent.stat().st_mode) == 0o700
+    assert NIR.encode() not in launcher.read_bytes()
+    assert opened.wait(20) and opened.served
+    assert not launcher.parent.exists()  # burnt with the page

@@ -25,11 +25,24 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 def cmd_demo(ctx: CliContext) -> int:
     from kiosk.service.demo import DemoWorld
 
+    _exit_on_signals()
     ctx.say("Démarrage des simulateurs (INSi, DMP, param-lps, Web PS) et des lecteurs virtuels…")
-    with DemoWorld() as world:
+    with DemoWorld() as world:  # its private directory (test PKI, printer file) goes on any exit
         if ctx.args.headless:
             return _headless(ctx, world)
         return _tui(world)
+
+
+def _exit_on_signals() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, `systemctl stop`) end the demo like Ctrl-C: through the `with`
+    block, so the private directory is removed instead of left behind by the default action (die at once)."""
+    import signal
+
+    def leave(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, leave)
 
 
 def _headless(ctx: CliContext, world: Any) -> int:

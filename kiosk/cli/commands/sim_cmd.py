@@ -122,7 +122,11 @@ def cmd_card(ctx: CliContext) -> int:
                     except ConfigError as e:
                         report("error", message=str(e))
                         continue
-                insert()
+                try:
+                    insert()
+                except ReaderError as e:  # reported, and the next command is still obeyed
+                    state["card"].remove()
+                    report("error", message=str(e))
             else:
                 report("error", message=f"commande inconnue {words[0]!r} (insert [TYPE[:PROFIL]], remove, quit)")
         else:
