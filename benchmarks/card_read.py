@@ -26,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -64,7 +66,7 @@ def idle_cost(seconds: float) -> list[tuple[str, float, int]]:
     for label, code in WATCHERS.items():
         script = f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n{code}\nprint('ready', flush=True)\ntime.sleep(1e9)\n"
         p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-        assert p.stdout.readline().strip() == "ready"
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         procs[label] = p
     time.sleep(2)  # let start-up settle
     before = {label: _proc_counts(p.pid) for label, p in procs.items()}
@@ -76,20 +78,18 @@ def idle_cost(seconds: float) -> list[tuple[str, float, int]]:
     return [(label, after[label][0] - before[label][0], after[label][1] - before[label][1]) for label in procs]
 
 
-def read_times(repeat: int) -> tuple[list[float], list[float], list[int]]:
-    from drivers.cards.vitale import read_vitale
+def _insertions(make_card, reader: str, slot: int, repeat: int) -> Iterator[tuple[float, float, Any, Any]]:
+    """`repeat` insertions of a virtual card in vpcd `slot`, watched through pcscd by the reader manager: each
+    yields (insertion time, CARD_INSERTED seen, the manager, the VpcdCard) for the caller to read the card, which
+    is then removed and seen gone before the next insertion."""
     from drivers.manager import ManagerEventKind, ReaderManager
     from drivers.pcsc.backend import PcscBackend
-    from drivers.sim import cards
-    from drivers.sim.vpcd import REINSERT_GAP, VpcdCard
+    from drivers.sim.vpcd import REINSERT_GAP, VPCD_BASE_PORT, VpcdCard
 
-    seen: list[float] = []
-    total: list[float] = []
-    apdus: list[int] = []
     inserted = threading.Event()
     manager = ReaderManager([], backends=[PcscBackend()])
     manager.start(lambda e: inserted.set() if e.kind is ManagerEventKind.CARD_INSERTED else None)
-    card = VpcdCard(cards.demo_vitale_family())
+    card = VpcdCard(make_card(), port=VPCD_BASE_PORT + slot)
     try:
         for _ in range(repeat):
             time.sleep(REINSERT_GAP)
@@ -98,61 +98,50 @@ def read_times(repeat: int) -> tuple[list[float], list[float], list[int]]:
             card.insert()
             if not inserted.wait(10):
                 raise RuntimeError("no insertion event")
-            t1 = time.perf_counter()
-            with manager.session("patient") as channel:
-                data = read_vitale(channel)
-            t2 = time.perf_counter()
-            assert len(data.beneficiaries) == 4
-            seen.append(t1 - t0)
-            total.append(t2 - t0)
-            apdus.append(data.apdu_count)
+            yield t0, time.perf_counter(), manager, card
             card.remove()
-            while manager.reader("patient").card_present:
+            while manager.reader(reader).card_present:
                 time.sleep(0.01)
     finally:
         card.remove()
         manager.stop()
+
+
+def read_times(repeat: int) -> tuple[list[float], list[float], list[int]]:
+    from drivers.cards.vitale import read_vitale
+    from drivers.sim import cards
+
+    seen: list[float] = []
+    total: list[float] = []
+    apdus: list[int] = []
+    for t0, t1, manager, _ in _insertions(cards.demo_vitale_family, "patient", 0, repeat):
+        with manager.session("patient") as channel:
+            data = read_vitale(channel)
+        t2 = time.perf_counter()
+        assert len(data.beneficiaries) == 4
+        seen.append(t1 - t0)
+        total.append(t2 - t0)
+        apdus.append(data.apdu_count)
     return seen, total, apdus
 
 
 def cpx_times(make_card, repeat: int) -> dict[str, list[float]]:
     """CPx card in the second vpcd slot: insertion -> holder (serial, certificate, AODF), then the PIN counter."""
     from drivers.cards.cpx import pin_state, read_cpx
-    from drivers.manager import ManagerEventKind, ReaderManager
-    from drivers.pcsc.backend import PcscBackend
-    from drivers.sim.vpcd import REINSERT_GAP, VpcdCard
 
     out: dict[str, list[float]] = {"seen": [], "holder": [], "counter": [], "apdus": [], "counter_apdus": []}
-    inserted = threading.Event()
-    manager = ReaderManager([], backends=[PcscBackend()])
-    manager.start(lambda e: inserted.set() if e.kind is ManagerEventKind.CARD_INSERTED else None)
-    card = VpcdCard(make_card(), port=35964)
-    try:
-        for _ in range(repeat):
-            time.sleep(REINSERT_GAP)
-            inserted.clear()
-            t0 = time.perf_counter()
-            card.insert()
-            if not inserted.wait(10):
-                raise RuntimeError("no insertion event")
-            t1 = time.perf_counter()
-            with manager.session("staff") as channel:
-                data = read_cpx(channel)
-                t2 = time.perf_counter()
-                before = len(card.apdus)
-                pin_state(channel, data.pin_reference)
-                t3 = time.perf_counter()
-            out["seen"].append(t1 - t0)
-            out["holder"].append(t2 - t0)
-            out["counter"].append(t3 - t2)
-            out["apdus"].append(data.apdu_count)
-            out["counter_apdus"].append(len(card.apdus) - before)
-            card.remove()
-            while manager.reader("staff").card_present:
-                time.sleep(0.01)
-    finally:
-        card.remove()
-        manager.stop()
+    for t0, t1, manager, card in _insertions(make_card, "staff", 1, repeat):
+        with manager.session("staff") as channel:
+            data = read_cpx(channel)
+            t2 = time.perf_counter()
+            before = len(card.apdus)
+            pin_state(channel, data.pin_reference)
+            t3 = time.perf_counter()
+        out["seen"].append(t1 - t0)
+        out["holder"].append(t2 - t0)
+        out["counter"].append(t3 - t2)
+        out["apdus"].append(data.apdu_count)
+        out["counter_apdus"].append(len(card.apdus) - before)
     return out
 
 
