@@ -18,6 +18,7 @@ from drivers.errors import DriverError
 from kiosk import __version__, exitcodes
 from kiosk.cli import commands
 from kiosk.cli.context import CliContext
+from kiosk.cli.french import install as french_argparse
 from kiosk.errors import ConfigError, KioskError, NotFoundError, TeleserviceError
 from kiosk.logsetup import setup_logging
 
@@ -30,21 +31,26 @@ def common_options(suppress: bool) -> argparse.ArgumentParser:
     """Options accepted before or after the verb (`kiosk --json ins check X` = `kiosk ins check X --json`)."""
     default = argparse.SUPPRESS if suppress else None
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--config", metavar="PATH", default=default, help="configuration file (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)")
-    parent.add_argument("--json", action="store_true", default=default if suppress else False, help="machine-readable output")
-    parent.add_argument("-v", "--verbose", action="count", default=default if suppress else 0, help="-v info, -vv debug (debug shows patient data)")
+    parent.add_argument("--config", metavar="CHEMIN", default=default,
+                        help="fichier de configuration (défaut : $KIOSK_CONFIG ou /etc/kiosk/kiosk.toml)")
+    parent.add_argument("--json", action="store_true", default=default if suppress else False,
+                        help="sortie pour les programmes (JSON)")
+    parent.add_argument("-v", "--verbose", action="count", default=default if suppress else 0,
+                        help="-v informations, -vv débogage (le débogage montre des données patient)")
     return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
+    french_argparse()
     parser = argparse.ArgumentParser(
         prog="kiosk",
         description="Borne d'accueil : cartes Vitale et CPx, INSi, DMP, Web PS.",
         parents=[common_options(suppress=False)],
-        epilog="exit codes: 0 ok, 1 negative answer, 2 usage or configuration error, 3 reader/network/service failure",
+        epilog="codes de sortie : 0 succès, 1 réponse négative, 2 erreur d'usage ou de configuration, "
+               "3 panne de lecteur, de réseau ou de service",
     )
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE")
     parent = common_options(suppress=True)
     modules = [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
@@ -76,8 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(ctx: CliContext, error: Exception, kind: str, code: int) -> int:
     message = str(error)
-    if ctx.json:
-        ctx.stdout.write(json.dumps({"ok": False, "error": kind, "message": message}, ensure_ascii=False) + "\n")
+    if ctx.json:  # every JSON error lists its problems (a configuration error may have several)
+        problems = [str(p) for p in getattr(error, "problems", [])] or [message]
+        record = {"ok": False, "error": kind, "message": message, "problems": problems}
+        ctx.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     ctx.stderr.write(f"kiosk: {message}\n")
     log.debug("détail de l'erreur", exc_info=error)
     return code

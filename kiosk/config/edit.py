@@ -47,6 +47,8 @@ def _expected_type(path: tuple[str | int, ...]) -> Any:
             tp = typing.get_args(tp)[0]
         elif origin is dict:
             tp = typing.get_args(tp)[1]
+        elif origin is list:
+            raise ConfigError(f"{part!r} : numéro d'entrée attendu ici (ex. readers.0.name)")
         elif dataclasses.is_dataclass(tp):
             hints = typing.get_type_hints(tp)
             if part not in hints:
@@ -72,7 +74,7 @@ def _assign(doc: Any, path: tuple[str | int, ...], value: Any) -> None:
         nxt = path[i + 1]
         if isinstance(part, int):
             if not isinstance(node, list) or part > len(node):
-                raise ConfigError(f"index {part} hors de la liste (taille {len(node) if isinstance(node, list) else 0})")
+                raise ConfigError(_no_entry(path[: i + 1], node))
             if part == len(node):
                 node.append({})
             node = node[part]
@@ -83,13 +85,21 @@ def _assign(doc: Any, path: tuple[str | int, ...], value: Any) -> None:
     last = path[-1]
     if isinstance(last, int):
         if not isinstance(node, list) or last > len(node):
-            raise ConfigError(f"index {last} hors de la liste")
+            raise ConfigError(_no_entry(path, node))
         if last == len(node):
             node.append(value)
         else:
             node[last] = value
     else:
         node[last] = value
+
+
+def _no_entry(path: tuple[str | int, ...], node: Any) -> str:
+    """A list entry that does not exist, said in French (entries may be added one past the end only)."""
+    size = len(node) if isinstance(node, list) else 0
+    where = ".".join(str(p) for p in path)
+    have = f"la liste en a {size} (n° 0 à {size - 1})" if size else "la liste est vide"
+    return f"{where} : pas d'entrée n° {path[-1]} ({have} ; n° {size} en ajoute une)"
 
 
 def apply_value(doc: dict[str, Any], parts: tuple[str | int, ...], raw: str) -> None:
@@ -116,9 +126,11 @@ def set_value(key: str, raw: str, path: str | os.PathLike[str] | None = None) ->
     new_text = tomli_w.dumps(doc)
     _, problems = parse_config(new_text, str(target))
     if problems:
+        # Each line names the technician's file and the line the change would be on, never a temporary copy.
         raise ConfigError(
-            "modification refusée, le fichier n'a pas été changé :\n" + "\n".join(f"  {p}" for p in problems),
-            [Problem(p.path, p.message) for p in problems],
+            f"{target} : modification refusée, le fichier n'a pas été changé :\n"
+            + "\n".join(f"  {target}: {p}" for p in problems),
+            [Problem(p.path, p.message, p.line) for p in problems],
         )
     atomic_write(target, new_text.encode("utf-8"))
     return target

@@ -26,15 +26,16 @@ NARROW = 110  # below this many columns the detail goes under the table, and the
 # has the whole text. Wide: 81 columns of text; narrow: fits 80 with the cell padding and the scroll bar.
 COLUMNS = ("name", "birth", "quality", "identity", "dmp")
 WIDE = (24, 10, 8, 20, 19)
-NARROW_WIDTHS = (21, 10, 7, 13, 15)
+NARROW_WIDTHS = (20, 10, 7, 13, 16)
 
 
 class OpenDeskScreen(DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Short labels: the whole footer, F1 included, fits 80 columns (F1 lists what each key does).
         Binding("q", "qualify", "Qualifier"),
-        Binding("a", "actions", "Pages / impression"),
-        Binding("t", "traits", "Sans carte (traits)"),
-        Binding("h", "his", "Hôpital (GAM)"),
+        Binding("a", "actions", "Pages"),
+        Binding("t", "traits", "Traits"),
+        Binding("h", "his", "Hôpital"),
         Binding("r", "retry", "Relancer"),
         Binding("v", "lock", "Verrouiller"),
         Binding("d", "diagnostics", "Diagnostic", show=False),
@@ -84,7 +85,9 @@ class OpenDeskScreen(DeskScreen):
         return True
 
     def countdown(self, text: str) -> None:
-        self.query_one("#countdown", Static).update(text)
+        line = self.query_one("#countdown", Static)
+        line.update(text)
+        line.display = bool(text)
 
     def show(self, view: DeskView, event: DeskEvent | None) -> None:
         t = self.t

@@ -30,6 +30,7 @@ class DiagnosticsScreen(DeskScreen):
         table.add_column("État", width=6)
         table.add_column("Détail", width=90)
         yield table
+        yield Static("", id="check-detail")  # the highlighted row's whole text: nothing is cut silently
         yield Static("Vérification en cours…", id="message")
         yield Footer()
 
@@ -54,7 +55,18 @@ class DiagnosticsScreen(DeskScreen):
         for r in rows:
             state = "OK" if r.get("ok") else ("?" if r.get("ok") is None else "ÉCHEC")
             table.add_row(str(r.get("what", "")), state, str(r.get("detail", "")))
+        self._rows = rows
+        self._show_detail(table.cursor_row)
         failed = sum(1 for r in rows if r.get("ok") is False)
         self.query_one("#message", Static).update(
             "Tout est en ordre." if not failed else f"{failed} point(s) à corriger : appelez le technicien (kiosk doctor)."
         )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
+
+    def _show_detail(self, index: int) -> None:
+        rows = getattr(self, "_rows", [])
+        if 0 <= index < len(rows):
+            row = rows[index]
+            self.query_one("#check-detail", Static).update(f"{row.get('what', '')} : {row.get('detail', '')}")

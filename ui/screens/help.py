@@ -26,6 +26,7 @@ KEYS = (
     ("D ou F12", "diagnostic de la borne"),
     ("F1", "cette aide"),
     ("Échap", "fermer une fenêtre"),
+    ("Alt+F4", "dans le navigateur (page du DMP) : le fermer et revenir au poste"),
     ("Ctrl+Q", "quitter le programme (technicien)"),
 )
 

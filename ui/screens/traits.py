@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from kiosk.desk import DeskStateError, DeskView, InsiCode, PatientRow, ReferenceTraits, Step
@@ -84,10 +84,12 @@ class TraitsScreen(DeskModal):
         with Vertical(classes="dialog"):
             yield Static(t("traits.title"), classes="dialog-title")
             with VerticalScroll(classes="fields", can_focus=False):
-                for key in FIELDS:
-                    yield Static(t(f"traits.field.{key}"))
-                    yield Input(self.prefill.get(key, ""), id=key, max_length=80)
-            yield Static(t("traits.hint"), classes="hint")
+                for key in FIELDS:  # one line per field (compact inputs): the form fits 80×24
+                    with Horizontal(classes="field"):
+                        yield Static(t(f"traits.field.{key}"), classes="label")
+                        yield Input(self.prefill.get(key, ""), id=key, max_length=80, compact=True)
+            yield Static(t("traits.formats"), classes="hint")
+            yield Static(t("traits.hint"))
             yield Static(t("traits.replace") if self.replaces else "", id="message")
 
     def on_mount(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date, datetime
 from typing import Any
 
 from kiosk import exitcodes
@@ -12,16 +13,35 @@ ORDER = 60
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("audit", parents=[parent], help="the desk's audit journal (hash-chained)")
-    verbs = p.add_subparsers(dest="audit_verb", metavar="VERB", required=True)
-    verify = verbs.add_parser("verify", parents=[parent], help="check the hash chain (exit 1 if an entry was removed or altered)")
+    from kiosk.desk.events import JournalAction
+
+    p = sub.add_parser("audit", parents=[parent], help="journal d'audit du poste (entrées chaînées)")
+    verbs = p.add_subparsers(dest="audit_verb", metavar="VERBE", required=True)
+    verify = verbs.add_parser("verify", parents=[parent],
+                              help="vérifie la chaîne (code 1 si une entrée a été retirée ou modifiée)")
     verify.set_defaults(handler=cmd_verify)
-    show = verbs.add_parser("show", parents=[parent], help="list entries")
-    show.add_argument("--since", metavar="AAAA-MM-JJ", help="from this day (UTC)")
-    show.add_argument("--staff", metavar="IDNAT", help="one staff card's entries")
-    show.add_argument("--ins", metavar="MATRICULE", help="one patient's entries (the INS is hashed with the journal's key, never stored)")
-    show.add_argument("--action", help="one action (insi_call, dmp_check, id_document_checked, page_opened...)")
+    show = verbs.add_parser("show", parents=[parent], help="liste les entrées (heures locales)")
+    show.add_argument("--since", metavar="AAAA-MM-JJ", type=_day, help="à partir de ce jour (heure locale)")
+    show.add_argument("--staff", metavar="IDNAT", help="les entrées d'une carte professionnelle")
+    show.add_argument("--ins", metavar="MATRICULE",
+                      help="les entrées d'un patient (l'INS est haché avec la clé du journal, jamais stocké)")
+    show.add_argument("--action", choices=[a.value for a in JournalAction], metavar="ACTION",
+                      help="une action : " + ", ".join(a.value for a in JournalAction))
     show.set_defaults(handler=cmd_show)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date AAAA-MM-JJ attendue (reçu {text!r})") from None
+
+
+def _local(stamp: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(stamp).astimezone()
+    except ValueError:
+        return None
 
 
 def cmd_verify(ctx: CliContext) -> int:
@@ -46,19 +66,29 @@ def cmd_show(ctx: CliContext) -> int:
         try:
             patient = AuditJournal(directory).patient_ref(parse_matricule(ctx.args.ins, strict=False))
         except MatriculeError as e:
-            ctx.emit({"ok": False, "reason": e.reason}, f"matricule invalide : {e.reason}")
+            ctx.emit({"ok": False, "error": "usage", "problems": [f"--ins : matricule invalide ({e.reason})"]},
+                     f"matricule invalide : {e.reason}")
             return exitcodes.USAGE
-    entries = [
-        e for e in read_entries(directory)
-        if (not ctx.args.since or str(e.get("time", "")) >= ctx.args.since)
-        and (not ctx.args.staff or e.get("staff") == ctx.args.staff)
-        and (patient is None or e.get("patient") == patient)
-        and (not ctx.args.action or e.get("action") == ctx.args.action)
-    ]
-    lines = [
-        f"{e.get('seq'):>6} {e.get('time', '')[:19]} {e.get('staff') or '-':<22} {e.get('action', ''):<20} "
+    since: date | None = ctx.args.since
+
+    def wanted(e: dict[str, Any]) -> bool:
+        moment = _local(str(e.get("time", "")))
+        return ((since is None or (moment is not None and moment.date() >= since))
+                and (not ctx.args.staff or e.get("staff") == ctx.args.staff)
+                and (patient is None or e.get("patient") == patient)
+                and (not ctx.args.action or e.get("action") == ctx.args.action))
+
+    entries = [e for e in read_entries(directory) if wanted(e)]
+    header = f"{'n°':>6} {'date et heure (locale)':<19} {'carte':<22} {'action':<20} {'résultat':<14} patient"
+    lines = [header] + [
+        f"{e.get('seq'):>6} {_shown(e):<19} {e.get('staff') or '-':<22} {e.get('action', ''):<20} "
         f"{e.get('outcome', ''):<14} {(e.get('patient') or '')[:12]}"
         for e in entries
     ]
-    ctx.emit({"entries": entries}, "\n".join(lines) if lines else "aucune entrée")
+    ctx.emit({"ok": bool(entries), "entries": entries}, "\n".join(lines) if entries else "aucune entrée")
     return exitcodes.OK if entries else exitcodes.NEGATIVE
+
+
+def _shown(entry: dict[str, Any]) -> str:
+    moment = _local(str(entry.get("time", "")))
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment else str(entry.get("time", ""))[:19]

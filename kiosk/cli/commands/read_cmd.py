@@ -66,13 +66,26 @@ def _vitale_text(data: dict[str, Any]) -> str:
 
 def cmd_read(ctx: CliContext) -> int:
     from drivers.atr import CardKind
+    from drivers.errors import ReaderError
     from drivers.manager import ReaderManager
     from kiosk.cards import read_cpx, read_vitale
 
     args = ctx.args
     with ReaderManager(ctx.config.readers) as manager:
         ctx.say("en attente d'une carte…")
-        target = manager.wait_for_card(args.reader, timeout=args.timeout)
+        try:
+            target = manager.wait_for_card(args.reader, timeout=args.timeout)
+        except ReaderError:
+            # No card came: if the name is neither a logical reader nor a reader seen, that is the real problem
+            # (asked after the wait, when every backend has listed its readers).
+            known = ({lr.name for lr in manager.logical_readers()} | {"patient", "staff"}
+                     | {name for _, name, *_ in manager.physical_readers()})
+            if args.reader is None or args.reader in known:
+                raise
+            ctx.emit({"ok": False, "error": "usage", "problems": [f"lecteur inconnu : {args.reader!r}"],
+                      "known": sorted(known)},
+                     f"lecteur inconnu : {args.reader!r} (lecteurs connus : {', '.join(sorted(known))})")
+            return exitcodes.USAGE
         kind = target.family.kind
         if kind is CardKind.VITALE:
             data = vitale_dict(read_vitale(manager, target.name, timeout=args.timeout), args.reveal)

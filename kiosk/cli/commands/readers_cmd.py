@@ -38,5 +38,7 @@ def cmd_readers(ctx: CliContext) -> int:
     unbound = [str(lr["name"]) for lr in logical if not lr["physical"]]
     if unbound and manager.configured:
         lines.append(f"lecteurs configurés sans lecteur physique : {', '.join(unbound)}")
-    ctx.emit({"readers": rows, "logical": logical}, "\n".join(lines))
-    return exitcodes.OK if rows else exitcodes.NEGATIVE
+    missing = bool(unbound and manager.configured)  # a configured reader is not there: the desk cannot work
+    ok = bool(rows) and not missing
+    ctx.emit({"ok": ok, "readers": rows, "logical": logical, "missing": unbound if missing else []}, "\n".join(lines))
+    return exitcodes.OK if ok else exitcodes.NEGATIVE
