@@ -21,6 +21,7 @@ KEYS = (
     ("Q", "qualifier l'identité : pièce d'identité vérifiée"),
     ("A", "pages du DMP (Web PS), impression du lien ou du ticket d'admission"),
     ("T", "chercher un patient par ses traits (sans carte, ou enfant inconnu sur la carte du parent)"),
+    ("H", "système de l'hôpital (GAM) : choisir le patient connu ou « nouveau patient », puis envoyer"),
     ("R", "relancer les recherches qui ont échoué"),
     ("V", "verrouiller le poste (retirer la carte le verrouille aussi)"),
     ("D ou F12", "diagnostic de la borne"),
