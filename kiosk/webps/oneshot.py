@@ -12,8 +12,8 @@ import hmac
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 __all__ = ["OneShotPage"]
@@ -103,8 +103,8 @@ class OneShotPage:
             if not hmac.compare_digest(path.encode(), f"/{self.token}".encode()):
                 return None
             body, self._body = self._body, None
-            self._served.set()
-        self._clean()
+        self._clean()  # before `served` is seen: whoever waits for it finds the launcher gone
+        self._served.set()
         return body
 
     def start(self) -> Self:

@@ -47,7 +47,7 @@ def test_a_failed_insert_does_not_deafen_the_simulator(tmp_path) -> None:
         proc.stdin.write("bogus\nquit\n")
         proc.stdin.flush()
         assert json.loads(proc.stdout.readline())["event"] == "error"  # still listening
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0 and "Traceback" not in err
     finally:
         listener.close()
