@@ -6,11 +6,35 @@ memory until acknowledged), `pending` / `drop`, `ping`. Messages are built and v
 streams (link.py). The simulator playing the hospital lives in `kiosk.sim.his_server`.
 """
 
-from kiosk.his.client import ControlIds, HisClient, PingResult, open_his
-from kiosk.his.link import Backoff, HisLinkError, MllpLink, PendingState, PendingView
-from kiosk.his.messages import Envelope, HisMessageError, Outgoing, build_adt, build_qbp
-from kiosk.his.model import AckCode, AdtEvent, Candidate, Collection, HisIdentity, PatientId, PdqQuery, Reliability
-from kiosk.his.replies import Ack, HisReplyError, PdqAnswer, parse_ack, parse_pdq
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiosk.his.client import ControlIds, HisClient, PingResult, open_his
+    from kiosk.his.link import Backoff, HisLinkError, MllpLink, PendingState, PendingView
+    from kiosk.his.messages import Envelope, HisMessageError, Outgoing, build_adt, build_qbp
+    from kiosk.his.model import AckCode, AdtEvent, Candidate, Collection, HisIdentity, PatientId, PdqQuery, Reliability
+    from kiosk.his.replies import Ack, HisReplyError, PdqAnswer, parse_ack, parse_pdq
+
+# Loaded on first use (PEP 562): the desk imports kiosk.his.model whether or not [his] is enabled, and the link's
+# stack (asyncio, python-hl7, hl7apy) is ~0.1 s of the service's start-up that a kiosk without [his] never needs.
+_HOME = {
+    **dict.fromkeys(("ControlIds", "HisClient", "PingResult", "open_his"), "client"),
+    **dict.fromkeys(("Backoff", "HisLinkError", "MllpLink", "PendingState", "PendingView"), "link"),
+    **dict.fromkeys(("Envelope", "HisMessageError", "Outgoing", "build_adt", "build_qbp"), "messages"),
+    **dict.fromkeys(("AckCode", "AdtEvent", "Candidate", "Collection", "HisIdentity", "PatientId", "PdqQuery",
+                     "Reliability"), "model"),
+    **dict.fromkeys(("Ack", "HisReplyError", "PdqAnswer", "parse_ack", "parse_pdq"), "replies"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 __all__ = [
     "Ack",

@@ -17,17 +17,19 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.desk.errors import DeskStateError
 from kiosk.desk.events import EventKind, JournalAction, Problem, Reason
 from kiosk.errors import KioskError
-from kiosk.his.client import HisClient
-from kiosk.his.link import PendingState, PendingView
 from kiosk.his.model import AckCode, Candidate, Collection, HisIdentity, PdqQuery
-from kiosk.his.replies import Ack
 from kiosk.privacy import scrub
 from kiosk.service.problems import problem_of
+
+if TYPE_CHECKING:  # the link's stack is loaded only when [his] is enabled (kiosk.his.open_his)
+    from kiosk.his.client import HisClient
+    from kiosk.his.link import PendingView
+    from kiosk.his.replies import Ack
 
 __all__ = ["NEW_PATIENT", "HisDesk", "HisRow", "HisStep", "identity_of", "query_of"]
 
@@ -248,8 +250,10 @@ class HisDesk:
 
     def _pending_changed(self) -> None:
         assert self.client is not None
-        views = self.client.pending()
+        from kiosk.his.link import PendingState
         from kiosk.his.status import service_status_path, write_status
+
+        views = self.client.pending()
 
         path = service_status_path()
         if path is not None:
