@@ -1,20 +1,19 @@
 """Build the INSi and DMP clients from the configuration (one place for the CLI, the desk and the service).
 
-In `environment = "demo"` with no endpoint configured, the embedded simulators are started on 127.0.0.1
-with a PKI generated in a private tmpfs directory, and removed on exit: `kiosk insi ...` and
-`kiosk dmp ...` work out of the box, with no network.
+The endpoints and trust come from the configuration only. In demo, the composition roots (the `insi` and `dmp`
+verbs, `kiosk run`, `kiosk demo`) point it at the embedded simulators first:
+`kiosk.sim.teleservices.open_teleservices_or_simulators`.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography.x509.oid import NameOID
 
@@ -38,7 +37,7 @@ _DEMO_RESPONSIBLE = ("3750000001/DEMO", "DEMO Responsable")  # demo only: the si
 class Teleservices:
     insi: InsiClient | None
     dmp: DmpClient | None
-    simulated: bool
+    simulated: bool = False  # set by the composition root that pointed the configuration at the simulators
 
 
 def installation_instance(configured: str) -> str:
@@ -128,33 +127,16 @@ def _dmp(config: Config, endpoint: str, demo: bool) -> DmpClient:
 
 @contextmanager
 def open_teleservices(config: Config, *, insi: bool = True, dmp: bool = True) -> Iterator[Teleservices]:
-    """The clients asked for, closed (and any embedded simulator stopped, its PKI removed) on exit."""
+    """The clients asked for, closed on exit."""
     dmp = dmp and config.dmp.enabled  # an INSi-only kiosk never builds a DMP client
     insi_endpoint = config.insi.resolved_endpoint(config.environment)
     dmp_endpoint = config.dmp.resolved_endpoint(config.environment)
     demo = config.environment == "demo"
     with ExitStack() as stack:
-        simulated = demo and ((insi and not insi_endpoint) or (dmp and not dmp_endpoint))
-        if simulated:
-            from kiosk.sim.teleservices import start_simulators
-
-            workdir = private_tmpdir("kiosk-sim-")
-            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-            sims = stack.enter_context(start_simulators(workdir))
-            auth: dict[str, Any] = {"pkcs12": str(sims.auth_pkcs12), "pkcs12_password_file": str(sims.auth_password_file), "ca_bundle": str(sims.ca_bundle)}
-            if not insi_endpoint:
-                insi_endpoint = sims.insi_url
-                config = replace(config, insi=replace(config.insi, endpoint=insi_endpoint, **auth))
-            if not dmp_endpoint:
-                dmp_endpoint = sims.dmp_url
-                config = replace(config, dmp=replace(
-                    config.dmp, endpoint=dmp_endpoint, signing_pkcs12=str(sims.signing_pkcs12),
-                    signing_pkcs12_password_file=str(sims.signing_password_file), **auth,
-                ))
         insi_client = _insi(config, insi_endpoint, demo) if insi else None
         if insi_client is not None:
             stack.callback(insi_client.close)
         dmp_client = _dmp(config, dmp_endpoint, demo) if dmp else None
         if dmp_client is not None:
             stack.callback(dmp_client.close)
-        yield Teleservices(insi_client, dmp_client, bool(simulated))
+        yield Teleservices(insi_client, dmp_client)

@@ -8,8 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis on a loaded CI machine: no per-example deadline (load is not a bug), the same examples on every run
+# (derandomized from each test's name, so a failure reproduces), the reproduction blob printed on failure.
+# HYPOTHESIS_PROFILE=explore draws new random examples (a developer hunting bugs).
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,10 +21,25 @@ from kiosk.params.errors import ParamsError
 from kiosk.params.fetch import download
 from kiosk.params.store import Copy, Store, iso, resolve_state_dir, utcnow
 
-__all__ = ["RETRY_AFTER_FAILURE", "SyncResult", "refresh_if_due", "seconds_until_due", "sync"]
+__all__ = ["RETRY_AFTER_FAILURE", "ParamsSource", "SourceOpener", "SyncResult", "refresh_if_due", "seconds_until_due",
+           "sync"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE = timedelta(minutes=15)  # after a failed attempt, the service waits this long (or the period)
+
+
+@dataclass(frozen=True)
+class ParamsSource:
+    """Where to download param-lps from, when not from the configuration: the composition root's choice (the demo
+    points it at the embedded simulator, `kiosk.sim.paramlps.simulator_for_default_url`)."""
+
+    url: str
+    ca_bundle: str
+    allowed_domains: tuple[str, ...]
+
+
+# Opens the source for one refresh (None: the configuration's) and closes it afterwards.
+SourceOpener = Callable[[Any], AbstractContextManager[ParamsSource | None]]
 
 
 @dataclass(frozen=True)
@@ -45,39 +61,30 @@ class SyncResult:
         return {"ok": self.ok, **asdict(self)}
 
 
-def _default_url(config: Any) -> str:
-    from kiosk.config.schema_webps import ParamsConfig
-
-    return ParamsConfig().url
-
-
-@contextlib.contextmanager
-def _source(config: Any, url: str | None) -> Iterator[tuple[str, str, list[str]]]:
-    """(url, ca_bundle, allowed domains) to use. In demo, the default URL means the embedded simulator."""
+def _source(config: Any, url: str | None, source: ParamsSource | None) -> tuple[str, str, list[str]]:
+    """(url, ca_bundle, allowed domains) to use: the injected source, else `url` or the configuration's."""
+    if source is not None:
+        return source.url, source.ca_bundle, list(source.allowed_domains)
     params = config.params
-    if url is None and config.environment == "demo" and params.url == _default_url(config):
-        from kiosk.sim.paramlps import demo_server
-
-        with demo_server() as server:
-            yield server.url(), server.ca_bundle, [*params.allowed_domains, "127.0.0.1"]
-        return
-    yield url or params.url, params.ca_bundle, list(params.allowed_domains)
+    return url or params.url, params.ca_bundle, list(params.allowed_domains)
 
 
-def sync(config: Any, url: str | None = None, *, now: datetime | None = None) -> SyncResult:
-    """Download, check and store param-lps. Raises `ParamsFetchError` / `ParamsDataError`, or `ParamsError`
-    when the state directory is unusable (all exit code 3)."""
+def sync(config: Any, url: str | None = None, *, now: datetime | None = None,
+         source: ParamsSource | None = None) -> SyncResult:
+    """Download, check and store param-lps (from `source` when given). Raises `ParamsFetchError` /
+    `ParamsDataError`, or `ParamsError` when the state directory is unusable (all exit code 3)."""
     store = Store(resolve_state_dir(config))
     try:
-        return _sync(config, store, url, now)
+        return _sync(config, store, url, now, source)
     except OSError as e:
         raise ParamsError(
             f"répertoire d'état {store.root} inutilisable ({e.strerror or e.__class__.__name__}) : voir la clé state_dir"
         ) from e
 
 
-def _sync(config: Any, store: Store, url: str | None, now: datetime | None) -> SyncResult:
-    with _source(config, url) as (source, ca_bundle, domains), store.locked():
+def _sync(config: Any, store: Store, url: str | None, now: datetime | None, chosen: ParamsSource | None) -> SyncResult:
+    source, ca_bundle, domains = _source(config, url, chosen)
+    with store.locked():
         state = store.load()
         good = next(store.good_copies(state), None)
         conditional = good is not None and good[0].url == source
@@ -112,6 +119,10 @@ def _sync(config: Any, store: Store, url: str | None, now: datetime | None) -> S
                           state.checked_at)
 
 
+def _configured(config: Any) -> AbstractContextManager[ParamsSource | None]:
+    return contextlib.nullcontext()
+
+
 def seconds_until_due(config: Any, *, now: datetime | None = None) -> float:
     """0 when a refresh is due: never confirmed, confirmed longer ago than `params.refresh_hours`, and the
     last failed attempt (if any) older than RETRY_AFTER_FAILURE (capped at the period)."""
@@ -124,12 +135,13 @@ def seconds_until_due(config: Any, *, now: datetime | None = None) -> float:
     return max(0.0, (due - now).total_seconds())
 
 
-def refresh_if_due(config: Any, *, now: datetime | None = None) -> SyncResult | None:
-    """For the service loop: sync when due; None when not due. Never raises for a failed refresh: it comes
-    back as status "failed" (logged, recorded, last good copy kept)."""
+def refresh_if_due(config: Any, *, now: datetime | None = None, opener: SourceOpener | None = None) -> SyncResult | None:
+    """For the service loop: sync when due (from the source `opener` gives, opened only then); None when not due.
+    Never raises for a failed refresh: it comes back as status "failed" (logged, recorded, last good copy kept)."""
     if seconds_until_due(config, now=now) > 0:
         return None
     try:
-        return sync(config, now=now)
+        with (opener or _configured)(config) as source:
+            return sync(config, now=now, source=source)
     except KioskError as e:
         return SyncResult("failed", config.params.url, error=str(e), checked_at=None)

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config import Config
 from kiosk.desk.events import EventKind, Problem, Reason
@@ -21,6 +21,9 @@ from kiosk.service.audit import AuditJournal, audit_dir
 from kiosk.service.controller import DeskController
 from kiosk.service.ports import DeskPorts
 from kiosk.service.reload import locking_changes
+
+if TYPE_CHECKING:
+    from kiosk.params.sync import SourceOpener
 
 __all__ = ["DeskRuntime"]
 
@@ -39,12 +42,14 @@ class DeskRuntime:
         config_path: Path | None = None,
         refresh_params: bool = True,
         on_config: Callable[[Config], None] | None = None,
+        params_source: SourceOpener | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
         self._ports_factory = ports_factory
         self._refresh_params = refresh_params
         self._on_config = on_config
+        self._params_source = params_source  # where param-lps comes from, when not the configuration (the demo)
         self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days)
         self.controller = DeskController(ports_factory(config), texts=Texts(config.ui.texts), audit=self.audit)
         self._watcher: Any = None
@@ -120,7 +125,7 @@ class DeskRuntime:
         from kiosk.params.sync import refresh_if_due, seconds_until_due
 
         try:
-            result = refresh_if_due(self.config)
+            result = refresh_if_due(self.config, opener=self._params_source)
             if result is not None:
                 self.params_status = result.to_dict()
                 if not result.ok:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from kiosk.params.sync import ParamsSource
 from kiosk.sim.loopback import LoopbackHttpsServer, SimHttpServer
 
 __all__ = ["DOCUMENT_PATH", "ParamLpsServer", "RecordedRequest", "Route", "demo_server", "sample_document"]
@@ -180,3 +181,16 @@ def demo_server(document: bytes | None = None) -> Iterator[ParamLpsServer]:
     with tempfile.TemporaryDirectory(prefix="kiosk-param-lps-") as tmp, \
             ParamLpsServer(generate_pki(Path(tmp)), document) as server:
         yield server
+
+
+@contextlib.contextmanager
+def simulator_for_default_url(config: Any, url: str | None = None) -> Iterator[ParamsSource | None]:
+    """For the composition roots (`kiosk params sync`, `kiosk run`): in demo, the default param-lps URL means the
+    embedded simulator, started here for one refresh; otherwise None (the configuration's source)."""
+    from kiosk.config.schema_webps import ParamsConfig
+
+    if url is not None or config.environment != "demo" or config.params.url != ParamsConfig().url:
+        yield None
+        return
+    with demo_server() as server:
+        yield ParamsSource(server.url(), server.ca_bundle, (*config.params.allowed_domains, "127.0.0.1"))

@@ -7,21 +7,31 @@ and the tests.
 
 `workdir` receives the PKI (private keys, mode 0600): give it a tmpfs directory (the demo uses
 $XDG_RUNTIME_DIR or /dev/shm) and remove it afterwards.
+
+`open_teleservices_or_simulators` is the composition roots' way to the clients: in demo, each teleservice asked for
+that has no endpoint is served by these simulators.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
 from kiosk.sim.dmp_server import DmpSimulator
 from kiosk.sim.insi_server import InsiSimulator
 from kiosk.sim.pki import TestPki, generate_pki
 from kiosk.sim.soapserver import SoapServer
 
-__all__ = ["TeleserviceSimulators", "start_simulators"]
+if TYPE_CHECKING:
+    from kiosk.config import Config
+    from kiosk.teleservices import Teleservices
+
+__all__ = ["TeleserviceSimulators", "open_teleservices_or_simulators", "simulators_where_unset", "start_simulators"]
 
 DMP_BASE_PATH = "/si-dmp-server/v2/services"
 
@@ -103,3 +113,41 @@ def start_simulators(
         insi.stop()
         raise
     return TeleserviceSimulators(pki, insi, dmp, insi_app, dmp_app)
+
+
+@contextmanager
+def simulators_where_unset(config: Config, *, insi: bool = True, dmp: bool = True) -> Iterator[tuple[Config, bool]]:
+    """In demo, `config` pointed at the simulators (endpoint, client certificates, CA) for each teleservice asked
+    for that has no endpoint, and whether any was started: they run on 127.0.0.1 with a PKI in a private tmpfs
+    directory, both gone on exit. Other environments, or every endpoint set: `config` as is."""
+    from kiosk.teleservices import private_tmpdir
+
+    wanted_insi = insi and not config.insi.resolved_endpoint(config.environment)
+    wanted_dmp = dmp and config.dmp.enabled and not config.dmp.resolved_endpoint(config.environment)
+    if config.environment != "demo" or not (wanted_insi or wanted_dmp):
+        yield config, False
+        return
+    with ExitStack() as stack:
+        workdir = private_tmpdir("kiosk-sim-")
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        sims = stack.enter_context(start_simulators(workdir))
+        auth: dict[str, Any] = {"pkcs12": str(sims.auth_pkcs12), "pkcs12_password_file": str(sims.auth_password_file),
+                "ca_bundle": str(sims.ca_bundle)}
+        if wanted_insi:
+            config = replace(config, insi=replace(config.insi, endpoint=sims.insi_url, **auth))
+        if wanted_dmp:
+            config = replace(config, dmp=replace(
+                config.dmp, endpoint=sims.dmp_url, signing_pkcs12=str(sims.signing_pkcs12),
+                signing_pkcs12_password_file=str(sims.signing_password_file), **auth,
+            ))
+        yield config, True
+
+
+@contextmanager
+def open_teleservices_or_simulators(config: Config, *, insi: bool = True, dmp: bool = True) -> Iterator[Teleservices]:
+    """`kiosk.teleservices.open_teleservices` on `config`, in demo on the simulators where no endpoint is set."""
+    from kiosk.teleservices import open_teleservices
+
+    with simulators_where_unset(config, insi=insi, dmp=dmp) as (effective, simulated), \
+            open_teleservices(effective, insi=insi, dmp=dmp) as services:
+        yield replace(services, simulated=simulated)

@@ -8,6 +8,7 @@ from pathlib import Path
 from kiosk.config import load_config
 from kiosk.config.edit import set_value
 from kiosk.config.watch import ConfigWatcher
+from tests.support.patience import PATIENCE_S
 
 
 def test_reload_valid_and_refuse_invalid(tmp_path: Path) -> None:
@@ -25,13 +26,13 @@ def test_reload_valid_and_refuse_invalid(tmp_path: Path) -> None:
     watcher.start()
     try:
         set_value("site.name", "B", cfg)  # atomic rename: a new inode
-        assert changed.wait(10) and changes == ["B"]
+        assert changed.wait(PATIENCE_S) and changes == ["B"]
         cfg.write_text('[site]\nname = 42\n')  # an editor saving a broken file in place
-        assert failed.wait(10)
+        assert failed.wait(PATIENCE_S)
         assert "site.name" in errors[0] and watcher.current.site.name == "B"
         changed.clear()
         cfg.write_text('[site]\nname = "C"\n')
-        assert changed.wait(10) and changes == ["B", "C"]
+        assert changed.wait(PATIENCE_S) and changes == ["B", "C"]
     finally:
         watcher.stop()
 

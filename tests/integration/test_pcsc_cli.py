@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.pcsc_support import wait_empty
+from tests.support.patience import PATIENCE_S
 
 pytestmark = pytest.mark.pcscd
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ class SimCard:
     def close(self) -> None:
         if self.proc.poll() is None:
             self.send("quit")
-            self.proc.wait(10)
+            self.proc.wait(PATIENCE_S)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from drivers.manager import ManagerEventKind, ReaderManager
 from drivers.sim import cards
 from drivers.sim.vpcd import VpcdCard
 from tests.integration.pcsc_support import wait_empty
+from tests.support.patience import PATIENCE_S
 
 pytestmark = pytest.mark.pcscd
 
@@ -51,10 +52,10 @@ def test_both_cards_read_through_pcscd(manager, vpcd) -> None:
     from kiosk.cards import read_cpx, read_vitale, verify_pin
 
     vpcd(cards.demo_cpe(), slot=1)
-    holder = read_cpx(manager, timeout=10)
+    holder = read_cpx(manager, timeout=PATIENCE_S)
     assert (holder.reader, holder.card_type, holder.nom, holder.family) == ("staff", "CPE", "ACCUEIL", "CPS3")
     vpcd(cards.demo_vitale_family(), slot=0)
-    read = read_vitale(manager, timeout=10)
+    read = read_vitale(manager, timeout=PATIENCE_S)
     assert read.reader == "patient" and read.card_type == "Vitale 2"
     assert [b.prenom for b in read.beneficiaries] == ["DOMINIQUE", "MICHEL", "LÉO", "LINA"]
     assert read.beneficiaries[0].nir_individuel.value == "297022A02077878"
@@ -67,9 +68,9 @@ def test_card_pulled_mid_read_gives_a_clean_error(manager, vpcd) -> None:
     from kiosk.cards import read_vitale
 
     vpcd(cards.demo_vitale_family(), drop_after=5)
-    manager.wait_for_card(R0, timeout=10)
+    manager.wait_for_card(R0, timeout=PATIENCE_S)
     with pytest.raises(ReaderError) as info:
-        read_vitale(manager, R0, timeout=10)
+        read_vitale(manager, R0, timeout=PATIENCE_S)
     assert "ADRTROIS" not in str(info.value)
     def removed() -> bool:
         return any(e.kind is ManagerEventKind.CARD_REMOVED and e.physical == R0 for e in manager.events)
@@ -86,15 +87,15 @@ def test_swap_between_read_and_use_is_refused(manager, vpcd) -> None:
     from kiosk.cards import read_vitale
 
     first = vpcd(cards.demo_vitale_family())
-    read = read_vitale(manager, timeout=10)
+    read = read_vitale(manager, timeout=PATIENCE_S)
     manager.ensure_current(read.reader, read.card_counter)
     first.remove()
     wait_empty(0)
     vpcd(cards.demo_vitale_child())
-    manager.wait_for_card("patient", timeout=10)
+    manager.wait_for_card("patient", timeout=PATIENCE_S)
     with pytest.raises(CardSwappedError):
         manager.ensure_current(read.reader, read.card_counter)
-    again = read_vitale(manager, "patient", timeout=10)
+    again = read_vitale(manager, "patient", timeout=PATIENCE_S)
     assert again.card_counter != read.card_counter
     assert again.beneficiaries[1].prenom == "PIERRE-ALAIN"
 
@@ -103,7 +104,7 @@ def test_two_sessions_never_interleave(manager, vpcd) -> None:
     from drivers.cards.vitale import read_vitale
 
     card = vpcd(cards.demo_vitale_family(), tagger=lambda apdu: apdu[:4].hex())
-    manager.wait_for_card(timeout=10)
+    manager.wait_for_card(timeout=PATIENCE_S)
     errors: list[BaseException] = []
 
     def worker(tid: int) -> None:
@@ -152,7 +153,7 @@ def test_unreadable_card_is_reported_and_refused_clearly(manager, vpcd) -> None:
     from kiosk.cards import read_vitale
 
     vpcd(MuteCard())
-    target = manager.wait_for_card(R0, timeout=10)
+    target = manager.wait_for_card(R0, timeout=PATIENCE_S)
     assert target.family.name == "UNKNOWN"
     with pytest.raises(ReaderError, match="ne répond pas"):
         read_vitale(manager, R0, timeout=5)

@@ -8,7 +8,13 @@ pytestmark = pytest.mark.pcscd
 
 
 def test_vpcd_readers_are_listed(pcscd) -> None:
-    from smartcard.scard import SCARD_S_SUCCESS, SCARD_SCOPE_USER, SCardEstablishContext, SCardListReaders, SCardReleaseContext
+    from smartcard.scard import (
+        SCARD_S_SUCCESS,
+        SCARD_SCOPE_USER,
+        SCardEstablishContext,
+        SCardListReaders,
+        SCardReleaseContext,
+    )
 
     rc, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
     assert rc == SCARD_S_SUCCESS

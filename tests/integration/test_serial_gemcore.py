@@ -4,7 +4,6 @@ reader on socat ptys, through the same backend, card readers and reader manager.
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ from drivers.serial.link import LinkTimeouts
 from drivers.sim.gemcore_reader import SimulatedGemCoreReader
 from drivers.sim.serial_reader import LineNoise, PtyPair
 from tests.integration.test_serial_backend import Events
+from tests.support.patience import PATIENCE_S
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="socat is not installed (Debian package socat)")
 
@@ -93,20 +93,18 @@ def test_gemcore_line_noise_wtx_and_silence(line) -> None:
                                  noise=LineNoise(corrupt=0.1, garbage=0.1, truncate=0.05, seed=3)).start()
     b, events = start(line.host)
     try:
-        events.wait(EventKind.CARD_INSERTED, timeout=20)
+        events.wait(EventKind.CARD_INSERTED, timeout=PATIENCE_S)
         name = b.readers()[0].name
         for _ in range(3):
             with b.connect(name) as channel:
                 assert len(read_vitale(channel).beneficiaries) == 4
         channel = b.connect(name)
         sim.noise.silent = True
-        t0 = time.monotonic()
-        with pytest.raises(ReaderError):
+        with pytest.raises(ReaderError):  # bounded by the link's ceiling (tests/unit/test_serial_link.py)
             channel.transmit(bytes.fromhex("00A4000C023F00"))
-        assert time.monotonic() - t0 < FAST.ceiling_s + 1
         events.wait(EventKind.READER_REMOVED)
         sim.noise.silent = False
-        events.wait(EventKind.READER_ADDED, timeout=15)
+        events.wait(EventKind.READER_ADDED, timeout=PATIENCE_S)
     finally:
         b.stop()
         sim.stop()
@@ -118,10 +116,10 @@ def test_gemcore_silent_while_idle_is_noticed_by_the_status_poll(line) -> None:
     try:
         events.wait(EventKind.CARD_INSERTED)
         sim.noise.silent = True  # unplugged from an RS-232 port that stays
-        events.wait(EventKind.CARD_REMOVED, timeout=10)
+        events.wait(EventKind.CARD_REMOVED, timeout=PATIENCE_S)
         events.wait(EventKind.READER_REMOVED)
         sim.noise.silent = False
-        events.wait(EventKind.READER_ADDED, timeout=15)
+        events.wait(EventKind.READER_ADDED, timeout=PATIENCE_S)
         events.wait(EventKind.CARD_INSERTED)
     finally:
         b.stop()
@@ -138,7 +136,7 @@ def test_gemcore_unplug_and_replug(line) -> None:
         sim.stop()
         line.start()
         sim = SimulatedGemCoreReader(line.reader, card=vitale()).start()
-        events.wait(EventKind.READER_ADDED, timeout=15)
+        events.wait(EventKind.READER_ADDED, timeout=PATIENCE_S)
         events.wait(EventKind.CARD_INSERTED)
     finally:
         b.stop()

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from drivers.base import EventKind
+from tests.support.patience import PATIENCE_S
 
 pytestmark = [
     pytest.mark.pcscd,
@@ -49,7 +50,7 @@ def test_libccidtwin_reads_a_virtual_vitale_through_the_simulator(twin) -> None:
     backend = PcscBackend(backoff_min=0.05, backoff_max=0.5)
     backend.start(events.put)
 
-    def wait(kind: EventKind, timeout: float = 15) -> object:
+    def wait(kind: EventKind, timeout: float = PATIENCE_S) -> object:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -82,7 +83,7 @@ def test_raw_pyscard_sees_the_twin(twin) -> None:
     from smartcard.System import readers
 
     pcscd, _sim = twin
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + PATIENCE_S
     while TWIN not in [str(r) for r in readers()]:
         assert time.monotonic() < deadline, pcscd.log()[-4000:]
         time.sleep(0.1)

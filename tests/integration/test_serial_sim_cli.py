@@ -16,6 +16,7 @@ import pytest
 from drivers.base import EventKind
 from drivers.serial import SerialBackend, SerialReaderSpec
 from tests.conftest import ROOT
+from tests.support.patience import PATIENCE_S
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="socat is not installed (Debian package socat)")
 
@@ -39,7 +40,7 @@ def test_cli_simulator_serves_a_vitale_and_moves_cards(tmp_path) -> None:
         backend.start(events.put)
 
         def wait(kind):
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + PATIENCE_S
             while time.monotonic() < deadline:
                 try:
                     e = events.get(timeout=0.2)
@@ -61,7 +62,7 @@ def test_cli_simulator_serves_a_vitale_and_moves_cards(tmp_path) -> None:
         proc.stdin.write("insert nothing\n")  # a typo at the prompt is reported, not fatal
         proc.stdin.write("quit\n")
         proc.stdin.flush()
-        assert proc.wait(10) == 0
+        assert proc.wait(PATIENCE_S) == 0
         lines = [json.loads(line) for line in proc.stdout.read().splitlines()]
         assert [e["event"] for e in lines] == ["removed", "inserted", "error"]
         assert not os.path.exists(host)  # the pty pair went with it
@@ -92,14 +93,14 @@ def test_cli_simulates_a_gemcore_reader(tmp_path) -> None:
     try:
         assert json.loads(proc.stdout.readline())["event"] == "ready"
         backend.start(events.put)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + PATIENCE_S
         while events.get(timeout=max(0.1, deadline - time.monotonic())).kind is not EventKind.CARD_INSERTED:
             pass
         with backend.connect(backend.readers()[0].name) as channel:
             assert read_cpx(channel).card_type == "CPE"
         proc.stdin.write("quit\n")
         proc.stdin.flush()
-        assert proc.wait(10) == 0
+        assert proc.wait(PATIENCE_S) == 0
     finally:
         backend.stop()
         if proc.poll() is None:

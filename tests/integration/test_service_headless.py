@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.patience import PATIENCE_S
 
 CONFIG = """
 environment = "demo"
@@ -47,7 +48,7 @@ def _lines(stream) -> queue.Queue:
     return q
 
 
-def _next_event(q: queue.Queue, kind: str, timeout: float = 20) -> dict:
+def _next_event(q: queue.Queue, kind: str, timeout: float = PATIENCE_S) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = q.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -121,7 +122,7 @@ def test_headless_service_lifecycle(service) -> None:
         assert json.loads(s.makefile().readline())["error"] == "bad_request"
 
     params = config.parent / "state" / "param-lps"  # the first param-lps check ran (demo: embedded simulator)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while not any(params.glob("*")) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert any(params.glob("*")), "param-lps was not refreshed at start"
@@ -133,7 +134,7 @@ def test_headless_service_lifecycle(service) -> None:
     assert "configuration" in refused["message"]
 
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    assert proc.wait(timeout=PATIENCE_S) == 0, proc.stderr.read()
     _next_event(out, "stopped")
     drain.join(timeout=30)
     assert any(m.startswith("STOPPING=1") for m in seen) and not api.exists()

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.patience import PATIENCE_S
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux absent (apt-get install tmux)")
 
@@ -28,7 +29,7 @@ class Tmux:
         out = subprocess.run(["tmux", "-L", self.socket, "capture-pane", "-p"], capture_output=True, text=True, check=False)
         return out.stdout
 
-    def wait(self, text: str, timeout: float = 30) -> str:
+    def wait(self, text: str, timeout: float = PATIENCE_S) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()

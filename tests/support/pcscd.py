@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.patience import PATIENCE_S
+
 VPCD_LIB = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 TWIN_LIB = "/usr/lib/pcsc/drivers/serial/libccidtwin.so"
 SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -65,7 +67,7 @@ class Pcscd:
         args = ["pcscd", "--foreground", "--config", str(conf)] + (["--debug", "--apdu"] if debug else [])
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + PATIENCE_S
         while not SOCKET.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"pcscd did not start:\n{self.log()[-2000:]}")
@@ -76,14 +78,14 @@ class Pcscd:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(PATIENCE_S)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-        deadline = time.monotonic() + 5
-        while SOCKET.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # pcscd removes its socket before exiting; one still there was left by a crash (kill()): stale, so that
+        # start() waits for the new daemon's socket, not this one
+        SOCKET.unlink(missing_ok=True)
 
     def restart(self, entries: list[str] | None = None, debug: bool = False) -> None:
         self.stop()

@@ -4,7 +4,6 @@ HTTPS server (the pcscd checks are in tests/integration/test_doctor_pcscd.py).""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 import textwrap
@@ -15,7 +14,7 @@ import pytest
 from kiosk import doctor
 from kiosk.config import parse_config
 from kiosk.doctor import DoctorContext, Level, certificates, fleet, network, params, readers, registry, service, storage
-from tests.support.orgpki import PROD_CA, TEST_CA, Authority, https_server
+from tests.support.orgpki import PROD_CA, TEST_CA, Authority
 
 
 def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
@@ -98,41 +97,6 @@ def test_discover_registers_every_area_of_the_package():
 
 # -- the CLI ----------------------------------------------------------------------------------------------
 
-def test_cli_json_lists_every_check_with_level_message_and_action(run_kiosk, tmp_path):
-    config = tmp_path / "kiosk.toml"
-    config.write_text(f'state_dir = "{tmp_path}"\n')
-    done = run_kiosk("doctor", "--json", config=config)
-    data = json.loads(done.stdout)
-    names = [c["name"] for c in data["checks"]]
-    for expected in ("config", "pcscd", "readers", "serial", "certificates", "endpoints", "clock", "state", "disk",
-                     "params", "sync", "watchdog"):
-        assert expected in names
-    for c in data["checks"]:
-        assert c["level"] in ("ok", "warn", "fail") and c["message"]
-        assert c["level"] == "ok" or c["action"]
-    assert done.returncode == data["exit_code"]
-
-
-def test_cli_invalid_configuration_exits_2_and_says_where(run_kiosk, tmp_path):
-    config = tmp_path / "kiosk.toml"
-    config.write_text('[site]\nfiness = "12"\n')
-    done = run_kiosk("doctor", "--json", "--only", "config", config=config)
-    data = json.loads(done.stdout)
-    assert done.returncode == 2
-    (check,) = data["checks"]
-    assert check["level"] == "fail" and any("site.finess" in p for p in check["details"]["problems"])
-
-
-def test_cli_human_output_is_french_with_next_steps(run_kiosk, tmp_path):
-    done = run_kiosk("doctor", "--only", "config", config=tmp_path / "absent.toml")
-    assert done.returncode == 1
-    assert "absent : configuration de démonstration" in done.stdout and "→ installer" in done.stdout
-
-
-def test_cli_refuses_unknown_check_names(run_kiosk, tmp_path):
-    done = run_kiosk("doctor", "--only", "nimporte")
-    assert done.returncode == 2 and "kiosk doctor --list" in done.stderr
-
 
 # -- certificates -------------------------------------------------------------------------------------
 
@@ -190,53 +154,6 @@ def test_certificate_wrong_password_or_missing_file_fails_cleanly(tmp_path, ca):
 
 
 # -- network: TLS handshake and clock skew --------------------------------------------------------------
-
-def endpoint_config(url: str, bundle: Path) -> str:
-    return f"""
-        environment = "test"
-        [insi]
-        endpoint = "{url}"
-        ca_bundle = "{bundle}"
-        [dmp]
-        endpoint = "{url}"
-        ca_bundle = "{bundle}"
-        [params]
-        url = "{url}"
-        ca_bundle = "{bundle}"
-    """
-
-
-def test_endpoints_reached_over_verified_tls_and_clock_compared(tmp_path, ca):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_bytes(ca.pem())
-    with https_server(tmp_path, ca) as url:
-        ctx = context(tmp_path, endpoint_config(url, bundle))
-        finding = network.check_endpoints(ctx)
-        assert finding.level == Level.OK, finding
-        assert finding.details["reached"] == ["param-lps"]  # INSi and the DMP: kiosk.doctor.teleservices (mutual TLS)
-        clock = network.check_clock(ctx)
-    assert clock.level == Level.OK and abs(clock.details["skew_s"]) < 5
-
-
-def test_clock_skew_is_reported_against_the_server_date(tmp_path, ca):
-    bundle = tmp_path / "ca.pem"
-    bundle.write_bytes(ca.pem())
-    late = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
-    with https_server(tmp_path, ca, date=late) as url:
-        ctx = context(tmp_path, endpoint_config(url, bundle))
-        network.check_endpoints(ctx)
-        clock = network.check_clock(ctx)
-    assert clock.level == Level.FAIL and clock.details["skew_s"] < -500 and "NTP" in clock.action
-
-
-def test_endpoint_with_an_untrusted_certificate_or_nobody_listening_fails(tmp_path, ca):
-    other = tmp_path / "other.pem"
-    other.write_bytes(Authority.create("AC INCONNUE").pem())
-    with https_server(tmp_path, ca) as url:
-        finding = network.check_endpoints(context(tmp_path, endpoint_config(url, other)))
-    assert finding.level == Level.FAIL and "certificat du serveur refusé" in finding.message
-    finding = network.check_endpoints(context(tmp_path, endpoint_config(url, other)))  # server now closed
-    assert finding.level == Level.FAIL and "injoignable" in finding.message and "réseau" in finding.action
 
 
 def test_demo_has_no_endpoint_to_reach(tmp_path):

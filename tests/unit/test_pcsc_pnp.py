@@ -18,6 +18,7 @@ from smartcard import scard
 from drivers.base import EventKind, ReaderEvent
 from drivers.pcsc import backend as pcsc_backend
 from drivers.pcsc.backend import PNP, PcscBackend
+from tests.support.patience import PATIENCE_S
 
 ATR = bytes.fromhex("3B 75 13 00 00 45 09 EA 90 00")
 CHANGED, PRESENT, EMPTY = scard.SCARD_STATE_CHANGED, scard.SCARD_STATE_PRESENT, scard.SCARD_STATE_EMPTY
@@ -79,7 +80,7 @@ def pcscd(monkeypatch: pytest.MonkeyPatch) -> ScriptedPcscd:
 
 def _wait_for(events: list[ReaderEvent], seen: threading.Condition, count: int) -> None:
     with seen:
-        assert seen.wait_for(lambda: len(events) >= count, timeout=5), events
+        assert seen.wait_for(lambda: len(events) >= count, timeout=PATIENCE_S), events
 
 
 def test_pnp_notification_adds_and_removes_readers(pcscd: ScriptedPcscd) -> None:
@@ -109,7 +110,7 @@ def test_pnp_notification_adds_and_removes_readers(pcscd: ScriptedPcscd) -> None
         assert events[3] == ReaderEvent(EventKind.READER_REMOVED, "Reader A 00 00")
         # The next wait covers the remaining reader and PnP only.
         with seen:
-            assert seen.wait_for(lambda: pcscd.asked and "Reader A 00 00" not in pcscd.asked[-1], timeout=5)
+            assert seen.wait_for(lambda: pcscd.asked and "Reader A 00 00" not in pcscd.asked[-1], timeout=PATIENCE_S)
         assert [r.name for r in backend.readers()] == ["Reader B 00 00"]
         assert backend.readers()[0].card_present
         # The last reader with its card unplugged: card removed, then reader removed.

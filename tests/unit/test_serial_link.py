@@ -15,8 +15,15 @@ from drivers.serial import ccid
 from drivers.serial.frame import NAK_FRAME, Frame, FrameDecoder, Nak, encode_frame
 from drivers.serial.link import LinkLostError, LinkTimeouts, SerialLink
 from drivers.serial.port import open_port
+from tests.support.patience import PATIENCE_S, wait_until
 
+# Timeouts the test is about expire fast (FAST); the others are generous (PATIENT), so that a loaded machine that
+# delays the scripted reader's thread never makes the link retry where the test counts frames.
 FAST = LinkTimeouts(echo_s=0.2, answer_s=0.3, ceiling_s=3.0, retries=2)
+PATIENT = LinkTimeouts(echo_s=PATIENCE_S, answer_s=PATIENCE_S, ceiling_s=PATIENCE_S, retries=2)
+LOST_ANSWER = LinkTimeouts(echo_s=PATIENCE_S, answer_s=0.3, ceiling_s=PATIENCE_S, retries=8)
+EXTENDED = LinkTimeouts(echo_s=PATIENCE_S, answer_s=2.0, ceiling_s=PATIENCE_S, retries=2)  # time extensions
+CEILING = LinkTimeouts(echo_s=PATIENCE_S, answer_s=2.0, ceiling_s=3.0, retries=2)  # ... up to the ceiling
 
 
 def answer_for(message: bytes, data: bytes = b"\x90\x00", status: int = 0) -> bytes:
@@ -77,9 +84,9 @@ class ScriptedReader:
 def make_link():
     links, readers = [], []
 
-    def make(script, echo=True, **callbacks):
+    def make(script, echo=True, timeouts=PATIENT, **callbacks):
         reader = ScriptedReader(script)
-        link = SerialLink(open_port(reader.path), echo=echo, timeouts=FAST, name="test", **callbacks)
+        link = SerialLink(open_port(reader.path), echo=echo, timeouts=timeouts, name="test", **callbacks)
         links.append(link)
         readers.append(reader)
         return link, reader
@@ -132,23 +139,23 @@ def test_reader_refusing_every_frame_gives_a_reader_error(make_link):
     link, reader = make_link(lambda n, m, raw: [NAK_FRAME] if n >= 0 else [])
     with pytest.raises(ReaderError, match="NAK"):
         link.command(ccid.Command.GET_SLOT_STATUS)
-    assert len(reader.frames) == FAST.retries + 1
+    assert len(reader.frames) == PATIENT.retries + 1
 
 
 def test_echo_that_never_comes(make_link):
-    link, reader = make_link(lambda n, m, raw: [])
-    start = time.monotonic()
+    link, reader = make_link(lambda n, m, raw: [], timeouts=FAST)
     with pytest.raises(ReaderError, match="écho"):
         link.command(ccid.Command.GET_SLOT_STATUS)
-    assert len(reader.frames) == FAST.retries + 1  # the command was repeated, then given up
-    assert time.monotonic() - start < 2
+    wait_until(lambda: len(reader.frames) == FAST.retries + 1,  # repeated, then given up (the pty may lag)
+               message=lambda: f"{len(reader.frames)} frame(s) seen")
 
 
 def test_silent_reader_without_echo(make_link):
-    link, reader = make_link(lambda n, m, raw: [], echo=False)
+    link, reader = make_link(lambda n, m, raw: [], echo=False, timeouts=FAST)
     with pytest.raises(ReaderError, match="muet"):
         link.command(ccid.Command.GET_SLOT_STATUS)
-    assert reader.naks == FAST.retries  # asked for the answer again before giving up
+    wait_until(lambda: reader.naks == FAST.retries,  # asked for the answer again before giving up
+               message=lambda: f"{reader.naks} NAK(s) seen")
 
 
 def test_echoed_but_unanswered_command_is_asked_again_with_nak(make_link):
@@ -160,9 +167,9 @@ def test_echoed_but_unanswered_command_is_asked_again_with_nak(make_link):
         answers["a"] = answer_for(m)
         return [raw]  # the answer is lost on the line
 
-    link, reader = make_link(script)
+    link, reader = make_link(script, timeouts=LOST_ANSWER)
     assert link.command(ccid.Command.GET_SLOT_STATUS).type == ccid.ResponseType.SLOT_STATUS
-    assert reader.naks == 1
+    assert reader.naks >= 1  # one, unless the machine is so loaded that the repeated answer is late too
 
 
 def test_answer_without_echo_is_accepted(make_link):
@@ -171,19 +178,18 @@ def test_answer_without_echo_is_accepted(make_link):
 
 
 def test_t0_time_extension_bytes_extend_the_wait(make_link):
-    link, reader = make_link(lambda n, m, raw: [raw] + [0.2, b"\x80"] * 5 + [answer_for(m)])
+    # 6 extensions 0.5 s apart: 3 s in all, longer than the 2 s answer timeout, each well inside it
+    link, reader = make_link(lambda n, m, raw: [raw] + [0.5, b"\x80"] * 6 + [answer_for(m)], timeouts=EXTENDED)
     start = time.monotonic()
     assert link.command(ccid.Command.XFR_BLOCK, b"\x00\x88\x00\x00\x08").data == b"\x90\x00"
-    assert time.monotonic() - start > FAST.answer_s * 2  # longer than one answer timeout, yet no NAK
+    assert time.monotonic() - start > EXTENDED.answer_s  # longer than one answer timeout (a lower bound), yet no NAK
     assert reader.naks == 0
 
 
 def test_time_extensions_are_bounded_by_the_ceiling(make_link):
-    link, _ = make_link(lambda n, m, raw: [raw] + [0.1, b"\xff"] * 100)
-    start = time.monotonic()
-    with pytest.raises(ReaderError, match="pas de réponse"):
+    link, _ = make_link(lambda n, m, raw: [raw] + [0.1, b"\xff"] * 100, timeouts=CEILING)
+    with pytest.raises(ReaderError, match="pas de réponse en 3 s"):  # the ceiling, before 100 extensions of 0.1 s
         link.command(ccid.Command.XFR_BLOCK, b"\x00\x88\x00\x00\x08")
-    assert time.monotonic() - start < FAST.ceiling_s + 1
 
 
 def test_noise_stale_answers_and_ccid_time_extension_are_skipped(make_link):
@@ -208,9 +214,9 @@ def test_truncated_answer_is_resynchronised_and_asked_again(make_link):
         full["a"] = answer_for(m, b"\x01" * 40 + b"\x90\x00")
         return [raw, full["a"][:20]]
 
-    link, reader = make_link(script)
+    link, reader = make_link(script, timeouts=LOST_ANSWER)
     assert link.command(ccid.Command.XFR_BLOCK, b"\x00\xb0\x00\x00\x28").data.endswith(b"\x90\x00")
-    assert reader.naks == 1
+    assert reader.naks >= 1
 
 
 def test_card_movements_reach_the_callback_without_any_command(make_link):
@@ -219,7 +225,7 @@ def test_card_movements_reach_the_callback_without_any_command(make_link):
     _link, reader = make_link(lambda n, m, raw: [], on_slot_change=lambda p: (seen.append(p), got.set() if len(seen) == 2 else None))
     reader.write(b"\x50\x03")
     reader.write(b"\x50\x02")
-    assert got.wait(2)
+    assert got.wait(PATIENCE_S)
     assert seen == [True, False]
 
 
@@ -228,6 +234,6 @@ def test_vanishing_device_is_reported_and_fails_commands(make_link):
     link, reader = make_link(lambda n, m, raw: [raw, answer_for(m)], on_lost=lambda e: lost.set())
     link.command(ccid.Command.GET_SLOT_STATUS)
     reader.unplug()
-    assert lost.wait(3)
+    assert lost.wait(PATIENCE_S)
     with pytest.raises(LinkLostError):
         link.command(ccid.Command.GET_SLOT_STATUS)

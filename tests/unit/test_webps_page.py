@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -116,25 +114,6 @@ def test_print_rendering_shows_the_url_and_only_the_masked_matricule(tmp_path: P
     assert printable.qr_png().startswith(b"\x89PNG")
     assert "█" in printable.qr_text()
     assert resolve_link(_config(tmp_path), "DossierPatient", ins=NIR).describe()["ins"] == "2550...34"
-
-
-def test_cli_link_prints_the_page_and_writes_0600_files(run_kiosk, tmp_path: Path) -> None:
-    config = tmp_path / "kiosk.toml"
-    config.write_text(f'state_dir = "{tmp_path}/state"\n')
-    done = run_kiosk("link", "DossierPatient", "--ins", NIR, "--psc", config=config)
-    assert done.returncode == 0, done.stderr
-    assert "wps-psc.dmp.monespacesante.fr/AccesDirect/DossierPatient" in done.stdout and NIR in done.stdout
-    out = tmp_path / "page.xhtml"
-    done = run_kiosk("link", "DossierPatient", "--ins", NIR, "--out", str(out), "--json", config=config)
-    assert done.returncode == 0, done.stderr
-    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
-    assert NIR not in done.stdout and "2550...34" in done.stdout
-    _parse(out.read_text())
-    bad = run_kiosk("link", "DossierPatient", "--ins", "255069999999935", "--out", str(tmp_path / "no.xhtml"), config=config)
-    assert bad.returncode == 2 and "clé" in bad.stderr and "255069999999935" not in bad.stderr + bad.stdout
-    assert not (tmp_path / "no.xhtml").exists()
-    text = run_kiosk("link", "TableauDeBord", "--text", config=config)
-    assert text.returncode == 0 and "AccesDirect/TableauDeBord" in text.stdout
 
 
 XHTML1_STRICT_DTD = Path("/usr/share/xml/w3c-sgml-lib/schema/dtd/REC-xhtml1-20020801/xhtml1-strict.dtd")

@@ -39,7 +39,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 def cmd_exists(ctx: CliContext) -> int:
     from kiosk.ins import InsOid, MatriculeError, parse_matricule
-    from kiosk.teleservices import open_teleservices
+    from kiosk.sim.teleservices import open_teleservices_or_simulators
 
     try:
         matricule = parse_matricule(ctx.args.matricule)
@@ -50,7 +50,7 @@ def cmd_exists(ctx: CliContext) -> int:
     if not ctx.config.dmp.enabled:
         ctx.emit({"ok": False, "error": "disabled", "message": "DMP désactivé (dmp.enabled = false)"}, "refusé : DMP désactivé (dmp.enabled = false)")
         return exitcodes.USAGE
-    with open_teleservices(ctx.config, insi=False) as services:
+    with open_teleservices_or_simulators(ctx.config, insi=False) as services:
         if services.simulated:
             ctx.say("environnement demo : simulateur DMP embarqué")
         assert services.dmp is not None  # enabled, asked for

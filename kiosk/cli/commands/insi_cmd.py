@@ -59,7 +59,7 @@ def _result_lines(result: Any, reveal: bool, indent: str = "") -> list[str]:
 
 def cmd_traits(ctx: CliContext) -> int:
     from kiosk.insi import InvalidTraitsError, Traits
-    from kiosk.teleservices import open_teleservices
+    from kiosk.sim.teleservices import open_teleservices_or_simulators
 
     args = ctx.args
     try:
@@ -67,7 +67,7 @@ def cmd_traits(ctx: CliContext) -> int:
     except InvalidTraitsError as e:
         ctx.emit({"ok": False, "error": "traits", "message": e.reason}, f"traits refusés : {e.reason}")
         return exitcodes.USAGE
-    with open_teleservices(ctx.config, dmp=False) as services:
+    with open_teleservices_or_simulators(ctx.config, dmp=False) as services:
         if services.simulated:
             ctx.say("environnement demo : simulateur INSi embarqué")
         result = services.insi.search_traits_strategy(traits)  # type: ignore[union-attr]
@@ -81,14 +81,14 @@ def cmd_vitale(ctx: CliContext) -> int:
     from kiosk.patient import QUALITES
     from kiosk.pipeline import Stage, check_beneficiaries
     from kiosk.privacy import mask_name
-    from kiosk.teleservices import open_teleservices
+    from kiosk.sim.teleservices import open_teleservices_or_simulators
 
     args = ctx.args
     with ReaderManager(ctx.config.readers) as manager:
         ctx.say("insérez la carte Vitale…")
         read = read_vitale(manager, args.reader, timeout=args.timeout)
         ctx.say(f"carte lue : {len(read.beneficiaries)} bénéficiaire(s), lecteur {read.reader}")
-        with open_teleservices(ctx.config, dmp=args.dmp) as services:
+        with open_teleservices_or_simulators(ctx.config, dmp=args.dmp) as services:
             rows: dict[int, dict[str, Any]] = {}
             text: list[str] = []
 

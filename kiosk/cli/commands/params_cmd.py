@@ -37,9 +37,11 @@ def _age(seconds: float | None) -> str:
 
 def cmd_sync(ctx: CliContext) -> int:
     from kiosk.params import sync
+    from kiosk.sim.paramlps import simulator_for_default_url
 
     ctx.say(f"téléchargement de param-lps : {ctx.args.url or ctx.config.params.url}")
-    result = sync(ctx.config, ctx.args.url)  # ParamsError -> exit 3, the last good copy kept
+    with simulator_for_default_url(ctx.config, ctx.args.url) as source:  # demo: the embedded simulator
+        result = sync(ctx.config, ctx.args.url, source=source)  # ParamsError -> exit 3, the last good copy kept
     texts = {
         "updated": f"param-lps mis à jour : {result.entries} entrées (sha256 {result.sha256[:12] if result.sha256 else '?'})",
         "not-modified": "param-lps inchangé (304 Not Modified) : copie actuelle confirmée",

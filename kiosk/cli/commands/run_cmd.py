@@ -27,12 +27,18 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 def cmd_run(ctx: CliContext) -> int:
     from kiosk.service.runtime import DeskRuntime
     from kiosk.service.wiring import LivePorts
+    from kiosk.sim.paramlps import simulator_for_default_url
+    from kiosk.sim.teleservices import open_teleservices_or_simulators
 
     config = ctx.config  # ConfigError -> exit 2 before anything starts
     path = ctx.config_path
     metrics = _metrics(config)
-    runtime = DeskRuntime(config, lambda c: LivePorts(c, config_path=path, metrics=metrics),
-                          config_path=path if path.exists() else None, on_config=metrics.reconfigure if metrics else None)
+    # The composition root: in demo, teleservices without an endpoint and the default param-lps URL are served
+    # by the embedded simulators (started when first needed); elsewhere, what the configuration says.
+    runtime = DeskRuntime(config, lambda c: LivePorts(c, config_path=path, metrics=metrics,
+                                                      teleservices=open_teleservices_or_simulators),
+                          config_path=path if path.exists() else None, on_config=metrics.reconfigure if metrics else None,
+                          params_source=simulator_for_default_url)
     with contextlib.ExitStack() as stack:
         if metrics is not None:
             from kiosk.metrics.exposition import serve_metrics

@@ -13,6 +13,7 @@ import pytest
 
 from kiosk.config import parse_config
 from kiosk.webps import BrowserError, OneShotPage, open_page
+from tests.support.patience import PATIENCE_S
 
 NIR = "255069999999934"
 # A "browser" that opens the launcher file it is given and follows its refresh, as Chromium would, keeping nothing.
@@ -62,25 +63,33 @@ def _config(tmp_path: Path, browser: list[str]):  # type: ignore[no-untyped-def]
 def test_open_page_hands_a_token_url_to_the_browser(tmp_path: Path) -> None:
     opened = open_page(_config(tmp_path, [sys.executable, "-c", FETCHER]), "DossierPatient", NIR, ttl_s=20)
     assert opened.served
-    assert opened.process.wait(10) == 0
+    assert opened.process.wait(PATIENCE_S) == 0
     assert opened.describe()["ins"] == "2550...34"
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and NIR.encode() in p.read_bytes()]
 
 
 def test_open_page_without_wait_returns_at_once_and_the_page_waits(tmp_path: Path) -> None:
-    slow = FOLLOW + "import time; time.sleep(0.5); urllib.request.urlopen(url).read()"
-    start = time.monotonic()
-    opened = open_page(_config(tmp_path, [sys.executable, "-c", slow]), "TableauDeBord", wait=False, ttl_s=20)
-    assert time.monotonic() - start < 0.5 and not opened.served
-    assert opened.wait(10)
+    gate = tmp_path / "gate"  # the "browser" fetches only once the test opens the gate: no race with the clock
+    held = ("import pathlib, time\n"
+            f"deadline = time.monotonic() + {PATIENCE_S}\n"
+            f"while not pathlib.Path({str(gate)!r}).exists() and time.monotonic() < deadline:\n"
+            "    time.sleep(0.05)\n"
+            + FOLLOW + "urllib.request.urlopen(url).read()\n")
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", held]), "TableauDeBord", wait=False,
+                       ttl_s=PATIENCE_S * 2)
+    assert not opened.served  # open_page returned while the browser was still held
+    gate.touch()
+    assert opened.wait(PATIENCE_S)
 
 
 def test_missing_or_failing_browser(tmp_path: Path) -> None:
     with pytest.raises(BrowserError, match="introuvable"):
         open_page(_config(tmp_path, ["/nonexistent/chromium"]), "TableauDeBord")
-    start = time.monotonic()
-    opened = open_page(_config(tmp_path, [sys.executable, "-c", "raise SystemExit(4)"]), "TableauDeBord", ttl_s=20)
-    assert not opened.served and time.monotonic() - start < 10
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", "raise SystemExit(4)"]), "TableauDeBord",
+                       ttl_s=PATIENCE_S * 2)
+    assert not opened.served and opened.process.returncode == 4
+    assert not opened.page.expired  # it returned when the browser failed, long before the page's end of life
+    opened.page.close()
 
 
 def test_cli_link_open(run_kiosk, tmp_path: Path) -> None:
@@ -103,9 +112,15 @@ def test_the_token_is_not_in_the_browsers_argv(tmp_path: Path) -> None:
     readable by any local user in /proc/PID/cmdline, who could fetch the page first."""
     import stat
 
-    peek = FOLLOW + "print(sys.argv[-1], flush=True); import time; time.sleep(1); urllib.request.urlopen(url).read()"
-    opened = open_page(_config(tmp_path, [sys.executable, "-c", peek]), "DossierPatient", NIR, ttl_s=20, wait=False)
-    deadline = time.monotonic() + 30
+    gate = tmp_path / "gate"  # the "browser" fetches once the test has looked at its argv and launcher
+    peek = ("import pathlib, time\n"
+            f"deadline = time.monotonic() + {PATIENCE_S}\n"
+            f"while not pathlib.Path({str(gate)!r}).exists() and time.monotonic() < deadline:\n"
+            "    time.sleep(0.05)\n"
+            + FOLLOW + "urllib.request.urlopen(url).read()\n")
+    opened = open_page(_config(tmp_path, [sys.executable, "-c", peek]), "DossierPatient", NIR, ttl_s=PATIENCE_S * 2,
+                       wait=False)
+    deadline = time.monotonic() + PATIENCE_S
     while b"-c" not in (cmdline := Path(f"/proc/{opened.process.pid}/cmdline").read_bytes()):
         assert time.monotonic() < deadline, "the browser never started"  # between fork and exec, or not yet
         time.sleep(0.01)
@@ -113,5 +128,6 @@ def test_the_token_is_not_in_the_browsers_argv(tmp_path: Path) -> None:
     launcher = Path(cmdline.split(b"\0")[-2].decode()[len("file://"):])
     assert stat.S_IMODE(launcher.stat().st_mode) == 0o600 and stat.S_IMODE(launcher.parent.stat().st_mode) == 0o700
     assert NIR.encode() not in launcher.read_bytes()
-    assert opened.wait(20) and opened.served
+    gate.touch()
+    assert opened.wait(PATIENCE_S) and opened.served
     assert not launcher.parent.exists()  # burnt with the page

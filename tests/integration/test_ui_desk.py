@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Static
 
 from kiosk.desk import StaffPhase
 from kiosk.service.demo import DemoHands, DemoWorld
+from tests.support.patience import PATIENCE_S
 from ui.app import DeskApp
 from ui.screens.actions import ActionsScreen
 from ui.screens.desk import OpenDeskScreen
@@ -45,7 +46,7 @@ def make_app(world: DemoWorld, **kw) -> DeskApp:
                    demo=DemoHands(world), show_clock=False, **kw)
 
 
-async def until(pilot, condition, timeout: float = 20.0) -> None:
+async def until(pilot, condition, timeout: float = PATIENCE_S) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -202,7 +203,7 @@ async def test_idle_lock_asks_the_pin_again(world) -> None:
         await until(pilot, lambda: app.controller.view().staff_phase is StaffPhase.PIN_REQUIRED)
         await pilot.press("1", "2", "3", "4", "enter")  # the desk opens, counts down one second, and locks
         await until(pilot, lambda: bool(opened) and isinstance(app.screen, PinScreen)
-                    and "inactivité" in text_of(app, "#message"), timeout=30)
+                    and "inactivité" in text_of(app, "#message"), timeout=PATIENCE_S)
 
 
 def test_traits_form_checks_each_field() -> None:

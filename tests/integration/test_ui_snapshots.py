@@ -15,6 +15,7 @@ from textual.widgets import Input
 
 from drivers.sim import cards
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from tests.support.patience import PATIENCE_S
 from ui.app import DeskApp
 
 SIZES = {"80x24": (80, 24), "140x45": (140, 45)}
@@ -50,7 +51,7 @@ def app_for(world: DemoWorld, size: str) -> DeskApp:
 
 async def settle(pilot, world: DemoWorld) -> None:
     """Until the workers are idle and the app has rendered every desk event they produced."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         if world.runtime.controller.wait_idle(0) and pilot.app.events_shown >= EMITTED.get(id(world), 0):
             break
