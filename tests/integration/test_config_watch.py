@@ -49,7 +49,7 @@ def test_reading_the_file_is_not_a_change(tmp_path: Path) -> None:
     watcher.start()
     try:
         cfg.write_text('[site]\nname = 43\n')
-        assert failed.wait(10)
+        assert failed.wait(PATIENCE_S)
         for _ in range(3):  # our own reads (and anyone's) must not bring another refusal
             cfg.read_text()
         settled = threading.Event()

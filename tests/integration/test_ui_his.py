@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 
 from kiosk.service.demo import DemoWorld
 from kiosk.service.his_desk import HisStep
-from tests.unit.test_ui_desk import make_app, open_desk, run_async, settled, text_of, until
+from tests.integration.test_ui_desk import make_app, open_desk, run_async, settled, text_of, until
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.his import HisScreen
 from ui.screens.qualify import QualifyScreen
