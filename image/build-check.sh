@@ -37,12 +37,10 @@ PY="${SRC}/.venv/bin/python"
 
 STAGES=(stage-kiosk)
 [ "${KIOSK_MODE:-headless}" = desk ] && STAGES+=(stage-kiosk-desk)
+# shellcheck source=image/lib/stage.sh
+. "${HERE}/lib/stage.sh"
 # KIOSK_EXTRA_PACKAGES: installed before the stage (qemu-boot-check.sh adds a kernel to boot the tree).
-packages() {
-	local st
-	{ for st in "${STAGES[@]}"; do grep -hv '^\s*#' "${HERE}/${st}"/*/[0-9][0-9]-packages*; done
-	  echo "${KIOSK_EXTRA_PACKAGES:-}"; } | tr -s ' \n' ' '
-}
+packages() { echo "$(stage_packages "${STAGES[@]}") ${KIOSK_EXTRA_PACKAGES:-}" | tr -s ' ' ' '; }
 py_key=$( { grep -A30 '^dependencies' "${SRC}/pyproject.toml"; grep -A4 '^\[project.optional-dependencies\]' "${SRC}/pyproject.toml"; } | sha256sum | cut -c1-16)
 pkg_key=$(packages | sha256sum | cut -c1-16)
 TARBALL="${CACHE}/debootstrap-${SUITE}-${ARCH}-minbase.tgz"
@@ -134,33 +132,10 @@ if [ -n "${KIOSK_EXTRA_PACKAGES:-}" ]; then
 	# shellcheck disable=SC2086
 	apt_chroot install -y -qq --no-install-recommends ${KIOSK_EXTRA_PACKAGES} >"${WORKDIR}/apt-extra.log" 2>&1 || { tail -30 "${WORKDIR}/apt-extra.log" >&2; exit 3; }
 fi
-on_chroot() { chroot "${ROOTFS_DIR}" /bin/bash -e "$@"; }
-export ROOTFS_DIR KIOSK_SRC="${SRC}" KIOSK_WHEEL KIOSK_WHEELHOUSE="${WHEELS}" KIOSK_MODE="${KIOSK_MODE:-headless}"
+export KIOSK_SRC="${SRC}" KIOSK_WHEEL KIOSK_WHEELHOUSE="${WHEELS}" KIOSK_MODE="${KIOSK_MODE:-headless}"
 export FIRST_USER_NAME="${FIRST_USER_NAME:-technicien}"
 export KIOSK_SSH_KEYS="${KIOSK_SSH_KEYS:-${HERE}/build-check-technician.pub}"
-export -f on_chroot
-for stage in "${STAGES[@]}"; do
-STAGE_DIR="${HERE}/${stage}"
-export STAGE_DIR
-for sub in "${STAGE_DIR}"/[0-9][0-9]-*/; do
-	say "${stage}/$(basename "${sub}")"
-	pushd "${sub}" >/dev/null
-	for i in $(seq -w 0 99); do
-		for kind in packages-nr packages; do
-			if [ -f "${i}-${kind}" ]; then
-				flags=(); [ "${kind}" = packages-nr ] && flags=(--no-install-recommends)
-				# shellcheck disable=SC2046
-				apt_chroot install -y -qq "${flags[@]}" \
-					$(grep -v '^\s*#' "${i}-${kind}") >"${WORKDIR}/apt-${i}.log" 2>&1 \
-					|| { tail -30 "${WORKDIR}/apt-${i}.log" >&2; exit 3; }
-			fi
-		done
-		if [ -x "${i}-run.sh" ]; then "./${i}-run.sh"; fi
-		if [ -f "${i}-run-chroot.sh" ]; then on_chroot < "${i}-run-chroot.sh"; fi
-	done
-	popd >/dev/null
-done
-done
+apply_stages "${STAGES[@]}" || exit 3
 rm -f "${ROOTFS_DIR}/usr/sbin/policy-rc.d"
 
 # -- show what was built ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 # by kiosk-state-setup, and kiosk.service reaching READY under its hardening with pcscd, then its watchdog.
 #
 #   image/qemu-boot-check.sh [--fetch-only | --cache-ready] [--workdir DIR] [--keep]
+#   image/qemu-boot-check.sh --arch arm64 [--image FILE] [--workdir DIR] [--keep]   (see boot-check/arm64.sh)
 #
 # Needs root, qemu-system-x86_64, mkfs.vfat and mcopy
 # (dosfstools, mtools). Downloads go to the build check's cache (--fetch-only, network); the boot itself is
@@ -13,13 +14,18 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 SRC="$(cd "${HERE}/.." && pwd)"
 export KIOSK_EXTRA_PACKAGES="linux-image-cloud-amd64 initramfs-tools"
 WORKDIR="" KEEP=0 MODE=boot
+[ "${1:-}" = --arch ] && { arch="$2"; shift 2; case "${arch}" in
+	arm64) exec "${HERE}/boot-check/arm64.sh" "$@" ;;  # the real arm64 image (image/build.sh), qemu -M virt
+	amd64) ;;
+	*) echo "qemu-boot-check: --arch amd64 | arm64" >&2; exit 2 ;;
+esac; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--fetch-only) MODE=fetch ;;
 		--cache-ready) MODE=ready ;;
 		--workdir) WORKDIR="$2"; shift ;;
 		--keep) KEEP=1 ;;
-		*) echo "usage: $0 [--fetch-only | --cache-ready] [--workdir DIR] [--keep]" >&2; exit 2 ;;
+		*) echo "usage: $0 [--arch amd64|arm64] [--fetch-only | --cache-ready] [--workdir DIR] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -57,76 +63,14 @@ mkdir -p "${ROOTFS}/boot/firmware"
 root_mib=$(( $(du -sm --exclude=./proc --exclude=./sys "${ROOTFS}" | cut -f1) + 400 ))
 # kiosk-state-setup grows the root by 64 MiB, then makes the state partition in the rest of the disk
 sed -i "s/^KIOSK_ROOT_SIZE=.*/KIOSK_ROOT_SIZE=$((root_mib + 64))M/" "${ROOTFS}/usr/lib/kiosk/image.env"
-cat > "${ROOTFS}/etc/systemd/system/kiosk-boot-report.service" <<'EOF'
-# Boot check only (not in the image): report what booted on the console, then power off.
-[Unit]
-Description=Borne d'accueil : rapport du test de démarrage
-After=kiosk.service kiosk-firstboot.service kiosk-state.service pcscd.socket
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/kiosk-boot-report
-StandardOutput=tty
-TTYPath=/dev/ttyS0
-
-[Install]
-WantedBy=multi-user.target
-EOF
-cat > "${ROOTFS}/usr/local/sbin/kiosk-boot-report" <<'EOF'
-#!/bin/bash
-# Wait for kiosk.service to be active (it is only after READY=1), let the watchdog tick, report, power off.
-for _ in $(seq 60); do [ "$(systemctl is-active kiosk.service)" = active ] && break; sleep 1; done
-sleep 20  # longer than half of WatchdogSec: a missing WATCHDOG=1 would show as a restart
-{
-	echo "KIOSK-REPORT-BEGIN"
-	echo "{"
-	for p in ActiveState SubState StatusText WatchdogUSec NRestarts MainPID Result; do
-		printf '"%s": "%s",\n' "$p" "$(systemctl show kiosk.service -p "$p" --value)"
-	done
-	printf '"firstboot": "%s",\n' "$(systemctl show kiosk-firstboot.service -p Result --value)"
-	printf '"state_mount": "%s",\n' "$(findmnt -no SOURCE,TARGET /var/lib/kiosk | tr -s ' ' ' ')"
-	printf '"etc_mount": "%s",\n' "$(findmnt -no SOURCE,TARGET /etc/kiosk | tr -s ' ' ' ')"
-	printf '"state_label": "%s",\n' "$(blkid -L KIOSK-STATE || true)"
-	printf '"boot_files": "%s",\n' "$(ls /boot/firmware | tr '\n' ' ')"
-	printf '"config_owner": "%s",\n' "$(stat -c '%U:%G %a' /etc/kiosk/kiosk.toml 2>/dev/null)"
-	printf '"kiosk_user_pcscd": "%s",\n' "$(runuser -u kiosk -- /opt/kiosk/bin/kiosk doctor --json --only pcscd 2>/dev/null | /opt/kiosk/bin/python -c 'import json,sys; c=json.load(sys.stdin)["checks"][0]; print(c["level"], c["message"])' | tr -d '"')"
-	printf '"doctor": %s,\n' "$(/opt/kiosk/bin/kiosk doctor --json 2>/dev/null || true)"
-	printf '"journal": %s\n' "$(journalctl -b -u kiosk.service -o cat --no-pager | tail -15 | /opt/kiosk/bin/python -c 'import json,sys; print(json.dumps(sys.stdin.read()))')"
-	echo "}"
-	echo "KIOSK-REPORT-END"
-} > /dev/ttyS0 2>&1
-systemctl poweroff
-EOF
-chmod 0755 "${ROOTFS}/usr/local/sbin/kiosk-boot-report"
+install -m 0644 "${HERE}/boot-check/kiosk-boot-report.service" "${ROOTFS}/etc/systemd/system/"
+install -m 0755 "${HERE}/boot-check/kiosk-boot-report" "${ROOTFS}/usr/local/sbin/"
 ln -sf /etc/systemd/system/kiosk-boot-report.service "${ROOTFS}/etc/systemd/system/multi-user.target.wants/kiosk-boot-report.service"
 
 # -- the boot partition: a provisioning file made with a throw-away test CA ------------------------------
 boot_src="${WORKDIR}/bootfs"
 rm -rf "${boot_src}" && mkdir -p "${boot_src}"
-(cd "${SRC}" && "${PY}" - "${boot_src}" <<'PYEOF'
-import sys, textwrap
-from pathlib import Path
-from tests.support.orgpki import TEST_CA, Authority
-boot = Path(sys.argv[1])
-ca = Authority.create(TEST_CA)
-ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="qemu-secret")
-(boot / "igc-sante.pem").write_bytes(ca.pem())
-(boot / "kiosk-provision.toml").write_text(textwrap.dedent("""
-    environment = "test"
-    [site]
-    name = "Test de démarrage"
-    finess = "750712184"
-    [lps]
-    oid = "1.2.250.1.999.1.1"
-    insi_idam = "IDAM-QEMU"
-    dmp_homologation = "HOMOL-QEMU"
-    [certificates]
-    auth = "auth.p12"
-    auth_password = "qemu-secret"
-    ca_bundle = "igc-sante.pem"
-"""))
-PYEOF
-)
+(cd "${SRC}" && PYTHONPATH="${SRC}" "${PY}" "${HERE}/boot-check/provision-files.py" "${boot_src}")
 
 # -- disk: p1 FAT (boot), p2 ext4 (root), free space for the state partition ----------------------------
 say "disk image"

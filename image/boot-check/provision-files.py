@@ -1,0 +1,23 @@
+"""Boot check only: writes a provisioning file and its test certificates (a throw-away test CA) into the
+folder given, to be copied onto the boot partition of a test disk. Run from the repository root."""
+import sys, textwrap
+from pathlib import Path
+from tests.support.orgpki import TEST_CA, Authority
+boot = Path(sys.argv[1])
+ca = Authority.create(TEST_CA)
+ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="qemu-secret")
+(boot / "igc-sante.pem").write_bytes(ca.pem())
+(boot / "kiosk-provision.toml").write_text(textwrap.dedent("""
+    environment = "test"
+    [site]
+    name = "Test de démarrage"
+    finess = "750712184"
+    [lps]
+    oid = "1.2.250.1.999.1.1"
+    insi_idam = "IDAM-QEMU"
+    dmp_homologation = "HOMOL-QEMU"
+    [certificates]
+    auth = "auth.p12"
+    auth_password = "qemu-secret"
+    ca_bundle = "igc-sante.pem"
+"""))
