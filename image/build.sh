@@ -5,7 +5,7 @@
 # a FAT boot partition (firmware, kernel, initrd, device trees, config.txt, cmdline.txt) and an ext4 root. The
 # state partition is made on the kiosk at first boot (kiosk-state-setup), where the card's size is known.
 #
-#   sudo image/build.sh [--out DIR] [--fetch-only | --cache-ready]
+#   sudo image/build.sh [--out DIR]
 #
 # Needs root (chroot, mounts) and, on a non-arm64 host, qemu-user-static with binfmt_misc (the arm64 maintainer
 # scripts and pip run emulated). Downloads are cached in $KIOSK_BUILD_CACHE (default /var/cache/kiosk-build):
@@ -22,13 +22,10 @@ MIRROR="${KIOSK_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
 ARCH=arm64
 OUT=/var/tmp/kiosk-image
-MODE=build
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--out) OUT="$2"; shift ;;
-		--fetch-only) MODE=fetch ;;
-		--cache-ready) MODE=ready ;;
-		*) echo "usage: $0 [--out DIR] [--fetch-only | --cache-ready]" >&2; exit 2 ;;
+		*) echo "usage: $0 [--out DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -55,18 +52,10 @@ STAGES=(stage-kiosk)
 BASE_PACKAGES="systemd systemd-sysv systemd-resolved udev kmod initramfs-tools linux-image-arm64 raspi-firmware
 	ca-certificates e2fsprogs dosfstools iproute2 netbase"
 packages="$(echo "${BASE_PACKAGES} $(stage_packages "${STAGES[@]}")" | tr -s ' \n\t' ' ')"
-pkg_key=$(echo "${packages}" | sha256sum | cut -c1-16)
 py_key=$( { grep -A30 '^dependencies' "${SRC}/pyproject.toml"; } | sha256sum | cut -c1-16)
 DEBS="${CACHE}/debs-${SUITE}-${ARCH}"
 WHEELS="${CACHE}/wheels-${ARCH}-${py_key}"
-DEB_STAMP="${DEBS}/fetched-${pkg_key}"
 
-if [ "${MODE}" = ready ]; then
-	for need in "${DEB_STAMP}" "${WHEELS}/.complete"; do
-		[ -e "${need}" ] || { echo "${need} absent: run image/build.sh --fetch-only (network)"; exit 1; }
-	done
-	exit 0
-fi
 mkdir -p "${CACHE}" "${DEBS}" "${OUT}"
 WORKDIR="$(mktemp -d /var/tmp/kiosk-image-build.XXXXXX)"
 ROOTFS_DIR="${WORKDIR}/rootfs"
@@ -106,9 +95,8 @@ debstrap() {
 }
 
 # -- the arm64 wheelhouse (once per dependency set) ------------------------------------------------------
-if [ ! -e "${WHEELS}/.complete" ]; then
-	[ "${KIOSK_BUILD_OFFLINE:-0}" = 1 ] && { echo "build: ${WHEELS} absent: run $0 --fetch-only (network)" >&2; exit 3; }
-	rm -rf "${WHEELS}" && mkdir -p "${WHEELS}"
+if [ ! -e "${WHEELS}/.complete" ] && ! ls "${WHEELS}"/sdist/pyscard-* >/dev/null 2>&1; then
+	rm -rf "${WHEELS}" && mkdir -p "${WHEELS}/sdist"
 	say "wheelhouse: the kiosk's dependencies for ${ARCH} (CPython 3.11, bookworm's Python)"
 	"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${WORKDIR}/dist" "${SRC}"
 	# Runtime requirements of the kiosk's wheel, minus pyscard (compiled below: PyPI has no arm64 wheel)
@@ -127,21 +115,23 @@ PYEOF
 		--platform manylinux_2_36_aarch64 --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 \
 		--platform manylinux2014_aarch64 --platform linux_aarch64 --platform any \
 		-d "${WHEELS}" -r "${WORKDIR}/binary.txt"
-	say "wheelhouse: compiling pyscard for ${ARCH} in a throw-away chroot (emulated: a few minutes, once)"
 	"${PY}" -m pip download --quiet --disable-pip-version-check --no-binary=pyscard --no-deps \
-		-d "${WORKDIR}/sdist" "$(grep '^pyscard' "${WORKDIR}/requirements.txt")"
-	debstrap minbase "python3 python3-dev python3-venv python3-pip gcc swig libpcsclite-dev" "${WORKDIR}/builder" \
-		>"${WORKDIR}/builder.log" 2>&1 || { tail -30 "${WORKDIR}/builder.log" >&2; exit 3; }
-	mkdir -p "${WORKDIR}/builder/build"
-	cp "${WORKDIR}"/sdist/* "${WORKDIR}/builder/build/"
-	mount_chroot "${WORKDIR}/builder"
-	chroot "${WORKDIR}/builder" sh -c 'cd /build && python3 -m venv /venv && /venv/bin/pip install --quiet setuptools wheel \
-		&& /venv/bin/pip wheel --quiet --no-deps -w /build/out /build/pyscard-*' >>"${WORKDIR}/builder.log" 2>&1 \
-		|| { umount_chroot; tail -30 "${WORKDIR}/builder.log" >&2; exit 3; }
-	umount_chroot
-	cp "${WORKDIR}"/builder/build/out/pyscard-*.whl "${WHEELS}/"
-	rm -rf --one-file-system "${WORKDIR}/builder"
-	touch "${WHEELS}/.complete"
+		-d "${WHEELS}/sdist" "$(grep '^pyscard' "${WORKDIR}/requirements.txt")"
+fi
+# pyscard has no arm64 wheel on PyPI: when the wheelhouse lacks it, it is compiled once inside this build's root
+# (emulated), with Debian's compilers installed by mmdebstrap and purged right after, and kept in the wheelhouse.
+# The compiled wheel is also kept by pyscard's version alone, so a change in other dependencies does not rebuild it.
+PYSCARD_CACHE="${CACHE}/pyscard-${ARCH}"
+BUILD_DEPS=""
+if [ ! -e "${WHEELS}/.complete" ]; then
+	pyscard_version="$(basename "$(ls "${WHEELS}"/sdist/pyscard-* | head -1)" | sed -E 's/^pyscard-(.+)\.tar\.gz$/\1/')"
+	if ls "${PYSCARD_CACHE}/pyscard-${pyscard_version}-"*.whl >/dev/null 2>&1; then
+		cp "${PYSCARD_CACHE}/pyscard-${pyscard_version}-"*.whl "${WHEELS}/" && touch "${WHEELS}/.complete"
+	fi
+fi
+if [ ! -e "${WHEELS}/.complete" ]; then
+	BUILD_DEPS="gcc python3-dev swig libpcsclite-dev python3-setuptools python3-wheel python3-pip"
+	packages="${packages} ${BUILD_DEPS}"
 fi
 
 # -- the root filesystem ----------------------------------------------------------------------------------
@@ -153,13 +143,24 @@ debstrap minbase "${packages}" "${ROOTFS_DIR}" \
 	--essential-hook='mkdir -p "$1/boot/firmware" "$1/etc/default"' \
 	--essential-hook='printf "ROOTPART=LABEL=RASPIROOT\nCONSOLES=\"ttyS1,115200 tty0\"\n" > "$1/etc/default/raspi-firmware"' \
 	>"${OUT}/mmdebstrap.log" 2>&1 || { tail -30 "${OUT}/mmdebstrap.log" >&2; exit 3; }
-touch "${DEB_STAMP}"
-if [ "${MODE}" = fetch ]; then say "cache ready: ${CACHE}"; exit 0; fi
 
 apt_chroot() { flock -w 900 "${CACHE}/apt.lock" chroot "${ROOTFS_DIR}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
 mount_chroot "${ROOTFS_DIR}"
 printf '#!/bin/sh\nexit 101\n' > "${ROOTFS_DIR}/usr/sbin/policy-rc.d"  # no daemon starts in the chroot
 chmod 0755 "${ROOTFS_DIR}/usr/sbin/policy-rc.d"
+if [ -n "${BUILD_DEPS}" ]; then
+	say "wheelhouse: compiling pyscard for ${ARCH} (emulated, once; then kept in ${WHEELS})"
+	mkdir -p "${ROOTFS_DIR}/tmp/pyscard"
+	cp "${WHEELS}"/sdist/pyscard-* "${ROOTFS_DIR}/tmp/pyscard/"
+	chroot "${ROOTFS_DIR}" sh -c 'cd /tmp/pyscard && python3 -m pip wheel --quiet --no-build-isolation --no-deps --no-index -w out pyscard-*' \
+		>"${WORKDIR}/pyscard.log" 2>&1 || { tail -30 "${WORKDIR}/pyscard.log" >&2; exit 3; }
+	cp "${ROOTFS_DIR}"/tmp/pyscard/out/pyscard-*.whl "${WHEELS}/"
+	mkdir -p "${PYSCARD_CACHE}" && cp "${ROOTFS_DIR}"/tmp/pyscard/out/pyscard-*.whl "${PYSCARD_CACHE}/"
+	rm -rf "${ROOTFS_DIR}/tmp/pyscard"
+	touch "${WHEELS}/.complete"
+	# shellcheck disable=SC2086
+	apt_chroot purge -y -qq --auto-remove ${BUILD_DEPS} >"${WORKDIR}/purge.log" 2>&1 || { tail -30 "${WORKDIR}/purge.log" >&2; exit 3; }
+fi
 
 say "kiosk wheel from ${SRC}"
 rm -rf "${WORKDIR}/dist"
