@@ -20,4 +20,6 @@ ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="qemu-secret")
     auth = "auth.p12"
     auth_password = "qemu-secret"
     ca_bundle = "igc-sante.pem"
+    [dmp]
+    enabled = false            # INSi only: the boot check has no DMP signing certificate
 """))
