@@ -38,6 +38,8 @@ if [ "$(dpkg --print-architecture)" != arm64 ] && ! grep -qs enabled /proc/sys/f
 	exit 2
 fi
 unset PIP_FIND_LINKS
+# The kiosk's dependencies that PyPI has no arm64 (aarch64) wheel for: compiled in the image's root, once.
+NATIVE="pyscard pycups"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 PY="${SRC}/.venv/bin/python"
 [ -x "${PY}" ] || PY=python3
@@ -95,11 +97,11 @@ debstrap() {
 }
 
 # -- the arm64 wheelhouse (once per dependency set) ------------------------------------------------------
-if [ ! -e "${WHEELS}/.complete" ] && ! ls "${WHEELS}"/sdist/pyscard-* >/dev/null 2>&1; then
+if [ ! -e "${WHEELS}/.complete" ] && [ "$(ls "${WHEELS}"/sdist 2>/dev/null | wc -l)" -lt "$(echo ${NATIVE} | wc -w)" ]; then
 	rm -rf "${WHEELS}" && mkdir -p "${WHEELS}/sdist"
 	say "wheelhouse: the kiosk's dependencies for ${ARCH} (CPython 3.11, bookworm's Python)"
 	"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${WORKDIR}/dist" "${SRC}"
-	# Runtime requirements of the kiosk's wheel, minus pyscard (compiled below: PyPI has no arm64 wheel)
+	# Runtime requirements of the kiosk's wheel, minus those PyPI has no arm64 wheel for (compiled below)
 	"${PY}" - "${WORKDIR}"/dist/kiosk_accueil-*.whl > "${WORKDIR}/requirements.txt" <<'PYEOF'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as whl:
@@ -109,39 +111,44 @@ with zipfile.ZipFile(sys.argv[1]) as whl:
             req = line.split(":", 1)[1].strip()
             print(req)
 PYEOF
-	grep -v '^pyscard' "${WORKDIR}/requirements.txt" > "${WORKDIR}/binary.txt"
+	grep -Ev "^(${NATIVE// /|})\b" "${WORKDIR}/requirements.txt" > "${WORKDIR}/binary.txt"
 	"${PY}" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --implementation cp \
 		--python-version 3.11 --abi cp311 --abi abi3 --abi none \
 		--platform manylinux_2_36_aarch64 --platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 \
 		--platform manylinux2014_aarch64 --platform linux_aarch64 --platform any \
 		-d "${WHEELS}" -r "${WORKDIR}/binary.txt"
-	"${PY}" -m pip download --quiet --disable-pip-version-check --no-binary=pyscard --no-deps \
-		-d "${WHEELS}/sdist" "$(grep '^pyscard' "${WORKDIR}/requirements.txt")"
+	for pkg in ${NATIVE}; do
+		"${PY}" -m pip download --quiet --disable-pip-version-check --no-binary="${pkg}" --no-deps \
+			-d "${WHEELS}/sdist" "$(grep -E "^${pkg}\b" "${WORKDIR}/requirements.txt")"
+	done
 fi
-# pyscard has no arm64 wheel on PyPI: when the wheelhouse lacks it, it is compiled once inside this build's root
-# (emulated), with Debian's compilers installed by mmdebstrap and purged right after, and kept in the wheelhouse.
-# The compiled wheel is also kept by pyscard's version alone, so a change in other dependencies does not rebuild it.
-PYSCARD_CACHE="${CACHE}/pyscard-${ARCH}"
+# The NATIVE packages have no arm64 wheel on PyPI: when the wheelhouse lacks them, they are compiled once inside
+# this build's root (emulated), with Debian's compilers installed by mmdebstrap and purged right after. Each
+# compiled wheel is also kept by its own name and version, so a change in other dependencies rebuilds nothing.
+NATIVE_CACHE="${CACHE}/native-${ARCH}"
 BUILD_DEPS=""
 if [ ! -e "${WHEELS}/.complete" ]; then
-	pyscard_version="$(basename "$(ls "${WHEELS}"/sdist/pyscard-* | head -1)" | sed -E 's/^pyscard-(.+)\.tar\.gz$/\1/')"
-	if ls "${PYSCARD_CACHE}/pyscard-${pyscard_version}-"*.whl >/dev/null 2>&1; then
-		cp "${PYSCARD_CACHE}/pyscard-${pyscard_version}-"*.whl "${WHEELS}/" && touch "${WHEELS}/.complete"
-	fi
+	missing=0
+	for sdist in "${WHEELS}"/sdist/*.tar.gz; do
+		stem="$(basename "${sdist}" .tar.gz)"
+		if ls "${NATIVE_CACHE}/${stem}-"*.whl >/dev/null 2>&1; then cp "${NATIVE_CACHE}/${stem}-"*.whl "${WHEELS}/"
+		else missing=1; fi
+	done
+	[ "${missing}" = 0 ] && touch "${WHEELS}/.complete"
 fi
 if [ ! -e "${WHEELS}/.complete" ]; then
-	BUILD_DEPS="gcc python3-dev swig libpcsclite-dev python3-setuptools python3-wheel python3-pip"
+	BUILD_DEPS="gcc python3-dev swig libpcsclite-dev libcups2-dev python3-setuptools python3-wheel python3-pip"
 	packages="${packages} ${BUILD_DEPS}"
 fi
 
 # -- the root filesystem ----------------------------------------------------------------------------------
 say "mmdebstrap: Debian ${SUITE} ${ARCH} with the kernel, raspi-firmware and the stage's packages"
-# raspi-firmware's kernel hooks fill /boot/firmware (the boot partition) as the kernel is installed; what they
-# write into cmdline.txt comes from /etc/default/raspi-firmware, set before they run.
+# /boot/firmware (the boot partition) is filled at the end by raspi-firmware's hook; update-initramfs is a no-op
+# until then (see below).
 debstrap minbase "${packages}" "${ROOTFS_DIR}" \
 	--skip=cleanup/apt/lists \
 	--essential-hook='mkdir -p "$1/boot/firmware" "$1/etc/default"' \
-	--essential-hook='printf "ROOTPART=LABEL=RASPIROOT\nCONSOLES=\"ttyS1,115200 tty0\"\n" > "$1/etc/default/raspi-firmware"' \
+	--essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.kiosk-build --add /usr/sbin/update-initramfs && printf "#!/bin/sh\nexit 0\n" > "$1/usr/sbin/update-initramfs" && chmod 0755 "$1/usr/sbin/update-initramfs"' \
 	>"${OUT}/mmdebstrap.log" 2>&1 || { tail -30 "${OUT}/mmdebstrap.log" >&2; exit 3; }
 
 apt_chroot() { flock -w 900 "${CACHE}/apt.lock" chroot "${ROOTFS_DIR}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
@@ -149,14 +156,14 @@ mount_chroot "${ROOTFS_DIR}"
 printf '#!/bin/sh\nexit 101\n' > "${ROOTFS_DIR}/usr/sbin/policy-rc.d"  # no daemon starts in the chroot
 chmod 0755 "${ROOTFS_DIR}/usr/sbin/policy-rc.d"
 if [ -n "${BUILD_DEPS}" ]; then
-	say "wheelhouse: compiling pyscard for ${ARCH} (emulated, once; then kept in ${WHEELS})"
-	mkdir -p "${ROOTFS_DIR}/tmp/pyscard"
-	cp "${WHEELS}"/sdist/pyscard-* "${ROOTFS_DIR}/tmp/pyscard/"
-	chroot "${ROOTFS_DIR}" sh -c 'cd /tmp/pyscard && python3 -m pip wheel --quiet --no-build-isolation --no-deps --no-index -w out pyscard-*' \
-		>"${WORKDIR}/pyscard.log" 2>&1 || { tail -30 "${WORKDIR}/pyscard.log" >&2; exit 3; }
-	cp "${ROOTFS_DIR}"/tmp/pyscard/out/pyscard-*.whl "${WHEELS}/"
-	mkdir -p "${PYSCARD_CACHE}" && cp "${ROOTFS_DIR}"/tmp/pyscard/out/pyscard-*.whl "${PYSCARD_CACHE}/"
-	rm -rf "${ROOTFS_DIR}/tmp/pyscard"
+	say "wheelhouse: compiling ${NATIVE} for ${ARCH} (emulated, once; then kept in ${NATIVE_CACHE})"
+	mkdir -p "${ROOTFS_DIR}/tmp/native" "${NATIVE_CACHE}"
+	cp "${WHEELS}"/sdist/*.tar.gz "${ROOTFS_DIR}/tmp/native/"
+	chroot "${ROOTFS_DIR}" sh -c 'cd /tmp/native && python3 -m pip wheel --quiet --no-build-isolation --no-deps --no-index -w out ./*.tar.gz' \
+		>"${WORKDIR}/native.log" 2>&1 || { tail -30 "${WORKDIR}/native.log" >&2; exit 3; }
+	cp "${ROOTFS_DIR}"/tmp/native/out/*.whl "${WHEELS}/"
+	cp "${ROOTFS_DIR}"/tmp/native/out/*.whl "${NATIVE_CACHE}/"
+	rm -rf "${ROOTFS_DIR}/tmp/native"
 	touch "${WHEELS}/.complete"
 	# shellcheck disable=SC2086
 	apt_chroot purge -y -qq --auto-remove ${BUILD_DEPS} >"${WORKDIR}/purge.log" 2>&1 || { tail -30 "${WORKDIR}/purge.log" >&2; exit 3; }
@@ -206,10 +213,22 @@ path, build_id, mode = sys.argv[1:]
 json.dump({"build_id": build_id, "arch": "arm64", "suite": "bookworm", "mode": mode,
            "built": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}, open(path, "w"), indent=1)
 PYEOF
-# The boot partition again, now that everything is in place (config.txt and cmdline.txt from the settings)
+# os-release names the image too (IMAGE_ID, IMAGE_VERSION: the field the kiosk's metrics report as build id)
+rm -f "${ROOTFS_DIR}/etc/os-release"
+{ cat "${ROOTFS_DIR}/usr/lib/os-release"; echo "IMAGE_ID=borne-accueil"; echo "IMAGE_VERSION=${BUILD_ID}"; } \
+	> "${ROOTFS_DIR}/etc/os-release"
+# The initrd, made once now that every package is in (under emulation each run takes minutes, and package
+# triggers would otherwise remake it several times), then the boot partition: raspi-firmware's hooks copy the
+# kernel, initrd and device trees and write config.txt and cmdline.txt from the settings.
 on_chroot <<'EOF'
+rm -f /usr/sbin/update-initramfs
+dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
 kver=$(ls /lib/modules | sort -V | tail -1)
-/etc/kernel/postinst.d/z50-raspi-firmware "${kver}"
+update-initramfs -c -k "${kver}"
+# the root by label (the same on every card), the boot log on the screen and a console on the UART
+sed -i -e 's|^#\?ROOTPART=.*|ROOTPART=LABEL=RASPIROOT|' -e 's|^#\?CONSOLES=.*|CONSOLES="ttyS1,115200 tty0"|' \
+	/etc/default/raspi-firmware
+DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "${kver}"
 EOF
 rm -f "${ROOTFS_DIR}/usr/sbin/policy-rc.d"
 
