@@ -203,6 +203,12 @@ class HisSimulator:
             self._server.close()
             for writer in list(self._writers):
                 writer.close()
+            # a connection handler still waiting for a block ends here, while its loop runs: destroyed with the
+            # closed loop it raised "Event loop is closed" from the garbage collector, in whatever thread ran it
+            handlers = asyncio.all_tasks(self._loop)
+            for task in handlers:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*handlers, return_exceptions=True))
             self._loop.run_until_complete(self._server.wait_closed())
             self._loop.close()
 
