@@ -17,6 +17,7 @@ Nothing here logs a message above DEBUG.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import enum
 import itertools
 import logging
@@ -143,11 +144,15 @@ class MllpLink:
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
         self._slots, self._wake = asyncio.Condition(), asyncio.Event()
-        sender = self._loop.create_task(self._sender())
+        self._loop.create_task(self._sender())
         ready.set()
         self._loop.run_forever()
-        sender.cancel()
-        self._loop.run_until_complete(asyncio.gather(sender, return_exceptions=True))
+        # the sender and any exchange still in flight end here, while the loop runs: left to the garbage collector
+        # they complained of a closed loop from whatever thread collected them, and a waiting query hung on
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         for conn in self._idle:
             conn.close()
         self._loop.close()
@@ -191,6 +196,8 @@ class MllpLink:
         except TimeoutError:
             future.cancel()
             raise HisLinkError(f"pas de réponse du système de l'hôpital en {self.timeout_s:g} s") from None
+        except concurrent.futures.CancelledError:  # close() ended the exchange
+            raise HisLinkError("liaison avec le système de l'hôpital fermée (arrêt de la borne)") from None
 
     def submit(self, outgoing: Outgoing, label: str, on_result: ResultCallback | None = None) -> None:
         """Queue an identity message: sent in order, retried until an answer, kept in memory only."""
