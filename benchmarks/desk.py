@@ -7,7 +7,9 @@
    on the embedded simulators at a fixed latency. Target: within 10 % of the bound.
 2. `kiosk run --headless` start -> READY=1 on a real notify socket. Target: under 1 s.
 3. Resident memory (VmRSS) of the headless service and of the TUI (in tmux), idle after start. Target: < 60 MB headless.
-4. Idle CPU time and thread wake-ups (context switches, all threads) over --idle-seconds. Target: none periodic.
+4. Idle CPU time and thread wake-ups (context switches, all threads) over --idle-seconds. Target: none periodic
+   for the headless service; at most 1/s for the TUI (issue 15: it was 17.9/s, Textual's 0.1 s input poll and
+   the header clock; ui/driver.py blocks on input instead, and the desk shows no seconds clock).
 5. Card insertion -> the hospital system's PDQ candidates in the detail panel (issue 17), against the lower
    bound: card read + INSi + PDQ when the PDQ needs the INS (identity qualified as soon as INSi answers), card
    read + the slower of INSi and PDQ when the PDQ goes by the card's traits (in parallel). Target: within 10 %.
@@ -261,10 +263,12 @@ def service(repeat: int, idle_s: float) -> None:
         rows = []
         for name, (cpu0, sw0) in before.items():
             cpu1, sw1 = after[name]
+            rate = (sw1 - sw0) / idle_s
+            target = ("≤ 1/s " + ("ok" if rate <= 1 else "OVER")) if name == "tui" else "aucun périodique"
             rows.append((name, f"{(cpu1 - cpu0) * 1000:.0f} ms", f"{(cpu1 - cpu0) / idle_s * 100:.3f} %", sw1 - sw0,
-                         f"{(sw1 - sw0) / idle_s:.2f}/s"))
+                         f"{rate:.2f}/s", target))
         table(f"4. Idle over {idle_s:.0f} s (no WatchdogSec; CPU and context switches of all threads)",
-              ("processus", "CPU", "charge", "réveils", "par seconde"), rows)
+              ("processus", "CPU", "charge", "réveils", "par seconde", "cible"), rows)
         proc.terminate()
         proc.wait(20)
         if tui:

@@ -8,12 +8,14 @@ The screens always render the controller's present view, never a snapshot that a
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path, PurePath
 from typing import ClassVar, Protocol
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.message import Message
 from textual.timer import Timer
 
@@ -42,6 +44,15 @@ class DemoKeys(Protocol):
     def next_vitale(self) -> str: ...
 
     def remove_vitale(self) -> str: ...
+
+
+def _driver_class() -> type[Driver] | None:
+    """The quiet Linux driver on a real terminal; Textual's choice elsewhere (tests' headless driver, web)."""
+    if sys.platform.startswith("linux") and not os.environ.get("TEXTUAL_DRIVER"):
+        from ui.driver import QuietLinuxDriver
+
+        return QuietLinuxDriver
+    return None
 
 
 def pick_theme(setting: str) -> str:
@@ -74,12 +85,12 @@ class DeskApp(App[None]):
         theme: str = "color",
         demo: DemoKeys | None = None,
         lock_after_s: int = 0,
-        show_clock: bool = True,
+        show_clock: bool = False,
         dmp: bool = True,
     ) -> None:
         plain = theme == "plain"
         css: list[str | PurePath] = [STYLES / "desk.tcss", *([STYLES / "plain.tcss"] if plain else [])]
-        super().__init__(css_path=css, ansi_color=plain)
+        super().__init__(css_path=css, ansi_color=plain, driver_class=_driver_class())
         self.controller = controller
         self.pages = pages
         self.demo = demo

@@ -149,7 +149,8 @@ _REASONS: dict[Reason, str] = {
                          "99100).",
     Reason.TRAITS_PLACE_UNKNOWN: "Lieu de naissance inconnu : « {detail} ». Pour une commune fusionnée depuis ou une "
                                  "naissance à l'étranger, tapez le code INSEE.",
-    Reason.TRAITS_PLACE_AMBIGUOUS: "Plusieurs communes possibles : {detail}. Précisez le code postal ou le code INSEE.",
+    Reason.TRAITS_PLACE_AMBIGUOUS: "Plusieurs lieux possibles : {detail}. Tapez le nom de la commune avec son code "
+                                   "postal (« Saint-Denis 93200 ») ou « INSEE 63113 » pour un code INSEE.",
     Reason.CARD_CHANGED: "La carte a changé : relisez les identités avant d'agir.",
     Reason.AUDIT_UNAVAILABLE: "Journal d'audit impossible à écrire : aucune action patient n'est acceptée (une action "
                               "non tracée n'a pas lieu). Demandez au technicien.",

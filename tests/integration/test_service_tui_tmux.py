@@ -76,5 +76,14 @@ def test_kiosk_run_tui_starts_on_configured_readers(tmp_path) -> None:
         t.keys("F12")
         t.wait("Diagnostic de la borne")
         t.wait("Lecteur vitale", timeout=60)
+        # A lone Escape (the quiet driver polls only while a sequence is half-read) closes the diagnostics,
+        # and Ctrl+Q ends the program (the session ends with it).
+        t.keys("Escape")
+        t.wait("Badgez ici")
+        t.keys("C-q")
+        deadline = time.monotonic() + 30
+        while subprocess.run(["tmux", "-L", t.socket, "has-session"], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "Ctrl+Q did not quit"
+            time.sleep(0.1)
     finally:
         t.close()

@@ -207,7 +207,7 @@ async def test_idle_lock_asks_the_pin_again(world) -> None:
 
 
 def test_traits_form_checks_each_field() -> None:
-    t = parse_traits({"nom": " houilles ", "prenoms": "pierre", "sexe": "m", "naissance": "27/01/1993", "lieu": "63220"})
+    t = parse_traits({"nom": " houilles ", "prenoms": "pierre", "sexe": "m", "naissance": "27/01/1993", "lieu": "INSEE 63220"})
     assert (t.nom_naissance, t.prenoms, t.sexe, t.date_naissance) == ("HOUILLES", ("PIERRE",), "M", "1993-01-27")
     from kiosk.desk import DeskStateError
 

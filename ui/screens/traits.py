@@ -14,6 +14,8 @@ from textual.widgets import Input, Static
 
 from kiosk.desk import DeskStateError, DeskView, InsiCode, PatientRow, ReferenceTraits, Step
 from kiosk.desk.events import DeskEvent, Reason
+from kiosk.desk.texts import Texts
+from kiosk.places import PlaceError, find_birthplace
 from ui.screens.base import DeskModal
 
 __all__ = ["TraitsScreen", "parse_date", "parse_traits"]
@@ -35,7 +37,7 @@ def parse_traits(values: dict[str, str]) -> ReferenceTraits:
     prenoms = tuple(p.upper() for p in re.split(r"[,\s]+", values.get("prenoms", "")) if p)
     sexe = values.get("sexe", "").strip().upper()
     date = parse_date(values.get("naissance", ""))
-    lieu = values.get("lieu", "").strip().upper()
+    lieu = _birthplace(values.get("lieu", ""))
     if not nom:
         raise DeskStateError(Reason.TRAITS_NAME)
     if not prenoms:
@@ -44,9 +46,34 @@ def parse_traits(values: dict[str, str]) -> ReferenceTraits:
         raise DeskStateError(Reason.TRAITS_SEX)
     if date is None:
         raise DeskStateError(Reason.TRAITS_DATE)
-    if lieu and not _LIEU.match(lieu):
-        raise DeskStateError(Reason.TRAITS_PLACE)
     return ReferenceTraits(nom, prenoms, sexe, date, lieu)
+
+
+def _birthplace(typed: str) -> str:
+    """The INSEE code for what staff typed: a commune's current name, its postcode, or the code itself."""
+    typed = " ".join(typed.split())
+    if not typed:
+        return ""
+    try:
+        return find_birthplace(typed).code
+    except PlaceError as e:
+        if e.kind == "ambiguous":
+            shown = " ; ".join(e.choices[:5]) + (" ; …" if len(e.choices) > 5 else "")
+            raise DeskStateError(Reason.TRAITS_PLACE_AMBIGUOUS, shown) from None
+        if e.kind == "missing" and _LIEU.match(typed.upper()):  # no list installed: the code as typed
+            return typed.upper()
+        if e.kind == "missing":
+            raise DeskStateError(Reason.TRAITS_PLACE) from None
+        raise DeskStateError(Reason.TRAITS_PLACE_UNKNOWN, typed) from None
+
+
+def place_words(typed: str, t: Texts) -> str:
+    """How the birthplace will be sent, for staff to check: "Clermont-Ferrand (63, 63113)" or "99100 (code saisi)"."""
+    try:
+        place = find_birthplace(typed)
+    except PlaceError:
+        return typed.upper()
+    return place.commune.label() if place.commune else f"{place.code} ({t('traits.place_code')})"
 
 
 def _prefill(row: PatientRow | None) -> dict[str, str]:
@@ -118,4 +145,6 @@ class TraitsScreen(DeskModal):
             self.query_one("#message", Static).update(self.t.problem(e.problem))
             return
         self._asked = True
-        self.query_one("#message", Static).update(self.t("step.pending"))
+        lieu = values.get("lieu", "").strip()
+        where = f" — {self.t('traits.field.lieu')} : {place_words(lieu, self.t)}" if lieu else ""
+        self.query_one("#message", Static).update(self.t("step.pending") + where)
