@@ -22,7 +22,12 @@ from kiosk.desk.events import EventKind, Reason
 from kiosk.service.audit import audit_dir, read_entries
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
-FETCH_THEN_STAY = "import sys, time, urllib.request; urllib.request.urlopen(sys.argv[1]).read(); time.sleep(600)"
+# The desk hands the browser a private launcher page that forwards to the one-shot URL (as Chromium follows it).
+FETCH_THEN_STAY = (
+    "import re, sys, time, urllib.request; page = urllib.request.urlopen(sys.argv[1]).read().decode(); "
+    "target = re.search(r'url=([^\"]+)\"', page); "
+    "urllib.request.urlopen(target.group(1) if target else sys.argv[1]).read(); time.sleep(600)"
+)
 EXIT_NOW = "import sys; sys.exit({code})"
 
 
