@@ -25,7 +25,7 @@ from drivers.base import BackendId, CardChannel, EventKind, ReaderBackend, Reade
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.serial import ccid
 from drivers.serial.gemcore import GemCoreLink
-from drivers.serial.link import LinkTimeouts, ReaderUnresponsiveError, SerialLink
+from drivers.serial.link import LinkTimeouts, ReaderLink, ReaderUnresponsiveError, SerialLink
 from drivers.serial.models import model as model_named
 from drivers.serial.port import open_port, wait_for_device
 
@@ -109,7 +109,7 @@ class _SerialReader:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.exclusive = _Exclusive()
-        self.link: SerialLink | GemCoreLink | None = None
+        self.link: ReaderLink | None = None
         self.firmware = ""
         self.present = False
         self.powered = False
@@ -146,7 +146,7 @@ class _SerialReader:
             attempt = 0
             self._serve(link)
 
-    def _open(self) -> SerialLink | GemCoreLink | None:
+    def _open(self) -> ReaderLink | None:
         opened = self._handshake()
         if opened is None:
             return None
@@ -176,9 +176,9 @@ class _SerialReader:
         finally:
             link.close()
 
-    def _handshake(self) -> tuple[SerialLink | GemCoreLink, ccid.Response] | None:
+    def _handshake(self) -> tuple[ReaderLink, ccid.Response] | None:
         """Open the port and check that a reader answers (firmware, notification mode, slot status)."""
-        link: SerialLink | GemCoreLink | None = None
+        link: ReaderLink | None = None
         callbacks: dict[str, Any] = {
             "on_slot_change": lambda present: self._events.put(("slot", link, present)),
             "on_lost": lambda error: self._events.put(("lost", link, error)),
@@ -213,7 +213,7 @@ class _SerialReader:
             return None
         return link, status
 
-    def _serve(self, link: SerialLink | GemCoreLink) -> None:
+    def _serve(self, link: ReaderLink) -> None:
         self._emit(ReaderEvent(EventKind.READER_ADDED, self.name))
         if self.present:
             self._card_arrived(link)
@@ -247,7 +247,7 @@ class _SerialReader:
             self._card_left()
         self._emit(ReaderEvent(EventKind.READER_REMOVED, self.name))
 
-    def _card_arrived(self, link: SerialLink | GemCoreLink) -> None:
+    def _card_arrived(self, link: ReaderLink) -> None:
         with self._state:
             self.present, self.powered, self.atr = True, False, None
             self.counter += 1
@@ -271,7 +271,7 @@ class _SerialReader:
 
     # -- card operations (callers' threads) -----------------------------------------------------------------
 
-    def _power_on(self, link: SerialLink | GemCoreLink, counter: int) -> bytes:
+    def _power_on(self, link: ReaderLink, counter: int) -> bytes:
         response = self._command(link, ccid.Command.POWER_ON)  # bPowerSelect 0: automatic voltage
         if response.failed or not response.data:
             if response.icc == ccid.IccStatus.ABSENT:
@@ -282,7 +282,7 @@ class _SerialReader:
                 self.atr, self.powered = response.data, True
         return response.data
 
-    def _command(self, link: SerialLink | GemCoreLink, kind: ccid.Command, data: bytes = b"") -> ccid.Response:
+    def _command(self, link: ReaderLink, kind: ccid.Command, data: bytes = b"") -> ccid.Response:
         """`link.command`, and a reader that stopped answering altogether is taken as removed (the supervisor
         reports it and waits for it to answer again)."""
         try:
@@ -327,7 +327,7 @@ class _SerialReader:
             self._check(channel)
             return response.data
 
-    def _check(self, channel: SerialChannel) -> SerialLink | GemCoreLink:
+    def _check(self, channel: SerialChannel) -> ReaderLink:
         with self._state:
             link, present, counter = self.link, self.present, self.counter
         if link is None:

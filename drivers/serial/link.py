@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import serial
 
@@ -40,7 +40,7 @@ from drivers.serial.frame import (
     encode_frame,
 )
 
-__all__ = ["LinkLostError", "LinkTimeouts", "ReaderUnresponsiveError", "SerialLink"]
+__all__ = ["LinkLostError", "LinkTimeouts", "ReaderLink", "ReaderUnresponsiveError", "SerialLink"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,22 @@ class LinkTimeouts:
 
 
 _LOST = object()  # put in a link's inbox by its receive thread when the port is gone
+
+
+class ReaderLink(Protocol):
+    """A serial reader's link as the backend drives it, whatever the line protocol: CCID in the Twin's framing
+    (`SerialLink`) or GBP (`GemCoreLink`, which answers the same CCID commands)."""
+
+    port: Any
+    name: str
+    lost: BaseException | None
+    echo: bool  # whether an echo of each command is awaited
+    echo_seen: bool | None  # whether the last exchange's command came back before its answer
+
+    def command(self, kind: ccid.Command, data: bytes = b"", specific: bytes = b"\x00\x00\x00",
+                answer_s: float | None = None) -> ccid.Response: ...
+
+    def close(self) -> None: ...
 
 
 class LineIO:

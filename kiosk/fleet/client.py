@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
 from kiosk.errors import KioskError
@@ -39,6 +39,9 @@ from kiosk.fleet.layers import (
 )
 from kiosk.fleet.state import StatePaths, expiry_of, metadata_records, read_record, record_attempt, write_record
 from kiosk.fleet.transport import SyncLimits
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["SyncError", "SyncReport", "local_file", "sync"]
 
@@ -81,7 +84,7 @@ class SyncReport:
         return asdict(self)
 
 
-def local_file(config: Any, config_path: Path) -> Path:
+def local_file(config: Config, config_path: Path) -> Path:
     """The technician's layer: `[sync] local_file`, else local.toml beside the configuration file."""
     if config.sync.local_file:
         return Path(config.sync.local_file)
@@ -89,7 +92,7 @@ def local_file(config: Any, config_path: Path) -> Path:
 
 
 def sync(
-    config: Any, config_path: Path, *, offline: bool = False, limits: SyncLimits | None = None,
+    config: Config, config_path: Path, *, offline: bool = False, limits: SyncLimits | None = None,
     now: datetime | None = None,
 ) -> SyncReport:
     """One sync (or, `offline`, a re-merge of the last-good layers with the local layer). Raises `SyncError`."""
@@ -136,7 +139,7 @@ def _exclusive(paths: StatePaths) -> Iterator[None]:
 Layers = list[tuple[LayerInfo, bytes | None]]
 
 
-def _fetch(config: Any, paths: StatePaths, limits: SyncLimits) -> Layers:
+def _fetch(config: Config, paths: StatePaths, limits: SyncLimits) -> Layers:
     from tuf.api import exceptions
     from tuf.ngclient import Updater
 
@@ -239,7 +242,7 @@ _HEADER = (
 )
 
 
-def _apply(config: Any, config_path: Path, paths: StatePaths, layers: Layers, offline: bool) -> SyncReport:
+def _apply(config: Config, config_path: Path, paths: StatePaths, layers: Layers, offline: bool) -> SyncReport:
     import tomli_w
 
     from kiosk.config import parse_config

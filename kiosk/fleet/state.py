@@ -16,9 +16,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = [
     "FleetStatus",
@@ -41,7 +44,7 @@ class StatePaths:
     root: Path
 
     @classmethod
-    def of(cls, config: Any) -> StatePaths:
+    def of(cls, config: Config) -> StatePaths:
         return cls(Path(config.sync.state_dir))
 
     @property
@@ -140,7 +143,7 @@ def format_age(seconds: float) -> str:
     return f"{seconds / 86400:.0f} jours"
 
 
-def fleet_status(config: Any, now: datetime | None = None) -> FleetStatus:
+def fleet_status(config: Config, now: datetime | None = None) -> FleetStatus:
     """Sync age, metadata expiry and last error, read from the state directory (no network, no tuf import)."""
     if not config.sync.enabled:
         return FleetStatus(False, "disabled", ["synchronisation de flotte désactivée ([sync] enabled = false)"])

@@ -12,13 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.errors import ConfigError
 from kiosk.his.link import Backoff, HisLinkError, MllpLink, PendingView
 from kiosk.his.messages import Envelope, Outgoing, build_adt, build_qbp
 from kiosk.his.model import HisIdentity, PatientId, PdqQuery
 from kiosk.his.replies import Ack, PdqAnswer, parse_pdq
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["ControlIds", "HisClient", "HisLinkError", "PingResult", "open_his"]
 
@@ -105,7 +108,7 @@ class HisClient:
         return PingResult(time.monotonic() - started, answer, control_id)
 
 
-def open_his(config: Any, *, endpoint: str | None = None, backoff: Backoff | None = None) -> HisClient:
+def open_his(config: Config, *, endpoint: str | None = None, backoff: Backoff | None = None) -> HisClient:
     """A started client for `[his]` (the endpoint may be overridden: the demo's simulator)."""
     from kiosk.config.schema_his import split_endpoint
 

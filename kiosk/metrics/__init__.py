@@ -3,10 +3,15 @@ read at collection time), `teleservices` (INSi / DMP call probes), `exposition` 
 
 Nothing here is imported unless `[metrics]` asks for it: prometheus_client stays out of a kiosk without it."""
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["enabled"]
 
 
-def enabled(config: Any) -> bool:
+def enabled(config: Config) -> bool:
     return bool(config.metrics.listen or config.metrics.textfile)

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
@@ -23,6 +23,9 @@ from kiosk.desk.events import EventKind
 from kiosk.metrics.state import StateCollector
 from kiosk.metrics.teleservices import bounded_label, instrument_clients
 from kiosk.states import DmpState, InsiCode
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["INSI_OPERATIONS", "KioskMetrics", "bounded_label"]
 
@@ -40,7 +43,7 @@ class KioskMetrics:
     """One per service process. `on_desk_event` is a controller listener; `instrument` wraps the teleservice
     clients; `add_listener(fn)` is told after each change (the textfile writer)."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Config) -> None:
         disable_created_metrics()  # no *_created series: they double the textfile and Prometheus 2 ignores them
         self.config = config
         self.registry = CollectorRegistry(auto_describe=True)
@@ -83,7 +86,7 @@ class KioskMetrics:
             except Exception:
                 log.exception("métriques : un abonné a échoué")
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         """A reloaded configuration: certificates, state paths and environment are read from it from now on."""
         self.config = config
         self.changed()

@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import generate_latest, make_wsgi_app
@@ -27,6 +27,9 @@ from kiosk.config.schema_metrics import split_listen
 from kiosk.errors import KioskError
 from kiosk.metrics.desk import KioskMetrics
 from kiosk.metrics.state import fleet_metrics
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["MetricsServer", "TextfileWriter", "fleet_textfile", "serve_metrics", "write_fleet_textfile"]
 
@@ -147,14 +150,14 @@ def fleet_textfile(textfile: str) -> Path:
 
 
 class _Fleet:
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Config) -> None:
         self._config = config
 
     def collect(self) -> Iterator[Metric]:
         return fleet_metrics(self._config)
 
 
-def write_fleet_textfile(config: Any) -> None:
+def write_fleet_textfile(config: Config) -> None:
     """After a fleet sync (its own process), in textfile mode: the sync timestamps and metadata expiry."""
     if config.metrics.textfile and config.sync.enabled:
         try:

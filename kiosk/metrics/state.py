@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -31,6 +31,7 @@ from kiosk.service.audit import audit_dir
 from kiosk.tlsclient import read_password
 
 if TYPE_CHECKING:
+    from kiosk.config import Config
     from kiosk.metrics.desk import KioskMetrics
 
 __all__ = ["StateCollector", "certificate_files"]
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 READER_ROLES = ("patient", "staff", "any")
 
 
-def certificate_files(config: Any) -> list[tuple[str, str, str, str]]:
+def certificate_files(config: Config) -> list[tuple[str, str, str, str]]:
     """(certificate label, PKCS#12 path, password file, inline password) of each configured certificate."""
     insi, dmp = config.insi, config.dmp
     out = [("insi_auth", insi.pkcs12, insi.pkcs12_password_file, insi.pkcs12_password),
@@ -80,7 +81,7 @@ class StateCollector(Collector):
                 log.debug("métriques : %s non lisible", part.__name__, exc_info=e)
 
     # ---- the parts --------------------------------------------------------------------------------------------
-    def _service(self, config: Any) -> Iterator[Metric]:
+    def _service(self, config: Config) -> Iterator[Metric]:
         info = InfoMetricFamily("kiosk_build", "The kiosk software and image running, and the environment",
                                 labels=["version", "build_id", "environment"])
         info.add_metric([__version__, self._build_id, str(config.environment)], {})
@@ -92,7 +93,7 @@ class StateCollector(Collector):
             yield GaugeMetricFamily("kiosk_desk_open", "1 while a desk session is open (staff card and PIN accepted)",
                                     value=1.0 if controller.view().is_open else 0.0)
 
-    def _readers(self, config: Any) -> Iterator[Metric]:
+    def _readers(self, config: Config) -> Iterator[Metric]:
         configured = {role: 0 for role in READER_ROLES}
         for reader in config.readers:
             configured[reader.role] = configured.get(reader.role, 0) + 1
@@ -116,7 +117,7 @@ class StateCollector(Collector):
         yield GaugeMetricFamily("kiosk_readers_backend_up", "0 while the reader service (pcscd) is unreachable",
                                 value=1.0 if self._metrics.readers_backend_up else 0.0)
 
-    def _params(self, config: Any) -> Iterator[Metric]:
+    def _params(self, config: Config) -> Iterator[Metric]:
         state = Store(resolve_state_dir(config)).load()
         checked, attempt = _ts(state.checked), _ts(state.last_attempt)
         if checked is not None:
@@ -128,7 +129,7 @@ class StateCollector(Collector):
             yield GaugeMetricFamily("kiosk_params_last_attempt_ok", "1 when the last param-lps attempt succeeded",
                                     value=0.0 if state.last_error else 1.0)
 
-    def _certificates(self, config: Any) -> Iterator[Metric]:
+    def _certificates(self, config: Config) -> Iterator[Metric]:
         expiry = GaugeMetricFamily("kiosk_certificate_expiry_timestamp_seconds",
                                    "notAfter of each organisation certificate (Unix time)", labels=["certificate"])
         readable = GaugeMetricFamily("kiosk_certificate_readable",
@@ -160,10 +161,10 @@ class StateCollector(Collector):
             self._certs[path] = (key, value)
             return value
 
-    def _fleet(self, config: Any) -> Iterator[Metric]:
+    def _fleet(self, config: Config) -> Iterator[Metric]:
         yield from fleet_metrics(config)
 
-    def _audit(self, config: Any) -> Iterator[Metric]:
+    def _audit(self, config: Config) -> Iterator[Metric]:
         files = list(Path(audit_dir(config)).glob("audit-*.jsonl"))
         size = 0
         for f in files:
@@ -175,7 +176,7 @@ class StateCollector(Collector):
         yield GaugeMetricFamily("kiosk_audit_journal_files", "Days kept in the desk's audit journal", value=len(files))
 
 
-def fleet_metrics(config: Any) -> Iterator[Metric]:
+def fleet_metrics(config: Config) -> Iterator[Metric]:
     """Fleet sync timestamps from its status file (also written as their own textfile by `kiosk sync`)."""
     status = fleet_status(config)
     yield GaugeMetricFamily("kiosk_fleet_sync_enabled", "1 when this kiosk takes its configuration from the fleet",

@@ -12,11 +12,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.params.document import KNOWN, Entry, ParamLps, parse_document
 from kiosk.params.errors import ParamsDataError
 from kiosk.params.store import Copy, State, Store, resolve_state_dir, utcnow
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["EffectiveSettings", "Setting", "current_settings", "load_param_lps"]
 
@@ -86,7 +89,7 @@ class EffectiveSettings:
         }
 
 
-def load_param_lps(config: Any) -> tuple[ParamLps, Copy, State] | tuple[None, None, State]:
+def load_param_lps(config: Config) -> tuple[ParamLps, Copy, State] | tuple[None, None, State]:
     """The newest good stored copy that still parses under today's allow-list, or (None, None, state)."""
     store = Store(resolve_state_dir(config))
     state = store.load()
@@ -107,7 +110,7 @@ def _config_mtime(config_path: str | Path | None) -> datetime | None:
         return None
 
 
-def current_settings(config: Any, *, config_path: str | Path | None = None) -> EffectiveSettings:
+def current_settings(config: Config, *, config_path: str | Path | None = None) -> EffectiveSettings:
     """Every DMP setting with its source. `config_path` only serves to date the configuration's values."""
     from kiosk.config.schema_webps import ParamsConfig
 

@@ -23,9 +23,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["Copy", "State", "Store", "iso", "parse_iso", "resolve_state_dir", "utcnow"]
 
@@ -34,7 +37,7 @@ KEEP_PREVIOUS = 3
 DEFAULT_STATE_DIR = "/var/lib/kiosk"
 
 
-def resolve_state_dir(config: Any) -> Path:
+def resolve_state_dir(config: Config | None) -> Path:
     """`state_dir` from the configuration, else systemd's $STATE_DIRECTORY, else /var/lib/kiosk."""
     explicit = getattr(config, "state_dir", "")
     if explicit:

@@ -13,13 +13,16 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import KioskError
 from kiosk.params.document import parse_document
 from kiosk.params.errors import ParamsError
 from kiosk.params.fetch import download
 from kiosk.params.store import Copy, Store, iso, resolve_state_dir, utcnow
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["RETRY_AFTER_FAILURE", "ParamsSource", "SourceOpener", "SyncResult", "refresh_if_due", "seconds_until_due",
            "sync"]
@@ -61,7 +64,7 @@ class SyncResult:
         return {"ok": self.ok, **asdict(self)}
 
 
-def _source(config: Any, url: str | None, source: ParamsSource | None) -> tuple[str, str, list[str]]:
+def _source(config: Config, url: str | None, source: ParamsSource | None) -> tuple[str, str, list[str]]:
     """(url, ca_bundle, allowed domains) to use: the injected source, else `url` or the configuration's."""
     if source is not None:
         return source.url, source.ca_bundle, list(source.allowed_domains)
@@ -69,7 +72,7 @@ def _source(config: Any, url: str | None, source: ParamsSource | None) -> tuple[
     return url or params.url, params.ca_bundle, list(params.allowed_domains)
 
 
-def sync(config: Any, url: str | None = None, *, now: datetime | None = None,
+def sync(config: Config, url: str | None = None, *, now: datetime | None = None,
          source: ParamsSource | None = None) -> SyncResult:
     """Download, check and store param-lps (from `source` when given). Raises `ParamsFetchError` /
     `ParamsDataError`, or `ParamsError` when the state directory is unusable (all exit code 3)."""
@@ -82,7 +85,7 @@ def sync(config: Any, url: str | None = None, *, now: datetime | None = None,
         ) from e
 
 
-def _sync(config: Any, store: Store, url: str | None, now: datetime | None, chosen: ParamsSource | None) -> SyncResult:
+def _sync(config: Config, store: Store, url: str | None, now: datetime | None, chosen: ParamsSource | None) -> SyncResult:
     source, ca_bundle, domains = _source(config, url, chosen)
     with store.locked():
         state = store.load()
@@ -119,11 +122,11 @@ def _sync(config: Any, store: Store, url: str | None, now: datetime | None, chos
                           state.checked_at)
 
 
-def _configured(config: Any) -> AbstractContextManager[ParamsSource | None]:
+def _configured(config: Config) -> AbstractContextManager[ParamsSource | None]:
     return contextlib.nullcontext()
 
 
-def seconds_until_due(config: Any, *, now: datetime | None = None) -> float:
+def seconds_until_due(config: Config, *, now: datetime | None = None) -> float:
     """0 when a refresh is due: never confirmed, confirmed longer ago than `params.refresh_hours`, and the
     last failed attempt (if any) older than RETRY_AFTER_FAILURE (capped at the period)."""
     state = Store(resolve_state_dir(config)).load()
@@ -135,7 +138,7 @@ def seconds_until_due(config: Any, *, now: datetime | None = None) -> float:
     return max(0.0, (due - now).total_seconds())
 
 
-def refresh_if_due(config: Any, *, now: datetime | None = None, opener: SourceOpener | None = None) -> SyncResult | None:
+def refresh_if_due(config: Config, *, now: datetime | None = None, opener: SourceOpener | None = None) -> SyncResult | None:
     """For the service loop: sync when due (from the source `opener` gives, opened only then); None when not due.
     Never raises for a failed refresh: it comes back as status "failed" (logged, recorded, last good copy kept)."""
     if seconds_until_due(config, now=now) > 0:

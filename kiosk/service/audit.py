@@ -23,17 +23,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
 from kiosk.ins import InsMatricule
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["AuditJournal", "AuditProblem", "audit_dir", "verify_journal"]
 
 GENESIS = "0" * 64
 
 
-def audit_dir(config: Any) -> Path:
+def audit_dir(config: Config) -> Path:
     """`<state_dir>/audit`: `state_dir` from the configuration, else $STATE_DIRECTORY, else /var/lib/kiosk."""
     base = getattr(config, "state_dir", "") or os.environ.get("STATE_DIRECTORY", "").split(":")[0] or "/var/lib/kiosk"
     return Path(base) / "audit"

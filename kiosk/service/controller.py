@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.errors import CardDataError, ReaderError
 from kiosk.desk import (
@@ -37,6 +37,9 @@ from kiosk.service.audit import AuditJournal
 from kiosk.service.his_desk import HisDesk
 from kiosk.service.ports import CardEvent, CardEventKind, DeskPorts, LookupStep, LookupUpdate, Role
 from kiosk.service.problems import problem_of
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["DeskController", "DeskEvent", "EventKind"]
 
@@ -98,7 +101,7 @@ class DeskController:
             self._emit(EventKind.READERS_RESTARTED, **({"problem": problem} if problem else {}))
         ports.start_readers(self.on_card_event)
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         """Same readers, new settings for the services, the Web PS or the printer: the session goes on."""
         with self._lock:
             self.ports.reconfigure(config)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.desk import DmpOutcome, InsiOutcome, ReferenceTraits, StaffHolder
 from kiosk.desk.events import Reason
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule
 from kiosk.patient import Beneficiary, VitaleRead
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = [
     "CardEvent", "CardEventKind", "DeskPorts", "LookupStep", "LookupUpdate", "PageError", "PinAnswer", "Role",
@@ -90,7 +93,7 @@ class DeskPorts(Protocol):
     def stop(self) -> None:
         """Release readers and clients. Idempotent."""
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         """Take a new configuration with the same readers (clients are rebuilt on their next use)."""
 
     def read_staff_card(self, reader: str, counter: int) -> StaffCardRead: ...

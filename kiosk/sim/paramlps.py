@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from kiosk.params.sync import ParamsSource
 from kiosk.sim.loopback import LoopbackHttpsServer, SimHttpServer
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["DOCUMENT_PATH", "ParamLpsServer", "RecordedRequest", "Route", "demo_server", "sample_document"]
 
@@ -184,7 +187,7 @@ def demo_server(document: bytes | None = None) -> Iterator[ParamLpsServer]:
 
 
 @contextlib.contextmanager
-def simulator_for_default_url(config: Any, url: str | None = None) -> Iterator[ParamsSource | None]:
+def simulator_for_default_url(config: Config, url: str | None = None) -> Iterator[ParamsSource | None]:
     """For the composition roots (`kiosk params sync`, `kiosk run`): in demo, the default param-lps URL means the
     embedded simulator, started here for one refresh; otherwise None (the configuration's source)."""
     from kiosk.config.schema_webps import ParamsConfig

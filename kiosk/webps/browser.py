@@ -16,13 +16,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule, InsOid
 from kiosk.webps.link import WebPsLink, resolve_link
 from kiosk.webps.oneshot import OneShotPage
 from kiosk.webps.xhtml import CONTENT_TYPE, render_xhtml
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["BrowserError", "OpenedPage", "open_page"]
 
@@ -74,7 +77,7 @@ def write_launcher(url: str) -> Path:
     return path
 
 
-def open_page(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
+def open_page(config: Config, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
               access: str | None = None, params: Any = None, *, browser: list[str] | None = None,
               ttl_s: float = 60.0, wait: bool = True) -> OpenedPage:
     """Validate, serve the page once on 127.0.0.1 and start `browser` (default `webps.browser`) on it.

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import KioskError
 from kiosk.ins import InsMatricule, InsOid, MatriculeError, oids_allowed_in, parse_matricule
 from kiosk.urls import UrlRefused, parse_url
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["LinkError", "WebPsLink", "resolve_link"]
 
@@ -48,7 +51,7 @@ class WebPsLink:
                 "oid": self.oid.value if self.oid else None}
 
 
-def _page(config: Any, page: str) -> tuple[str, bool]:
+def _page(config: Config, page: str) -> tuple[str, bool]:
     pages: dict[str, bool] = config.webps.pages
     if page in pages:
         name = page
@@ -62,7 +65,7 @@ def _page(config: Any, page: str) -> tuple[str, bool]:
     return name, pages[name]
 
 
-def _base(config: Any, access: str, params: Any) -> tuple[str, str]:
+def _base(config: Config, access: str, params: Any) -> tuple[str, str]:
     if params is None:
         from kiosk.params import current_settings
 
@@ -81,7 +84,7 @@ def _base(config: Any, access: str, params: Any) -> tuple[str, str]:
     return (safe.url if safe.rest else safe.url.rstrip("/")), setting.source
 
 
-def _oid(config: Any, oid: str | InsOid | None) -> InsOid:
+def _oid(config: Config, oid: str | InsOid | None) -> InsOid:
     try:
         # No OID given: the NIR OID. The OID INSi returned decides NIR or NIA, never the first digit.
         chosen = InsOid.NIR if oid is None else InsOid.parse(str(getattr(oid, "value", oid)))
@@ -92,7 +95,7 @@ def _oid(config: Any, oid: str | InsOid | None) -> InsOid:
     return chosen
 
 
-def resolve_link(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
+def resolve_link(config: Config, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
                  access: str | None = None, params: Any = None) -> WebPsLink:
     """Validate everything and return the link; raise `LinkError` otherwise.
 

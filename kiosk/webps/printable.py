@@ -7,10 +7,13 @@ ticket with the patient, the matricule masked); whoever scans it then finds the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.ins import InsMatricule, InsOid
 from kiosk.webps.link import WebPsLink, resolve_link
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["PAGE_TITLES", "PrintableLink", "printable_link", "render_print"]
 
@@ -58,13 +61,13 @@ class PrintableLink:
         return out.getvalue()
 
 
-def render_print(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
+def render_print(config: Config, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
                  access: str | None = None, params: Any = None) -> PrintableLink:
     """Validated like `build_page` (same `LinkError`s); the text names the site, page, access and URL."""
     return printable_link(config, resolve_link(config, page, ins, oid, access, params))
 
 
-def printable_link(config: Any, link: WebPsLink) -> PrintableLink:
+def printable_link(config: Config, link: WebPsLink) -> PrintableLink:
     """The ticket for a link already resolved (`resolve_link`)."""
     lines = [
         "Accès au DMP - Web PS",

@@ -8,11 +8,14 @@ covers a browser with JavaScript off. Every value goes through XML escaping, val
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from kiosk.ins import InsMatricule, InsOid
 from kiosk.webps.link import WebPsLink, resolve_link
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 __all__ = ["CONTENT_TYPE", "build_page", "render_xhtml"]
 
@@ -52,7 +55,7 @@ def render_xhtml(link: WebPsLink) -> str:
     )
 
 
-def build_page(config: Any, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
+def build_page(config: Config, page: str, ins: str | InsMatricule | None = None, oid: str | InsOid | None = None,
                access: str | None = None, params: Any = None) -> str:
     """The XHTML for `page` (validated first; `LinkError` and no page when anything is wrong).
 

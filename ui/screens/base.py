@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from textual.app import App
 from textual.screen import ModalScreen, Screen
 
 from kiosk.desk import DeskView
@@ -16,16 +17,21 @@ if TYPE_CHECKING:
 __all__ = ["DeskModal", "DeskScreen"]
 
 
+class _HasApp(Protocol):
+    @property
+    def app(self) -> App[Any]: ...
+
+
 class _Typed:
     @property
-    def desk(self) -> DeskApp:
+    def desk(self: _HasApp) -> DeskApp:
         """The app, typed (`self.app` is a plain `App`)."""
-        return cast("DeskApp", self.app)  # type: ignore[attr-defined]
+        return cast("DeskApp", self.app)
 
     @property
-    def t(self) -> Texts:
+    def t(self: _HasApp) -> Texts:
         """The desk's text catalogue, with the site's overrides."""
-        return self.desk.texts
+        return cast("DeskApp", self.app).texts
 
 
 class DeskScreen(_Typed, Screen[None]):

@@ -72,7 +72,7 @@ class OpenDeskScreen(DeskScreen):
 
     def _columns(self) -> tuple[str, ...]:
         """An INSi-only kiosk ([dmp] enabled = false) has no DMP column."""
-        return COLUMNS if self.app.dmp else COLUMNS[:-1]  # type: ignore[attr-defined]
+        return COLUMNS if self.desk.dmp else COLUMNS[:-1]
 
     def _set_columns(self, widths: tuple[int, ...]) -> bool:
         if widths == self._widths:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk import exitcodes
 from kiosk.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 ORDER = 80
 
@@ -60,7 +63,7 @@ def cmd_check(ctx: CliContext) -> int:
     return exitcodes.OK
 
 
-def effective(config: Any, redact: bool = True) -> dict[str, Any]:
+def effective(config: Config, redact: bool = True) -> dict[str, Any]:
     from kiosk.config.binding import to_plain
 
     data = to_plain(config, redact=redact)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 ORDER = 2
 
@@ -47,7 +50,7 @@ def cmd_run(ctx: CliContext) -> int:
         return _run(ctx, runtime)
 
 
-def _metrics(config: Any) -> Any:
+def _metrics(config: Config) -> Any:
     from kiosk.metrics import enabled
 
     if not enabled(config):

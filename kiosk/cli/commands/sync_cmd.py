@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk import exitcodes
 from kiosk.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
 
 ORDER = 75
 
@@ -75,7 +78,7 @@ def cmd_sync(ctx: CliContext) -> int:
     return exitcodes.OK
 
 
-def _fleet_metrics(config: Any) -> None:
+def _fleet_metrics(config: Config) -> None:
     """`[metrics] textfile`: the sync's timestamps for node_exporter, written by the process that knows them."""
     from kiosk.metrics import enabled
 
