@@ -37,6 +37,7 @@ class DeskSession:
     def __init__(self) -> None:
         self._staff = StaffPhase.ABSENT
         self._staff_counter = 0
+        self._staff_gone = -1  # the counter of the staff card last removed
         self._holder: StaffHolder | None = None
         self._tries_left: int | None = None
         self._staff_problem: Problem | None = None
@@ -92,8 +93,8 @@ class DeskSession:
         self._holder, self._tries_left, self._staff_problem = None, None, None
 
     def staff_read(self, counter: int, holder: StaffHolder, tries_left: int | None) -> bool:
-        if counter != self._staff_counter:
-            return False
+        if counter != self._staff_counter or counter == self._staff_gone:
+            return False  # the card left while it was read (an expected race, like a patient's)
         self._require(self._staff is StaffPhase.READING, Reason.NO_STAFF_READING)
         self._holder, self._tries_left = holder, tries_left
         if tries_left == 0:
@@ -103,7 +104,7 @@ class DeskSession:
         return True
 
     def staff_unreadable(self, counter: int, problem: Problem) -> bool:
-        if counter != self._staff_counter:
+        if counter != self._staff_counter or counter == self._staff_gone:
             return False
         self._require(self._staff is StaffPhase.READING, Reason.NO_STAFF_READING)
         self._staff, self._staff_problem = StaffPhase.REFUSED, problem
@@ -142,6 +143,7 @@ class DeskSession:
         self._lock_problem = problem
 
     def staff_removed(self) -> None:
+        self._staff_gone = self._staff_counter  # a read still running for that card is dropped when it ends
         self._close_session()
         self._staff, self._holder, self._tries_left, self._staff_problem = StaffPhase.ABSENT, None, None, None
 

@@ -42,6 +42,7 @@ from kiosk.service.ports import (
 __all__ = ["LivePorts", "dmp_outcome", "insi_outcome"]
 
 log = logging.getLogger(__name__)
+CARD_WAIT_S = 1.0  # seconds a card read waits for the card it was started for (it may be gone already)
 PAGE_FETCH_S = 30.0  # how long a started browser has to fetch the page before the desk says it failed
 
 def insi_outcome(result: Any) -> InsiOutcome:
@@ -158,7 +159,9 @@ class LivePorts:
         from drivers.cards.cpx import pin_tries
         from kiosk.cards import read_cpx
 
-        holder = read_cpx(self.manager, reader)
+        # Bounded: the card of this insertion may already be gone (bursts); an unbounded wait for "a card"
+        # parked one worker per burst until the desk had none left.
+        holder = read_cpx(self.manager, reader, timeout=CARD_WAIT_S)
         if holder.card_counter != counter:
             raise CardSwappedError("la carte professionnelle a changé pendant sa lecture")
         if holder.test_pki and self.config.environment == "prod":
@@ -189,7 +192,7 @@ class LivePorts:
     def read_vitale(self, reader: str, counter: int) -> VitaleRead:
         from kiosk.cards import read_vitale
 
-        read = read_vitale(self.manager, reader)
+        read = read_vitale(self.manager, reader, timeout=CARD_WAIT_S)
         if read.card_counter != counter:
             raise CardSwappedError("la carte Vitale a changé pendant sa lecture")
         return read

@@ -242,3 +242,20 @@ def test_no_audit_entry_no_patient_action(world, api) -> None:
         aside.rename(journal)
     q = _ask(api.path, {"op": "qualify", "index": 1, "document": "PASSEPORT", "card": seen["card"]})
     assert q == {"ok": True, "ins_status": "qualifiée"} and "audit_resumed" in events
+
+
+def test_insert_remove_bursts_never_park_the_desk(world) -> None:
+    """Issue 14, point 10: 30 fast insert/remove bursts on both readers leave no worker waiting for a card
+    without a deadline; the staff card re-inserted afterwards is read (generous, condition-based deadline)."""
+    from kiosk.desk import StaffPhase
+
+    controller = world.runtime.controller
+    for _ in range(30):
+        world.backend.insert(VITALE_READER, cards.demo_vitale_family())
+        world.backend.insert(STAFF_READER, cards.demo_cpe())
+        world.backend.remove(VITALE_READER)
+        world.backend.remove(STAFF_READER)
+    assert controller.wait_idle(120), "a worker is still waiting after the bursts"
+    world.backend.insert(STAFF_READER, cards.demo_cpe())
+    assert controller.wait_idle(120)
+    assert controller.view().staff_phase is StaffPhase.PIN_REQUIRED
