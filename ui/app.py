@@ -218,7 +218,7 @@ class DeskApp(App[None]):
     # ---- app-wide keys ----------------------------------------------------------------------------------------
     def action_help_quit(self) -> None:
         """Ctrl+C (Textual's own words are English): how to quit, in French."""
-        self.notify("Pour quitter le poste, tapez Ctrl+Q.", title="Quitter ?")
+        self.notify(self.texts("quit.how"), title=self.texts("quit.title"))
 
     def action_help(self) -> None:
         from ui.screens.help import HelpScreen

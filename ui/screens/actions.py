@@ -45,6 +45,7 @@ class ActionsScreen(DeskModal):
             options.append(Option(label, id=page, disabled=not usable))
         who = f"{self.row.beneficiary.nom_usuel} {self.row.beneficiary.prenom}" if self.row else t("actions.no_patient")
         with Vertical(classes="dialog"):
+            yield self.test_card_line()
             yield Static(t("actions.title", who=who), classes="dialog-title")
             yield OptionList(*options, id="pages")
             yield Static(t("actions.hint"), classes="hint")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.app import App
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 
 from kiosk.desk import DeskView
 from kiosk.desk.events import DeskEvent
@@ -45,6 +46,13 @@ class DeskModal(_Typed, ModalScreen[None]):
     def __init__(self, card_counter: int) -> None:
         super().__init__()
         self.card_counter = card_counter
+
+    def test_card_line(self) -> Static:
+        """"CARTE DE TEST" on every dialog that shows a test card's patient (empty otherwise)."""
+        shown = self.desk.controller.view().test_card
+        line = Static(self.t("test_card") if shown else "", classes="test-card")
+        line.display = shown
+        return line
 
     def show(self, view: DeskView, event: DeskEvent | None) -> None:
         if not view.is_open or view.card_counter != self.card_counter or not view.rows:

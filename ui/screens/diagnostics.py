@@ -26,19 +26,19 @@ class DiagnosticsScreen(DeskScreen):
         table: DataTable[str] = DataTable(id="checks", cursor_type="row")
         # Fixed widths: auto-sized columns sometimes kept their label's width after `clear()` + `add_row()`
         # (seen on a loaded 2-core machine), which cut every line to a few letters.
-        table.add_column("Élément", width=30)
-        table.add_column("État", width=6)
-        table.add_column("Détail", width=90)
+        table.add_column(self.t("diagnostics.what"), width=30)
+        table.add_column(self.t("diagnostics.state"), width=6)
+        table.add_column(self.t("diagnostics.detail"), width=90)
         yield table
         yield Static("", id="check-detail")  # the highlighted row's whole text: nothing is cut silently
-        yield Static("Vérification en cours…", id="message")
+        yield Static(self.t("diagnostics.checking"), id="message")
         yield Footer()
 
     def on_mount(self) -> None:
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        self.query_one("#message", Static).update("Vérification en cours…")
+        self.query_one("#message", Static).update(self.t("diagnostics.checking"))
         self._collect()
 
     @work(thread=True, exclusive=True)
@@ -59,7 +59,7 @@ class DiagnosticsScreen(DeskScreen):
         self._show_detail(table.cursor_row)
         failed = sum(1 for r in rows if r.get("ok") is False)
         self.query_one("#message", Static).update(
-            "Tout est en ordre." if not failed else f"{failed} point(s) à corriger : appelez le technicien (kiosk doctor)."
+            self.t("diagnostics.all_ok") if not failed else self.t("diagnostics.failed", count=failed)
         )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -34,6 +34,7 @@ class QualifyScreen(DeskModal):
             b = self.row.beneficiary
             against = t("qualify.no_traits", traits=f"{b.birth_name} {b.prenom}, né(e) le {birth_date(b.date_naissance)}")
         with Vertical(classes="dialog"):
+            yield self.test_card_line()
             yield Static(t("qualify.title"), classes="dialog-title")
             yield Static(t("qualify.against", traits=against))
             yield OptionList(*[Option(t.document(d), id=d.name) for d in IdDocument], id="documents")
