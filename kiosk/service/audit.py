@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
 from kiosk.ins import InsMatricule
+from kiosk.service.anchor import Anchor, JournalAnchor, check_anchors
 
 if TYPE_CHECKING:
     from kiosk.config import Config
 
-__all__ = ["AuditJournal", "AuditProblem", "audit_dir", "verify_journal"]
+__all__ = ["AuditJournal", "AuditProblem", "audit_dir", "verify_anchors", "verify_journal"]
 
 GENESIS = "0" * 64
 
@@ -58,8 +59,9 @@ class AuditProblem:
 
 
 class AuditJournal:
-    def __init__(self, directory: Path, retention_days: int = 365) -> None:
+    def __init__(self, directory: Path, retention_days: int = 365, anchor: JournalAnchor | None = None) -> None:
         self.directory = Path(directory)
+        self.anchor = anchor  # each new head also goes to the system journal (kiosk/service/anchor.py)
         self.retention_days = retention_days
         self._lock = threading.Lock()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -112,6 +114,8 @@ class AuditJournal:
                 os.close(fd)
             self._seq, self._prev = body["seq"], entry["hash"]
             atomic_write(self.directory / "head.json", json.dumps({"seq": self._seq, "hash": self._prev}).encode(), 0o640)
+            if self.anchor is not None:
+                self.anchor.send(self._seq, f"{moment:%Y-%m-%d}", self._prev)
             return entry
 
     def writable(self, now: datetime | None = None) -> bool:
@@ -146,6 +150,8 @@ class AuditJournal:
             else:
                 anchor = {"seq": self._seq, "hash": self._prev}
             atomic_write(self.directory / "anchor.json", json.dumps(anchor).encode(), 0o640)
+            if self.anchor is not None:
+                self.anchor.send(int(anchor["seq"]), "", str(anchor["hash"]), kind="start")
             for f in old:
                 f.unlink()
                 removed.append(f.name)
@@ -271,3 +277,10 @@ def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
         problems.append(AuditProblem(last_file or "head.json", last_line,
                                      f"le journal s'arrête à l'entrée {seq} mais la dernière écrite est la {head[0]} : entrées de fin supprimées"))
     return count, problems
+
+
+def verify_anchors(directory: Path, anchors: list[Anchor]) -> tuple[list[AuditProblem], str]:
+    """The chain against the system journal's anchors: (tampering findings, "ancrage indisponible" note)."""
+    start = _valid_head(AuditJournal._read_json(Path(directory) / "anchor.json")) or (0, GENESIS)
+    findings, note = check_anchors(list(read_entries(directory)), anchors, start)
+    return [AuditProblem("ancrage", 0, f) for f in findings], note

@@ -50,7 +50,9 @@ class DeskRuntime:
         self._refresh_params = refresh_params
         self._on_config = on_config
         self._params_source = params_source  # where param-lps comes from, when not the configuration (the demo)
-        self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days)
+        from kiosk.service.anchor import JournalAnchor
+
+        self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days, anchor=JournalAnchor())
         self.controller = DeskController(ports_factory(config), texts=Texts(config.ui.texts), audit=self.audit)
         self._watcher: Any = None
         self.wake = threading.Event()  # set when the main loop should look at its duties again

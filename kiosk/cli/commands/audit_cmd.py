@@ -19,6 +19,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="audit_verb", metavar="VERBE", required=True)
     verify = verbs.add_parser("verify", parents=[parent],
                               help="vérifie la chaîne (code 1 si une entrée a été retirée ou modifiée)")
+    verify.add_argument("--anchors", metavar="FICHIER",
+                        help="ancrages en lignes JSON (journalctl -o json, ou collecteur syslog) ; par défaut journalctl")
+    verify.add_argument("--no-anchors", action="store_true", help="ne pas comparer aux ancrages du journal système")
     verify.set_defaults(handler=cmd_verify)
     show = verbs.add_parser("show", parents=[parent], help="liste les entrées (heures locales)")
     show.add_argument("--since", metavar="AAAA-MM-JJ", type=_day, help="à partir de ce jour (heure locale)")
@@ -45,14 +48,27 @@ def _local(stamp: str) -> datetime | None:
 
 
 def cmd_verify(ctx: CliContext) -> int:
-    from kiosk.service.audit import audit_dir, verify_journal
+    from kiosk.service.anchor import read_anchors
+    from kiosk.service.audit import audit_dir, verify_anchors, verify_journal
 
     directory = audit_dir(ctx.config)
     count, problems = verify_journal(directory)
+    note = ""
+    if not ctx.args.no_anchors:
+        try:
+            anchors = read_anchors(ctx.args.anchors)
+        except OSError as e:
+            ctx.emit({"ok": False, "error": "usage", "problems": [f"--anchors : {e.strerror or e}"]},
+                     f"ancrages illisibles : {e.strerror or e}")
+            return exitcodes.USAGE
+        found, note = verify_anchors(directory, anchors)
+        problems += found
     lines = [f"{directory} : {count} entrée(s) vérifiée(s)"]
     lines += [f"  {p}" for p in problems] or ["  chaîne intacte"]
-    ctx.emit({"directory": str(directory), "entries": count, "ok": not problems, "problems": [str(p) for p in problems]},
-             "\n".join(lines))
+    if note:  # not tampering: the system journal has no anchors for these entries (volatile, vacuumed)
+        lines.append(f"  {note}")
+    ctx.emit({"directory": str(directory), "entries": count, "ok": not problems, "problems": [str(p) for p in problems],
+              "anchors": note or "ok"}, "\n".join(lines))
     return exitcodes.OK if not problems else exitcodes.NEGATIVE
 
 

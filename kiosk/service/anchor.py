@@ -1,0 +1,114 @@
+"""Anchoring the audit chain outside the state directory: each new head (sequence, day, hash) also goes to the
+system journal, which the kiosk user can append to but not rewrite, so whoever rewrites the state directory
+(a re-chained forgery, cut-off entries, deleted days, a forged anchor.json) cannot rewrite the anchors too.
+
+Sending: journald's native protocol, one datagram of `FIELD=value` lines to /run/systemd/journal/socket
+(`$KIOSK_JOURNAL_SOCKET` overrides it: the suite's stand-in socket, as these build machines have no systemd as
+PID 1). Non-blocking: a missing or full journal never holds the desk; the first failure time is kept, so
+verify can say "ancrage indisponible depuis ..." rather than cry tampering.
+
+Reading: `journalctl -o json SYSLOG_IDENTIFIER=kiosk-audit` (or a file of such JSON lines: the stand-in's
+record, or a copy taken from the hospital's syslog collector), then `check_anchors` compares them with the
+entries. A volatile or vacuumed journal simply has no anchors for older entries: that is reported as
+"ancrage indisponible", distinct from tampering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Anchor", "JournalAnchor", "check_anchors", "read_anchors"]
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+IDENTIFIER = "kiosk-audit"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    seq: int
+    hash: str
+    day: str
+    kind: str = "head"  # "head": an entry written; "start": retention moved the chain's start (anchor.json)
+
+
+class JournalAnchor:
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path or os.environ.get("KIOSK_JOURNAL_SOCKET") or JOURNAL_SOCKET
+        self.unavailable_since: datetime | None = None
+        self._sock: socket.socket | None = None
+
+    def send(self, seq: int, day: str, digest: str, kind: str = "head") -> bool:
+        fields = {"MESSAGE": f"journal d'audit : {'entrée' if kind == 'head' else 'début de chaîne'} {seq}",
+                  "SYSLOG_IDENTIFIER": IDENTIFIER, "PRIORITY": "6", "KIOSK_AUDIT_KIND": kind,
+                  "KIOSK_AUDIT_SEQ": str(seq), "KIOSK_AUDIT_DAY": day, "KIOSK_AUDIT_HASH": digest}
+        data = "".join(f"{k}={v}\n" for k, v in fields.items()).encode()
+        try:
+            if self._sock is None:
+                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            self._sock.sendto(data, socket.MSG_DONTWAIT, self.path)
+        except OSError:
+            if self.unavailable_since is None:
+                self.unavailable_since = datetime.now(UTC)
+            return False
+        self.unavailable_since = None
+        return True
+
+
+def read_anchors(source: str | None = None) -> list[Anchor]:
+    """From a file of journal JSON lines, or from `journalctl` when `source` is None (empty if unavailable)."""
+    if source:
+        lines: Iterable[str] = Path(source).read_text(encoding="utf-8", errors="replace").splitlines()
+    else:
+        try:
+            done = subprocess.run(["journalctl", "--no-pager", "-o", "json", f"SYSLOG_IDENTIFIER={IDENTIFIER}"],
+                                  capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return []
+        lines = done.stdout.splitlines() if done.returncode == 0 else []
+    anchors = []
+    for line in lines:
+        try:
+            record: Any = json.loads(line)
+            anchors.append(Anchor(int(record["KIOSK_AUDIT_SEQ"]), str(record["KIOSK_AUDIT_HASH"]),
+                                  str(record.get("KIOSK_AUDIT_DAY", "")), str(record.get("KIOSK_AUDIT_KIND", "head"))))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return anchors
+
+
+def check_anchors(entries: list[dict[str, Any]], anchors: list[Anchor], start: tuple[int, str]) -> tuple[list[str], str]:
+    """(tampering findings, availability note) for the entries kept against the anchors; `start` is anchor.json's
+    (sequence, hash) where the retained chain begins ((0, genesis) when nothing was ever deleted)."""
+    by_seq = {e["seq"]: e for e in entries}
+    heads = sorted((a for a in anchors if a.kind == "head"), key=lambda a: a.seq)
+    starts = [a for a in anchors if a.kind == "start"]
+    findings: list[str] = []
+    last = max(by_seq, default=start[0])
+    for anchor in heads:
+        if anchor.seq <= start[0]:
+            continue  # before the retained chain: deleted by retention
+        entry = by_seq.get(anchor.seq)
+        if entry is None:
+            what = "entrées de fin supprimées (troncature)" if anchor.seq > last else "entrée ou fichier supprimé"
+            findings.append(f"l'ancrage de l'entrée {anchor.seq} ({anchor.day}) n'a pas d'entrée : {what}")
+        elif entry.get("hash") != anchor.hash:
+            findings.append(f"l'entrée {anchor.seq} ne correspond pas à son ancrage : journal réécrit (falsification)")
+    if start[0] > 0 and (starts or any(a.seq <= start[0] for a in heads)) and \
+            not any((a.seq, a.hash) == start for a in starts):
+        findings.append(f"anchor.json (début à l'entrée {start[0] + 1}) ne correspond à aucune rotation ancrée : "
+                        "entrées anciennes supprimées et début de chaîne falsifié")
+    anchored = {a.seq for a in heads}
+    missing = sorted(s for s in by_seq if s not in anchored)
+    note = ""
+    if missing:
+        since = by_seq[missing[0]].get("time", "?")
+        note = f"ancrage indisponible depuis {since} (entrée {missing[0]}) : journal système volatil, purgé ou absent"
+    return findings, note
