@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,13 +157,9 @@ class AuditJournal:
         return removed
 
     def _load_key(self) -> bytes:
-        path = self.directory / "patient-key"
-        try:
-            return bytes.fromhex(path.read_text().strip())
-        except FileNotFoundError:
-            key = secrets.token_bytes(32)
-            atomic_write(path, key.hex().encode(), 0o600)
-            return key
+        from kiosk.service.auditkey import load_key
+
+        return load_key(self.directory, has_entries(self.directory))
 
     @staticmethod
     def _read_json(path: Path) -> dict[str, Any] | None:
@@ -220,6 +215,10 @@ def _entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     yield number, entry
         except OSError as e:  # e.g. a directory named like a day file
             yield 0, {"_bad": f"fichier illisible ({e.strerror or e})"}
+
+
+def has_entries(directory: Path) -> bool:
+    return any(f.is_file() and f.stat().st_size > 0 for f in journal_files(directory))
 
 
 def _max_seq(path: Path) -> int:

@@ -23,6 +23,11 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
                         help="ancrages en lignes JSON (journalctl -o json, ou collecteur syslog) ; par défaut journalctl")
     verify.add_argument("--no-anchors", action="store_true", help="ne pas comparer aux ancrages du journal système")
     verify.set_defaults(handler=cmd_verify)
+    seal = verbs.add_parser("seal-key", parents=[parent],
+                            help="scelle la clé du journal avec systemd-creds (migration, ou --generate au premier démarrage)")
+    seal.add_argument("--generate", action="store_true", help="crée la clé (journal sans entrées seulement)")
+    seal.add_argument("--out", metavar="FICHIER", help="credential chiffré (défaut /etc/kiosk/audit-key.cred)")
+    seal.set_defaults(handler=cmd_seal_key)
     show = verbs.add_parser("show", parents=[parent], help="liste les entrées (heures locales)")
     show.add_argument("--since", metavar="AAAA-MM-JJ", type=_day, help="à partir de ce jour (heure locale)")
     show.add_argument("--staff", metavar="IDNAT", help="les entrées d'une carte professionnelle")
@@ -70,6 +75,19 @@ def cmd_verify(ctx: CliContext) -> int:
     ctx.emit({"directory": str(directory), "entries": count, "ok": not problems, "problems": [str(p) for p in problems],
               "anchors": note or "ok"}, "\n".join(lines))
     return exitcodes.OK if not problems else exitcodes.NEGATIVE
+
+
+def cmd_seal_key(ctx: CliContext) -> int:
+    from pathlib import Path
+
+    from kiosk.service.audit import audit_dir, has_entries
+    from kiosk.service.auditkey import SEALED_PATH, seal_key
+
+    directory = audit_dir(ctx.config)
+    out = Path(ctx.args.out) if ctx.args.out else SEALED_PATH
+    message = seal_key(directory, out, generate=ctx.args.generate, journal_has_entries=has_entries(directory))
+    ctx.emit({"ok": True, "credential": str(out), "message": message}, message)
+    return exitcodes.OK
 
 
 def cmd_show(ctx: CliContext) -> int:
