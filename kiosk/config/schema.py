@@ -16,6 +16,7 @@ from kiosk.config.schema_readers import ReaderConfig
 from kiosk.config.schema_sync import SyncConfig
 from kiosk.config.schema_teleservices import DmpConfig, InsiConfig
 from kiosk.config.schema_webps import ParamsConfig, WebpsConfig
+from kiosk.urls import url_problem
 
 Environment = Literal["prod", "test", "demo"]
 _FINESS = re.compile(r"^(?:\d{2}|2A|2B)\d{7}$")
@@ -58,6 +59,8 @@ class UiConfig:
     lock_after_s: int = doc(0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).", bounds=(0, 86400))
     texts: dict[str, str] = doc(text="Overrides of the desk's French texts, by message id.", factory=dict)
     audit_retention_days: int = doc(365, "Days the desk's audit journal is kept (whole days are deleted after that).", bounds=(1, 3660))
+    audit_syslog: str = doc("", "host:port of the hospital's syslog collector (RFC 5424 over TLS) that also receives the audit anchors; empty = none.")
+    audit_syslog_ca: str = doc("", "PEM bundle of trust anchors for that collector; empty = the system's.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         from kiosk.desk.texts import is_text_id
@@ -69,6 +72,8 @@ class UiConfig:
                 yield ("texts", key), "identifiant de texte inconnu (voir kiosk/desk/texts.py)"
         if self.audit_retention_days < 1:
             yield ("audit_retention_days",), "nombre de jours strictement positif attendu"
+        if self.audit_syslog and (problem := url_problem(f"https://{self.audit_syslog}")):
+            yield ("audit_syslog",), f"hôte:port attendu : {problem}"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Anchor", "JournalAnchor", "check_anchors", "read_anchors"]
+__all__ = ["Anchor", "Anchors", "JournalAnchor", "SyslogAnchor", "check_anchors", "read_anchors"]
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 IDENTIFIER = "kiosk-audit"
@@ -60,6 +60,67 @@ class JournalAnchor:
             return False
         self.unavailable_since = None
         return True
+
+
+class SyslogAnchor:
+    """The same anchors to the hospital's collector: RFC 5424 messages over TLS (RFC 5425 octet counting), the
+    server checked against `ca_bundle`. Best effort with short timeouts: a collector down never holds the desk;
+    the connection is made again at the next entry."""
+
+    def __init__(self, target: str, ca_bundle: str = "", timeout_s: float = 2.0) -> None:
+        from kiosk.urls import parse_url
+
+        safe = parse_url(f"https://{target}")  # host:port through the one URL parser
+        self.host, self.port = safe.host, safe.port or 6514
+        self.ca_bundle, self.timeout_s = ca_bundle, timeout_s
+        self.unavailable_since: datetime | None = None
+        self._conn: Any = None
+
+    def send(self, seq: int, day: str, digest: str, kind: str = "head") -> bool:
+        import ssl
+
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        message = (f"<110>1 {stamp} {socket.gethostname() or '-'} {IDENTIFIER} {os.getpid()} {kind} "
+                   f'[kiosk-audit@32473 seq="{seq}" day="{day}" hash="{digest}" kind="{kind}"] '
+                   f"journal d'audit : entrée {seq}").encode()
+        frame = str(len(message)).encode() + b" " + message
+        for _attempt in (1, 2):  # a connection the collector closed meanwhile: once more on a new one
+            try:
+                if self._conn is None:
+                    context = ssl.create_default_context(cafile=self.ca_bundle or None)
+                    raw = socket.create_connection((self.host, self.port), timeout=self.timeout_s)
+                    self._conn = context.wrap_socket(raw, server_hostname=self.host)
+                self._conn.sendall(frame)
+                self.unavailable_since = None
+                return True
+            except (OSError, ValueError):
+                self.close()
+        if self.unavailable_since is None:
+            self.unavailable_since = datetime.now(UTC)
+        return False
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+
+class Anchors:
+    """Several destinations (the system journal, the collector): each gets every anchor."""
+
+    def __init__(self, *targets: JournalAnchor | SyslogAnchor) -> None:
+        self.targets = targets
+
+    @property
+    def unavailable_since(self) -> datetime | None:
+        return min((t.unavailable_since for t in self.targets if t.unavailable_since), default=None)
+
+    def send(self, seq: int, day: str, digest: str, kind: str = "head") -> bool:
+        sent = [t.send(seq, day, digest, kind) for t in self.targets]  # every target, even after a failure
+        return all(sent)
 
 
 def read_anchors(source: str | None = None) -> list[Anchor]:

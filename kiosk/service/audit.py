@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
 from kiosk.ins import InsMatricule
-from kiosk.service.anchor import Anchor, JournalAnchor, check_anchors
+from kiosk.service.anchor import Anchor, Anchors, JournalAnchor, check_anchors
 
 if TYPE_CHECKING:
     from kiosk.config import Config
@@ -58,7 +58,7 @@ class AuditProblem:
 
 
 class AuditJournal:
-    def __init__(self, directory: Path, retention_days: int = 365, anchor: JournalAnchor | None = None) -> None:
+    def __init__(self, directory: Path, retention_days: int = 365, anchor: JournalAnchor | Anchors | None = None) -> None:
         self.directory = Path(directory)
         self.anchor = anchor  # each new head also goes to the system journal (kiosk/service/anchor.py)
         self.retention_days = retention_days

@@ -50,9 +50,12 @@ class DeskRuntime:
         self._refresh_params = refresh_params
         self._on_config = on_config
         self._params_source = params_source  # where param-lps comes from, when not the configuration (the demo)
-        from kiosk.service.anchor import JournalAnchor
+        from kiosk.service.anchor import Anchors, JournalAnchor, SyslogAnchor
 
-        self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days, anchor=JournalAnchor())
+        targets: list[JournalAnchor | SyslogAnchor] = [JournalAnchor()]
+        if config.ui.audit_syslog:
+            targets.append(SyslogAnchor(config.ui.audit_syslog, config.ui.audit_syslog_ca))
+        self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days, anchor=Anchors(*targets))
         self.controller = DeskController(ports_factory(config), texts=Texts(config.ui.texts), audit=self.audit)
         self._watcher: Any = None
         self.wake = threading.Event()  # set when the main loop should look at its duties again

@@ -157,3 +157,45 @@ def test_cli_verify_with_anchors(anchored, run_kiosk, tmp_path) -> None:
     (audit / "head.json").unlink()
     bad = run_kiosk("audit", "verify", "--anchors", str(journal.file), config=config)
     assert bad.returncode == 1 and "ancrage" in bad.stdout and "Traceback" not in bad.stderr
+
+
+def test_anchors_also_go_to_a_tls_syslog_collector(tmp_path, pki) -> None:
+    """The optional RFC 5424 over TLS (RFC 5425 framing) copy of every anchor, to a loopback collector that
+    presents the test PKI's server certificate."""
+    import ssl
+
+    from kiosk.service.anchor import Anchors, SyslogAnchor
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+    done = threading.Event()
+
+    def collect() -> None:
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True) as tls:
+            data = b""
+            while len(received) < 3:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                while b" " in data:
+                    size, _, rest = data.partition(b" ")
+                    if len(rest) < int(size):
+                        break
+                    received.append(rest[: int(size)])
+                    data = rest[int(size):]
+        done.set()
+
+    threading.Thread(target=collect, daemon=True).start()
+    syslog = SyslogAnchor(f"127.0.0.1:{listener.getsockname()[1]}", str(pki.ca_bundle))
+    j = AuditJournal(tmp_path / "audit", anchor=Anchors(syslog))
+    for i in range(3):
+        j.record("desk_opened", "ok", now=T0 + timedelta(minutes=i))
+    assert done.wait(60)
+    assert all(m.startswith(b"<110>1 ") and b"kiosk-audit@32473" in m for m in received)
+    assert [int(m.split(b'seq="')[1].split(b'"')[0]) for m in received] == [1, 2, 3]
+    listener.close()
+    syslog.close()
