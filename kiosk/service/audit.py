@@ -83,10 +83,7 @@ class AuditJournal:
             self.record("segment_started", "new_segment", reason=self.segment_reason)
 
     def patient_ref(self, ins: InsMatricule | str | None) -> str:
-        if ins is None:
-            return ""
-        value = ins.value if isinstance(ins, InsMatricule) else "".join(str(ins).split()).upper()
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:32]
+        return patient_ref(self._key, ins)
 
     def record(self, action: str, outcome: str, *, staff: str = "", ins: InsMatricule | None = None,
                now: datetime | None = None, **detail: Any) -> dict[str, Any]:
@@ -168,6 +165,14 @@ class AuditJournal:
             return data if isinstance(data, dict) else None
         except (FileNotFoundError, ValueError):
             return None
+
+
+def patient_ref(key: bytes, ins: InsMatricule | str | None) -> str:
+    """The journal's name for a patient: HMAC-SHA-256 of the INS under the kiosk's key, truncated."""
+    if ins is None:
+        return ""
+    value = ins.value if isinstance(ins, InsMatricule) else "".join(str(ins).split()).upper()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _valid_head(data: dict[str, Any] | None) -> tuple[int, str] | None:

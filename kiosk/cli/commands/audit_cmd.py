@@ -92,13 +92,16 @@ def cmd_seal_key(ctx: CliContext) -> int:
 
 def cmd_show(ctx: CliContext) -> int:
     from kiosk.ins import MatriculeError, parse_matricule
-    from kiosk.service.audit import AuditJournal, audit_dir, read_entries
+    from kiosk.service.audit import audit_dir, has_entries, patient_ref, read_entries
+    from kiosk.service.auditkey import load_key
 
     directory = audit_dir(ctx.config)
     patient = None
     if ctx.args.ins:
         try:
-            patient = AuditJournal(directory).patient_ref(parse_matricule(ctx.args.ins, strict=False))
+            # The key only: a reading command never opens the journal for writing.
+            matricule = parse_matricule(ctx.args.ins, strict=False)
+            patient = patient_ref(load_key(directory, True), matricule) if has_entries(directory) else "-"
         except MatriculeError as e:
             ctx.emit({"ok": False, "error": "usage", "problems": [f"--ins : matricule invalide ({e.reason})"]},
                      f"matricule invalide : {e.reason}")
