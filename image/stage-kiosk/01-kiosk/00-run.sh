@@ -35,3 +35,11 @@ if [ -f "${communes}/communes.json" ]; then
 else
 	echo "01-kiosk: no list of communes in ${communes}: birthplaces only by INSEE code on this image" >&2
 fi
+# Tickets carry patient data: libcups accepts any print server certificate by default (ipps://); not on a kiosk.
+install -d -m 0755 "${ROOTFS_DIR}/etc/cups"
+cat > "${ROOTFS_DIR}/etc/cups/client.conf" <<'CONF'
+# The reception kiosk: a print server's TLS certificate must chain to a trusted root and be valid.
+ValidateCerts Yes
+AllowAnyRoot No
+AllowExpiredCerts No
+CONF
