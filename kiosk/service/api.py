@@ -167,6 +167,7 @@ class ApiServer:
         self._pin_lock = threading.Lock()
         self._next_pin = 0.0
         self.clients = 0  # being served now (benchmarks, tests)
+        self._count_lock = threading.Lock()
 
     # ---- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -291,7 +292,8 @@ class ApiServer:
                 pass
 
     def _serve(self, conn: socket.socket) -> None:
-        self.clients += 1
+        with self._count_lock:
+            self.clients += 1
         try:
             with conn:
                 client = _Client(conn, self.limits)
@@ -308,7 +310,8 @@ class ApiServer:
                     if not client.send(answer) or answer.get("error") == "too_large":
                         return  # the rest of an oversized line is not a request: drop the connection
         finally:
-            self.clients -= 1
+            with self._count_lock:
+                self.clients -= 1
             self._slots.release()
 
     # ---- requests ---------------------------------------------------------------------------------------------
