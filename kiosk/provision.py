@@ -13,9 +13,13 @@ material to install, with paths relative to the file:
     auth_password = "..."
     dmp_auth = "dmp.p12"        # optional: another certificate for the DMP's mutual TLS (default: auth)
     dmp_auth_password = "..."
-    signing = "signing.p12"     # the VIHF signing certificate (optional; PEM with signing_key)
+    signing = "signing.p12"     # the VIHF signing certificate (PEM with signing_key); DMP only
     signing_password = "..."
     ca_bundle = "igc-sante.pem" # trust anchors for the teleservices
+    [dmp]                       # copied like any section; outside demo a DMP kiosk needs a signing certificate
+    responsible_idnat = "3750712184/ACCUEIL01"  # and the person answering for calls made without a CPx card
+    responsible_name = "DUPONT Marie"
+    # or: enabled = false       -> an INSi-only kiosk, no DMP certificate asked
     [fleet]
     url = "https://flotte.example.org/kiosks"
     trusted_root = "root.json"  # the fleet's TUF root
@@ -137,6 +141,7 @@ def plan(data: dict[str, Any], base: Path, config_path: Path, *, existing: dict[
     if not isinstance(material, dict):
         problems.append("certificates : table attendue")
         material = {}
+    dmp_enabled = _dmp_section(doc).get("enabled", True) is not False
     anchors = None
     if material.get("ca_bundle"):
         bundle_path = base / str(material["ca_bundle"])
@@ -144,11 +149,14 @@ def plan(data: dict[str, Any], base: Path, config_path: Path, *, existing: dict[
             anchors = load_ca_bundle(bundle_path)
             target = certs_dir / "ca-bundle.pem"
             result.files[target] = bundle_path.read_bytes()
-            for section in ("insi", "dmp"):
+            for section in ("insi", "dmp") if dmp_enabled else ("insi",):
                 doc.setdefault(section, {})["ca_bundle"] = str(target)
         except ConfigError as e:
             problems.append(f"certificates.ca_bundle : {e}")
-    roles = [("auth", "INSi (authentification)", [("insi", "pkcs12")] + ([] if material.get("dmp_auth") else [("dmp", "pkcs12")]), True),
+    reported = _dmp_problems(doc, material, environment, dmp_enabled)
+    problems += [f"{key} : {message}" for key, message in reported]
+    dmp_auth = [("dmp", "pkcs12")] if dmp_enabled and not material.get("dmp_auth") else []
+    roles = [("auth", "INSi (authentification)", [("insi", "pkcs12"), *dmp_auth], True),
              ("dmp_auth", "DMP (authentification)", [("dmp", "pkcs12")], False),
              ("signing", "DMP (signature VIHF)", [("dmp", "signing_pkcs12")], False)]
     for role, label, targets, insi_auth in roles:
@@ -156,6 +164,8 @@ def plan(data: dict[str, Any], base: Path, config_path: Path, *, existing: dict[
             if role == "auth" and environment in ("prod", "test"):
                 problems.append("certificates.auth : certificat d'authentification de l'organisation obligatoire")
             continue
+        if role != "auth" and not dmp_enabled:
+            continue  # refused by _dmp_problems: a DMP certificate on an INSi-only kiosk
         source = base / str(material[role])
         key_source = base / str(material[f"{role}_key"]) if material.get(f"{role}_key") else None
         try:
@@ -186,12 +196,44 @@ def plan(data: dict[str, Any], base: Path, config_path: Path, *, existing: dict[
 
     text = tomli_w.dumps(doc)
     _, config_problems = parse_config(text, str(config_path))
-    problems += [str(p).replace(" (absente du fichier)", "") for p in config_problems]
+    # Keys already explained in the provisioning file's terms are not repeated in the configuration's; no line
+    # numbers either: they would point into the generated kiosk.toml, not the technician's file.
+    said = {key for key, _ in reported}
+    said |= {"dmp.signing_pkcs12"} if "certificates.signing" in said else set()
+    problems += [f"{p.key or '<racine>'} : {p.message}" for p in config_problems if p.key not in said]
     if problems:
         raise ConfigError("provisionnement refusé, rien n'a été écrit :\n" + "\n".join(f"  - {p}" for p in problems),
                           problems)
     result.config_text = text
     return result
+
+
+def _dmp_section(doc: dict[str, Any]) -> dict[str, Any]:
+    section = doc.get("dmp")
+    return section if isinstance(section, dict) else {}
+
+
+def _dmp_problems(doc: dict[str, Any], material: dict[str, Any], environment: Any,
+                  dmp_enabled: bool) -> list[tuple[str, str]]:
+    """What a DMP kiosk lacks, or an INSi-only one has too much of, in the provisioning file's own keys: the
+    kiosk is INSi-only only when the file says so (`[dmp] enabled = false`), never because a certificate is
+    missing."""
+    if not dmp_enabled:
+        extra = "certificat DMP inutile avec [dmp] enabled = false (borne INSi seule) : retirer l'un ou l'autre"
+        return [(f"certificates.{role}", extra) for role in ("dmp_auth", "signing") if material.get(role)]
+    if environment == "demo":
+        return []
+    or_insi_only = "(ou [dmp] enabled = false pour une borne INSi seule)"
+    out = []
+    dmp = _dmp_section(doc)
+    if not material.get("signing") and not dmp.get("signing_pkcs12"):  # (nor one kept from the configuration)
+        out.append(("certificates.signing",
+                    f"certificat de signature VIHF de l'organisation obligatoire pour le DMP {or_insi_only}"))
+    for key, what in (("responsible_idnat", "identifiant national (IdNat)"), ("responsible_name", "« NOM Prénom »")):
+        if not str(dmp.get(key, "")).strip():
+            out.append((f"dmp.{key}",
+                        f"{what} de la personne responsable des appels DMP sans carte CPx obligatoire {or_insi_only}"))
+    return out
 
 
 def _urls(doc: dict[str, Any], fleet: Any) -> list[tuple[str, str]]:
@@ -304,6 +346,9 @@ def ask_interactively(ask: Ask, say: Callable[[str], None], base: Path, attempts
     def existing_file(value: str) -> str | None:
         return None if not value or (base / value).is_file() else f"fichier introuvable : {base / value}"
 
+    def yes_no(value: str) -> str | None:
+        return None if value in ("oui", "non") else "oui ou non"
+
     def optional_url(value: str) -> str | None:
         return check_url(value) if value else None
 
@@ -326,10 +371,22 @@ def ask_interactively(ask: Ask, say: Callable[[str], None], base: Path, attempts
     if not auth.endswith((".p12", ".pfx")):
         certs["auth_key"] = question("Clé privée PEM (vide si dans le même fichier)", existing_file)
     certs["auth_password"] = question("Mot de passe du certificat", secret=True)
-    signing = question("Certificat de signature VIHF (vide si aucun)", existing_file)
-    if signing:
-        certs["signing"] = signing
-        certs["signing_password"] = question("Mot de passe du certificat de signature", secret=True)
+    # The DMP needs a signing certificate and a responsible person (outside demo); without them the kiosk is
+    # INSi-only, and that is asked, not guessed from an empty answer.
+    if question("Raccorder le DMP (oui, ou non pour une borne INSi seule)", yes_no, default="oui") == "oui":
+        needed = (lambda v: None) if doc["environment"] == "demo" else required
+        signing = question("Certificat de signature VIHF (fichier .p12 ou .pem)", lambda v: existing_file(v) or needed(v))
+        if signing:
+            certs["signing"] = signing
+            if not signing.endswith((".p12", ".pfx")):
+                certs["signing_key"] = question("Clé privée PEM de signature (vide si dans le même fichier)", existing_file)
+            certs["signing_password"] = question("Mot de passe du certificat de signature", secret=True)
+        dmp = {"responsible_idnat": question("IdNat de la personne responsable des appels DMP sans carte", needed),
+               "responsible_name": question("Nom de cette personne (NOM Prénom)", needed)}
+        if any(dmp.values()):
+            doc["dmp"] = {k: v for k, v in dmp.items() if v}
+    else:
+        doc["dmp"] = {"enabled": False}
     bundle = question("Bundle des autorités IGC-Santé (PEM, vide = celles du système)", existing_file)
     if bundle:
         certs["ca_bundle"] = bundle

@@ -11,12 +11,13 @@ import os
 import sys
 import time
 from pathlib import Path, PurePath
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.message import Message
+from textual.screen import Screen
 from textual.timer import Timer
 
 from kiosk.desk import DeskView, StaffPhase
@@ -164,8 +165,14 @@ class DeskApp(App[None]):
 
     def _say_countdown(self, text: str) -> None:
         screen = self.get_screen("desk") if self._base else None
-        if isinstance(screen, OpenDeskScreen) and screen.is_mounted:
+        if isinstance(screen, OpenDeskScreen) and self._live(screen):
             screen.countdown(text)
+
+    def _live(self, screen: Screen[Any]) -> bool:
+        """A screen that can render: mounted (composed), and the app not shutting down. Shutdown removes the
+        screens' widgets while desk events may still arrive (the controller's threads do not stop with the UI),
+        and a screen keeps `is_mounted` until its own turn comes: rendering then raised NoMatches."""
+        return self.is_running and screen.is_mounted
 
     # ---- rendering --------------------------------------------------------------------------------------------
     def on_desk_app_changed(self, message: Changed) -> None:
@@ -188,7 +195,7 @@ class DeskApp(App[None]):
             # (a locked view has no rows, so the hidden desk keeps no patient) and the one shown.
             for name in (self._base, wanted):
                 screen = self.get_screen(name) if name else None
-                if isinstance(screen, DeskScreen) and screen.is_mounted:
+                if isinstance(screen, DeskScreen) and self._live(screen):
                     screen.show(view, event)
             if self._base:
                 self.switch_screen(wanted)
@@ -202,7 +209,7 @@ class DeskApp(App[None]):
 
     def _show(self, view: DeskView, event: DeskEvent | None) -> None:
         for screen in list(self.screen_stack):
-            if isinstance(screen, (DeskScreen, DeskModal)) and screen.is_mounted:
+            if isinstance(screen, (DeskScreen, DeskModal)) and self._live(screen):
                 screen.show(view, event)
         if event is None:
             return

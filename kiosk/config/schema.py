@@ -42,14 +42,14 @@ class LpsConfig:
     oid: str = doc("", "The software's OID (LPS_ID, DMP message ids). Required outside demo.")
     instance: str = doc("", "This installation's instance id (uuid); empty = derived from /etc/machine-id.")
     insi_idam: str = doc("", "INSi software authorisation number (IDAM), required outside demo.")
-    dmp_homologation: str = doc("", "DMP homologation number (LPS_ID_HOMOLOGATION_DMP), required outside demo.")
+    dmp_homologation: str = doc("", "DMP homologation number (LPS_ID_HOMOLOGATION_DMP), required outside demo when the DMP is enabled.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if self.oid and not _OID.match(self.oid):
             yield ("oid",), "OID attendu (ex. 1.2.250.1.xxx)"
         if root.environment != "demo":
             for key in ("oid", "insi_idam", "dmp_homologation"):
-                if not getattr(self, key):
+                if not getattr(self, key) and (key != "dmp_homologation" or root.dmp.enabled):  # INSi-only: no DMP
                     yield (key,), f"obligatoire en environnement {root.environment}"
 
 

@@ -111,6 +111,7 @@ def test_first_boot_provisions_from_the_boot_partition_then_removes_the_secrets(
     boot.mkdir(parents=True, exist_ok=True)
     ca = Authority.create(TEST_CA)
     ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="motdepasse")
+    ca.pkcs12_file(boot / "signature.p12", "CH DE TEST SIGNATURE", password="motdepasse")
     (boot / "igc-sante.pem").write_bytes(ca.pem())
     (boot / "kiosk-provision.toml").write_text(textwrap.dedent("""
         environment = "test"
@@ -124,7 +125,12 @@ def test_first_boot_provisions_from_the_boot_partition_then_removes_the_secrets(
         [certificates]
         auth = "auth.p12"
         auth_password = "motdepasse"
+        signing = "signature.p12"
+        signing_password = "motdepasse"
         ca_bundle = "igc-sante.pem"
+        [dmp]
+        responsible_idnat = "3750712184/ACCUEIL01"
+        responsible_name = "DUPONT Marie"
     """))
     done = first_boot(rootfs)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -133,7 +139,8 @@ def test_first_boot_provisions_from_the_boot_partition_then_removes_the_secrets(
     kiosk_gid = int(next(line for line in (rootfs / "etc/group").read_text().splitlines()
                          if line.startswith("kiosk:")).split(":")[2])
     assert stat.S_IMODE(st.st_mode) == 0o640 and st.st_uid == 0 and st.st_gid == kiosk_gid
-    assert (rootfs / "etc/kiosk/certs/auth.p12").stat().st_gid == kiosk_gid
+    for role in ("auth", "signing"):
+        assert (rootfs / f"etc/kiosk/certs/{role}.p12").stat().st_gid == kiosk_gid
     assert sorted(p.name for p in boot.iterdir()) == ["igc-sante.pem", "kiosk-provision-OK.txt"]
     assert "motdepasse" not in (boot / "kiosk-provision-OK.txt").read_text()
     check = subprocess.run(["chroot", str(rootfs), "/opt/kiosk/bin/kiosk", "config", "check"], capture_output=True,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 import textwrap
 import tomllib
 from pathlib import Path
@@ -56,6 +58,9 @@ def write_provisioning(boot: Path, **changes: str) -> Path:
         signing = "signing.pem"
         signing_key = "signing.key"
         ca_bundle = "igc-sante.pem"
+        [dmp]
+        responsible_idnat = "3750712184/ACCUEIL01"
+        responsible_name = "DUPONT Marie"
         [fleet]
         url = "https://flotte.example.org/kiosks"
         trusted_root = "root.json"
@@ -74,6 +79,13 @@ def provision(run_kiosk, etc: Path, *args: str, input: str | None = None):
     return run_kiosk("provision", "--json", *args, config=etc / "kiosk.toml", input=input)
 
 
+def provision_interactively(etc: Path, cwd: Path, answers: str) -> subprocess.CompletedProcess[str]:
+    """Answers on stdin, not a tty (the prompts then go to stderr), from the directory holding the files."""
+    return subprocess.run([sys.executable, "-m", "kiosk", "provision", "--config", str(etc / "kiosk.toml")],
+                          input=answers, capture_output=True, text=True, cwd=cwd, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}, check=False)
+
+
 def test_provisioning_file_installs_certificates_and_a_valid_configuration(run_kiosk, tmp_path, bootfs):
     etc = tmp_path / "etc"
     done = provision(run_kiosk, etc, "--from", str(bootfs / "kiosk-provision.toml"))
@@ -86,6 +98,8 @@ def test_provisioning_file_installs_certificates_and_a_valid_configuration(run_k
     assert "certificates" not in config and "fleet" not in config
     assert config["insi"]["pkcs12"] == config["dmp"]["pkcs12"] == str(etc / "certs/auth.p12")
     assert config["insi"]["ca_bundle"] == str(etc / "certs/ca-bundle.pem")
+    assert config["dmp"]["signing_pkcs12"] == str(etc / "certs/signing.p12")
+    assert (config["dmp"]["responsible_idnat"], config["dmp"]["responsible_name"]) == ("3750712184/ACCUEIL01", "DUPONT Marie")
     assert config["sync"] == {"enabled": True, "url": "https://flotte.example.org/kiosks", "device_id": "accueil-01",
                               "site_id": "ch-test", "trusted_root": str(etc / "fleet-root.json")}
     assert "p12-secret" not in (etc / "kiosk.toml").read_text()  # fresh passwords, in files
@@ -120,6 +134,11 @@ def test_dry_run_validates_and_writes_nothing(run_kiosk, tmp_path, bootfs):
     ({'signing_key = "signing.key"': 'signing_key = "auth.key"'}, "clé privée"),
     ({'trusted_root = "root.json"': 'trusted_root = "igc-sante.pem"'}, "pas du JSON valide"),
     ({'[lps]': '[insi]\nendpoint = "https://insi example"\n[lps]'}, "insi.endpoint : URL sans nom d'hôte"),
+    ({'signing = "signing.pem"': '', 'signing_key = "signing.key"': ''},
+     ("certificates.signing : certificat de signature VIHF de l'organisation obligatoire pour le DMP "
+      "(ou [dmp] enabled = false pour une borne INSi seule)")),
+    ({'responsible_name = "DUPONT Marie"': ''}, "dmp.responsible_name : « NOM Prénom » de la personne responsable"),
+    ({'[dmp]': '[dmp]\nenabled = false'}, "certificates.signing : certificat DMP inutile avec [dmp] enabled = false"),
 ])
 def test_bad_input_is_refused_and_the_running_configuration_untouched(run_kiosk, tmp_path, bootfs, ca, change, message):
     etc = tmp_path / "etc"
@@ -132,6 +151,21 @@ def test_bad_input_is_refused_and_the_running_configuration_untouched(run_kiosk,
     assert message in done.stderr and "rien n'a été écrit" in done.stderr
     assert (etc / "kiosk.toml").read_text() == 'environment = "demo"\n'
     assert not (etc / "certs").exists() and source.exists()
+
+
+def test_without_a_signing_certificate_the_file_says_insi_only_and_gets_no_dmp(run_kiosk, tmp_path, bootfs):
+    source = write_provisioning(bootfs, **{'signing = "signing.pem"': '', 'signing_key = "signing.key"': '',
+                                           'responsible_idnat = "3750712184/ACCUEIL01"': 'enabled = false',
+                                           'responsible_name = "DUPONT Marie"': '',
+                                           'dmp_homologation = "HOMOL-TEST-1"': ''})  # a DMP number, not needed
+    etc = tmp_path / "etc"
+    done = provision(run_kiosk, etc, "--from", str(source))
+    assert done.returncode == 0, done.stderr
+    assert [c["role"] for c in json.loads(done.stdout)["certificates"]] == ["auth"]
+    config = tomllib.loads((etc / "kiosk.toml").read_text())
+    assert config["dmp"] == {"enabled": False}  # no DMP certificate, bundle or person written for an unused DMP
+    check = run_kiosk("config", "check", config=etc / "kiosk.toml")
+    assert check.returncode == 0, check.stdout
 
 
 @pytest.mark.parametrize("cn, kwargs, message", [
@@ -189,23 +223,41 @@ def test_interactive_french_prompts_ask_again_on_a_bad_answer(run_kiosk, tmp_pat
         "1.2.250.1.999.1.1", "IDAM-TEST-1", "HOMOL-TEST-1",
         "absent.p12",                # fichier introuvable -> redemandé
         "auth.p12", "p12-secret",
-        "",                          # pas de certificat de signature
+        "peut-être",                 # DMP : oui ou non -> redemandé
+        "non",                       # borne INSi seule : ni certificat de signature ni responsable demandés
         "igc-sante.pem",
         "",                          # pas de flotte
     ]) + "\n"
     etc = tmp_path / "etc"
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-m", "kiosk", "provision", "--config", str(etc / "kiosk.toml")],
-                          input=answers, capture_output=True, text=True, cwd=bootfs, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}, check=False)
+    done = provision_interactively(etc, bootfs, answers)
     assert done.returncode == 0, done.stderr
     assert "Numéro FINESS de l'établissement" in done.stderr and "✗" in done.stderr
     assert "fichier introuvable" in done.stderr
     config = tomllib.loads((etc / "kiosk.toml").read_text())
     assert config["site"] == {"name": "Accueil principal", "finess": "750712184"}
-    assert "sync" not in config
+    assert "sync" not in config and config["dmp"] == {"enabled": False}
+    assert "Certificat de signature VIHF" not in done.stderr
+
+
+def test_interactive_dmp_kiosk_asks_for_the_signing_certificate_and_the_responsible_person(run_kiosk, tmp_path, bootfs):
+    answers = "\n".join([  # noqa: FLY002 - one commented answer per line
+        "test", "Accueil principal", "750712184",
+        "1.2.250.1.999.1.1", "IDAM-TEST-1", "HOMOL-TEST-1",
+        "auth.p12", "p12-secret",
+        "",                          # DMP : oui (proposé)
+        "",                          # certificat de signature obligatoire -> redemandé
+        "signing.pem", "signing.key", "",
+        "3750712184/ACCUEIL01", "DUPONT Marie",
+        "igc-sante.pem",
+        "",                          # pas de flotte
+    ]) + "\n"
+    etc = tmp_path / "etc"
+    done = provision_interactively(etc, bootfs, answers)
+    assert done.returncode == 0, done.stderr
+    assert "Certificat de signature VIHF" in done.stderr and "réponse obligatoire" in done.stderr
+    config = tomllib.loads((etc / "kiosk.toml").read_text())
+    assert config["dmp"]["signing_pkcs12"] == str(etc / "certs/signing.p12")
+    assert config["dmp"]["responsible_name"] == "DUPONT Marie" and "enabled" not in config["dmp"]
 
 
 def test_interactive_input_ending_early_writes_nothing(run_kiosk, tmp_path):

@@ -93,7 +93,8 @@ def test_cpx_link_from_the_cli_posts_ins_and_type(run_kiosk, tmp_path: Path, wps
 
 def test_psc_link_posts_ins_and_type(tmp_path: Path, wps: WebPsStandIn, chromium: Chromium) -> None:
     config, _ = parse_config(_toml(tmp_path, wps, chromium))
-    opened = open_page(config, "Documents", NIA, access="psc", ttl_s=60)
+    # The OID INSi returned with the INS decides NIR or NIA (the matricule alone does not): given, as the desk does.
+    opened = open_page(config, "Documents", NIA, InsOid.NIA.value, access="psc", ttl_s=60)
     assert opened.served
     assert wps.wait_for(1, 60), "Chromium never posted to the stand-in Web PS"
     got = wps.received[0]
