@@ -44,6 +44,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 PY="${SRC}/.venv/bin/python"
 [ -x "${PY}" ] || PY=python3
 t0=$(date +%s)
+[ -n "${KIOSK_SSH_KEYS:-}" ] || say "KIOSK_SSH_KEYS unset: no technician key in the image (no SSH access)"
+# the stage's scripts run from their own folders: an absolute path, checked before the long part of the build
+[ -z "${KIOSK_SSH_KEYS:-}" ] || KIOSK_SSH_KEYS="$(readlink -e "${KIOSK_SSH_KEYS}")" || { echo "build: KIOSK_SSH_KEYS: no such file" >&2; exit 2; }
+export KIOSK_SSH_KEYS="${KIOSK_SSH_KEYS:-}"
 
 STAGES=(stage-kiosk)
 [ "${KIOSK_MODE:-headless}" = desk ] && STAGES+=(stage-kiosk-desk)
@@ -175,8 +179,6 @@ rm -rf "${WORKDIR}/dist"
 KIOSK_WHEEL="$(ls "${WORKDIR}"/dist/kiosk_accueil-*.whl)"
 export KIOSK_SRC="${SRC}" KIOSK_WHEEL KIOSK_WHEELHOUSE="${WHEELS}" KIOSK_MODE="${KIOSK_MODE:-headless}"
 export FIRST_USER_NAME="${FIRST_USER_NAME:-technicien}"
-[ -n "${KIOSK_SSH_KEYS:-}" ] || say "KIOSK_SSH_KEYS unset: no technician key in the image (no SSH access)"
-export KIOSK_SSH_KEYS="${KIOSK_SSH_KEYS:-}"
 apply_stages "${STAGES[@]}" || exit 3
 
 # -- what makes it a Raspberry Pi system ------------------------------------------------------------------
