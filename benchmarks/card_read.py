@@ -47,7 +47,7 @@ m = ReaderMonitor(); m.addObserver(O())
 }
 
 
-def _proc_counts(pid: int) -> tuple[float, int]:
+def proc_counts(pid: int) -> tuple[float, int]:
     """(CPU seconds, context switches) summed over every thread of `pid`."""
     tick = os.sysconf("SC_CLK_TCK")
     cpu, switches = 0.0, 0
@@ -64,14 +64,15 @@ def _proc_counts(pid: int) -> tuple[float, int]:
 def idle_cost(seconds: float) -> list[tuple[str, float, int]]:
     procs = {}
     for label, code in WATCHERS.items():
-        script = f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n{code}\nprint('ready', flush=True)\ntime.sleep(1e9)\n"
+        script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n{code}\nprint('ready', "
+                  "flush=True)\ntime.sleep(1e9)\n")
         p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         procs[label] = p
     time.sleep(2)  # let start-up settle
-    before = {label: _proc_counts(p.pid) for label, p in procs.items()}
+    before = {label: proc_counts(p.pid) for label, p in procs.items()}
     time.sleep(seconds)
-    after = {label: _proc_counts(p.pid) for label, p in procs.items()}
+    after = {label: proc_counts(p.pid) for label, p in procs.items()}
     for p in procs.values():
         p.kill()
         p.wait()
@@ -145,9 +146,10 @@ def cpx_times(make_card, repeat: int) -> dict[str, list[float]]:
     return out
 
 
-def _ms(values: list[float]) -> str:
+def as_ms(values: list[float]) -> str:
     q = statistics.quantiles(values, n=20) if len(values) >= 2 else values * 19
-    return f"{statistics.median(values) * 1000:7.1f} {q[-1] * 1000:7.1f} {min(values) * 1000:7.1f} {max(values) * 1000:7.1f}"
+    return (f"{statistics.median(values) * 1000:7.1f} {q[-1] * 1000:7.1f} {min(values) * 1000:7.1f} "
+            f"{max(values) * 1000:7.1f}")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -155,25 +157,30 @@ def run(args: argparse.Namespace) -> None:
     read = [t - s for s, t in zip(seen, total)]
     print(f"\nVitale family card (4 beneficiaries) through pcscd + vpcd, {args.repeat} insertions")
     print(f"{'step':<40} {'median':>7} {'p95':>7} {'min':>7} {'max':>7}  (ms)")
-    print(f"{'insertion -> CARD_INSERTED event':<40} {_ms(seen)}")
-    print(f"{'event -> parsed data (read)':<40} {_ms(read)}")
-    print(f"{'insertion -> parsed data':<40} {_ms(total)}")
+    print(f"{'insertion -> CARD_INSERTED event':<40} {as_ms(seen)}")
+    print(f"{'event -> parsed data (read)':<40} {as_ms(read)}")
+    print(f"{'insertion -> parsed data':<40} {as_ms(total)}")
     print(f"APDUs per read: {sorted(set(apdus))} (4 commands + T=0 GET RESPONSE / resend)")
     from drivers.sim import cards
 
-    print(f"\nCPx staff cards through pcscd + vpcd, {args.repeat} insertions each (APDUs as sent, GET RESPONSE included)")
+    print(
+        f"\nCPx staff cards through pcscd + vpcd, {args.repeat} insertions each (APDUs as sent, GET RESPONSE included)"
+    )
     print(f"{'card / step':<40} {'median':>7} {'p95':>7} {'min':>7} {'max':>7}  (ms)   APDUs")
     for label, make in (("CPS3 CPE (T=0)", cards.demo_cpe), ("CPS4 CPE (T=1)", cards.demo_cps4),
                         ("CPS4 CPE (T=0 ATR)", lambda: cards.demo_cps4("t0"))):
         r = cpx_times(make, args.repeat)
         read = [h - s for s, h in zip(r["seen"], r["holder"])]
-        print(f"{label + ': insertion -> holder':<40} {_ms(r['holder'])}  {sorted({int(a) for a in r['apdus']})}")
-        print(f"{label + ': event -> holder (read)':<40} {_ms(read)}")
-        print(f"{label + ': PIN counter':<40} {_ms(r['counter'])}  {sorted({int(a) for a in r['counter_apdus']})}")
+        print(f"{label + ': insertion -> holder':<40} {as_ms(r['holder'])}  {sorted({int(a) for a in r['apdus']})}")
+        print(f"{label + ': event -> holder (read)':<40} {as_ms(read)}")
+        print(f"{label + ': PIN counter':<40} {as_ms(r['counter'])}  {sorted({int(a) for a in r['counter_apdus']})}")
     print(f"\nIdle cost watching two readers for {args.idle_seconds:g} s (each in its own process)")
     print(f"{'watcher':<52} {'CPU s':>7} {'CPU %':>7} {'wake-ups':>9} {'per s':>7}")
     for label, cpu, switches in idle_cost(args.idle_seconds):
-        print(f"{label:<52} {cpu:7.3f} {100 * cpu / args.idle_seconds:7.3f} {switches:9d} {switches / args.idle_seconds:7.2f}")
+        print(
+            f"{label:<52} {cpu:7.3f} {100 * cpu / args.idle_seconds:7.3f} {switches:9d} "
+            f"{switches / args.idle_seconds:7.2f}"
+        )
     print("target: kiosk backend < 0.2 % CPU and no periodic wake-ups")
 
 

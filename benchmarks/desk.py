@@ -82,8 +82,12 @@ def latency(latency_s: float, repeat: int) -> None:
 
         c.add_listener(watch)
         clients = c.ports._teleservices()  # warm: the desk has built its clients once, as in service
-        for label, make in (("famille (4, 1 DMP)", cards.demo_vitale_family), ("enfant (2, 1 DMP)", cards.demo_vitale_child),
-                            ("seul (1, 1 DMP)", cards.demo_vitale_single), ("accents (2, 1 DMP)", cards.demo_vitale_accents)):
+        for label, make in (
+            ("famille (4, 1 DMP)", cards.demo_vitale_family),
+            ("enfant (2, 1 DMP)", cards.demo_vitale_child),
+            ("seul (1, 1 DMP)", cards.demo_vitale_single),
+            ("accents (2, 1 DMP)", cards.demo_vitale_accents),
+        ):
             measured, bounds = [], []
             for _ in range(repeat + 1):  # the first round warms the TLS connections up
                 done.clear()
@@ -187,8 +191,11 @@ def pdq_latency(latency_s: float, repeat: int) -> None:
             m, b = statistics.median(measured[1:]), statistics.median(bounds[1:])
             rows.append((label, f"{m * 1000:.0f} ms", f"{b * 1000:.0f} ms", f"{(m / b - 1) * 100:+.1f} %",
                          "ok" if m <= b * 1.10 else "OVER"))
-    table(f"5. Insertion -> PDQ candidates shown (simulators at {latency_s * 1000:.0f} ms per call, median of {repeat})",
-          ("carte", "mesuré", "borne", "écart", "< +10 %"), rows)
+    table(
+        f"5. Insertion -> PDQ candidates shown (simulators at {latency_s * 1000:.0f} ms per call, median of {repeat})",
+        ("carte", "mesuré", "borne", "écart", "< +10 %"),
+        rows,
+    )
 
 
 def _start_service(workdir: Path, notify: str, watchdog: bool, extra: str = "") -> subprocess.Popen:
@@ -198,8 +205,13 @@ def _start_service(workdir: Path, notify: str, watchdog: bool, extra: str = "") 
     env.pop("WATCHDOG_USEC", None)
     if watchdog:
         env["WATCHDOG_USEC"] = "30000000"
-    return subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(workdir / "api.sock")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(workdir / "api.sock")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def _threads_stats(pid: int) -> tuple[float, int]:
@@ -253,9 +265,18 @@ def service(repeat: int, idle_s: float) -> None:
         time.sleep(10)  # past start-up work (first param-lps check, imports of the TUI)
         headless_rss = _rss_mb(proc.pid)
         tui_rss = _rss_mb(tui) if tui else float("nan")
-        table("3. Resident memory (VmRSS), idle after start", ("processus", "RSS", "cible"),
-              [("kiosk run --headless", f"{headless_rss:.1f} MB", "< 60 MB" + (" ok" if headless_rss < 60 else " OVER")),
-               ("kiosk run (TUI, tmux)", f"{tui_rss:.1f} MB" if tui else "tmux absent", "")])
+        table(
+            "3. Resident memory (VmRSS), idle after start",
+            ("processus", "RSS", "cible"),
+            [
+                (
+                    "kiosk run --headless",
+                    f"{headless_rss:.1f} MB",
+                    "< 60 MB" + (" ok" if headless_rss < 60 else " OVER"),
+                ),
+                ("kiosk run (TUI, tmux)", f"{tui_rss:.1f} MB" if tui else "tmux absent", ""),
+            ],
+        )
 
         before = {"headless": _threads_stats(proc.pid), **({"tui": _threads_stats(tui)} if tui else {})}
         time.sleep(idle_s)
@@ -287,7 +308,9 @@ def _start_tui(workdir: Path) -> int | None:
     command = f"cd {ROOT} && KIOSK_CONFIG={config} TERM=xterm-256color exec {sys.executable} -m kiosk run"
     subprocess.run(["tmux", "-L", "kiosk-bench", "new-session", "-d", "-x", "132", "-y", "40", command], check=True)
     time.sleep(2)
-    pane = subprocess.run(["tmux", "-L", "kiosk-bench", "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True, check=False)
+    pane = subprocess.run(
+        ["tmux", "-L", "kiosk-bench", "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True, check=False
+    )
     return int(pane.stdout.split()[0]) if pane.stdout.strip() else None
 
 

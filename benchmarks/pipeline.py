@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.dmp import DmpClient  # noqa: E402
-from kiosk.ins import parse_matricule  # noqa: E402
-from kiosk.insi import InsiClient, Traits  # noqa: E402
-from kiosk.patient import Beneficiary, CardNature, VitaleRead  # noqa: E402
-from kiosk.pipeline import Stage, run_pipeline  # noqa: E402
-from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators  # noqa: E402
-from tests.support.pki import LPS, PROFILE, identity  # noqa: E402
+from kiosk.dmp import DmpClient
+from kiosk.ins import parse_matricule
+from kiosk.insi import InsiClient, Traits
+from kiosk.patient import Beneficiary, CardNature, VitaleRead
+from kiosk.pipeline import Stage, run_pipeline
+from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
+from tests.support.pki import LPS, PROFILE, identity
 
 # Beneficiaries whose chain goes all the way to the DMP (valid keys, one identity each, matched by own NIR).
 PEOPLE = [
@@ -48,7 +48,11 @@ def make_insi(sims: TeleserviceSimulators) -> InsiClient:
 
 def make_dmp(sims: TeleserviceSimulators) -> DmpClient:
     return DmpClient(
-        sims.dmp_url, PROFILE, identity=identity(sims.pki.auth), signer=identity(sims.pki.signing), ca_bundle=str(sims.ca_bundle)
+        sims.dmp_url,
+        PROFILE,
+        identity=identity(sims.pki.auth),
+        signer=identity(sims.pki.signing),
+        ca_bundle=str(sims.ca_bundle),
     )
 
 
@@ -100,10 +104,18 @@ def overhead(sims: TeleserviceSimulators, latency: float, repeat: int) -> None:
         ("DMP TD0.2", make_dmp, lambda c: c.exists(ins, "1.2.250.1.213.1.4.8")),
     ):
         client = make(sims)
-        cold = timed(lambda: call(client), 1)[0]
-        warm = timed(lambda: call(client), repeat)
+        cold = timed(lambda call=call, client=client: call(client), 1)[0]
+        warm = timed(lambda call=call, client=client: call(client), repeat)
         client.close()
-        rows.append([name, f"{latency * 1000:.0f}", ms(cold - latency), ms(statistics.median(warm) - latency), ms(max(warm) - latency)])
+        rows.append(
+            [
+                name,
+                f"{latency * 1000:.0f}",
+                ms(cold - latency),
+                ms(statistics.median(warm) - latency),
+                ms(max(warm) - latency),
+            ]
+        )
     sims.set_latency(0.0)
     table(f"2. Per-call overhead over the simulator's latency (ms), latency {latency * 1000:.0f} ms",
           ["call", "latency", "cold", "warm median", "warm max"], rows)
@@ -116,22 +128,34 @@ def pipeline(sims: TeleserviceSimulators, insi_latency: float, dmp_latency: floa
     rows = []
     for n in (1, 2, 4, 6, 8):
         people = tuple(
-            Beneficiary(index=i, nom_usuel=nom, prenom="X", date_naissance=date, nir_individuel=parse_matricule(nir), nir_ouvrant_droit=od)
+            Beneficiary(
+                index=i,
+                nom_usuel=nom,
+                prenom="X",
+                date_naissance=date,
+                nir_individuel=parse_matricule(nir),
+                nir_ouvrant_droit=od,
+            )
             for i, (nom, date, nir) in enumerate(PEOPLE[:n])
         )
         read = VitaleRead(reader="bench", card_counter=1, beneficiaries=people, nature=CardNature.DEMO)
         finals: list = []
-        samples = timed(lambda: finals.extend(run_pipeline(read, insi, dmp, lambda u: None)), repeat)
+        samples = timed(lambda finals=finals, read=read: finals.extend(run_pipeline(read, insi, dmp, lambda u: None)),
+                        repeat)
         assert all(f.stage is Stage.DMP for f in finals), [f.stage for f in finals]
         bound = insi_latency + dmp_latency
         whole = statistics.median(samples)
-        rows.append([str(n), ms(whole), ms(bound), ms(n * bound), f"{whole / bound:5.2f}", f"{whole / (n * bound):5.2f}"])
+        rows.append(
+            [str(n), ms(whole), ms(bound), ms(n * bound), f"{whole / bound:5.2f}", f"{whole / (n * bound):5.2f}"]
+        )
     insi.close()
     dmp.close()
     sims.set_latency(0.0)
     table(
-        f"3. Desk pipeline, INSi {insi_latency * 1000:.0f} ms + DMP {dmp_latency * 1000:.0f} ms per call (ms, median of {repeat})",
-        ["N", "whole", "slowest chain", "sum (sequential)", "whole/chain", "whole/sum"], rows,
+        f"3. Desk pipeline, INSi {insi_latency * 1000:.0f} ms + DMP {dmp_latency * 1000:.0f} ms per call (ms, median "
+        f"of {repeat})",
+        ["N", "whole", "slowest chain", "sum (sequential)", "whole/chain", "whole/sum"],
+        rows,
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.card_read import _ms, _proc_counts
+from benchmarks.card_read import as_ms, proc_counts
 
 BAUD = 115200
 
@@ -100,9 +100,9 @@ def idle_cost(seconds: float) -> tuple[float, int]:
         try:
             assert p.stdout and p.stdout.readline().strip() == "ready"
             time.sleep(1)
-            before = _proc_counts(p.pid)
+            before = proc_counts(p.pid)
             time.sleep(seconds)
-            after = _proc_counts(p.pid)
+            after = proc_counts(p.pid)
         finally:
             p.kill()
             p.wait()
@@ -116,9 +116,9 @@ def table(title: str, repeat: int, line_rate: int | None) -> None:
     read = [t - s for s, t in zip(seen, total, strict=True)]
     print(f"\n{title}, {repeat} insertions")
     print(f"{'step':<40} {'median':>7} {'p95':>7} {'min':>7} {'max':>7}  (ms)")
-    print(f"{'insertion -> CARD_INSERTED event':<40} {_ms(seen)}")
-    print(f"{'event -> parsed data (read)':<40} {_ms(read)}")
-    print(f"{'insertion -> parsed data':<40} {_ms(total)}")
+    print(f"{'insertion -> CARD_INSERTED event':<40} {as_ms(seen)}")
+    print(f"{'event -> parsed data (read)':<40} {as_ms(read)}")
+    print(f"{'insertion -> parsed data':<40} {as_ms(total)}")
     print(f"APDUs per read: {sorted(set(apdus))}; bytes on the line per insertion and read: {sorted(set(traffic))}")
 
 

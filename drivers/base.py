@@ -12,6 +12,7 @@ import contextlib
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Self
 
 from drivers.errors import CardSwappedError
 
@@ -95,7 +96,7 @@ class CardChannel(abc.ABC):
         finally:
             self.end_transaction()
 
-    def __enter__(self) -> CardChannel:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

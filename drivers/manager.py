@@ -176,7 +176,9 @@ class ReaderManager:
         """(backend, physical name, card present, family, logical name bound or None)."""
         with self._cond:
             bound = {(self._backend_of(lr), lr.physical): lr.name for lr in self._state.logical.values() if lr.physical}
-            return [(b, name, p.present, p.family, bound.get((b, name))) for (b, name), p in self._state.physical.items()]
+            return [
+                (b, name, p.present, p.family, bound.get((b, name))) for (b, name), p in self._state.physical.items()
+            ]
 
     def reader(self, name: str) -> LogicalReader:
         with self._cond:
@@ -324,7 +326,9 @@ class ReaderManager:
                     out.append(ManagerEvent(kind, target.name if target else None, ev.reader, backend.id, phys.family,
                                             ev.card_counter, phys.atr, role_ok))
             elif ev.kind in (EventKind.BACKEND_DOWN, EventKind.BACKEND_UP):
-                kind = ManagerEventKind.BACKEND_DOWN if ev.kind is EventKind.BACKEND_DOWN else ManagerEventKind.BACKEND_UP
+                kind = (
+                    ManagerEventKind.BACKEND_DOWN if ev.kind is EventKind.BACKEND_DOWN else ManagerEventKind.BACKEND_UP
+                )
                 out.append(ManagerEvent(kind, None, "", backend.id))
             self._cond.notify_all()
         for event in out:
@@ -344,7 +348,11 @@ class ReaderManager:
         if self._bound_to(backend.id, physical):
             return None
         for lr in self._state.logical.values():
-            if lr.physical is None and lr.backend == backend.id.value and fnmatch.fnmatchcase(physical, lr.match or "*"):
+            if (
+                lr.physical is None
+                and lr.backend == backend.id.value
+                and fnmatch.fnmatchcase(physical, lr.match or "*")
+            ):
                 self._state.logical[lr.name] = replace(lr, physical=physical)
                 return lr.name
         return None

@@ -79,7 +79,7 @@ def _matricule(value: str, who: str) -> InsMatricule | None:
         raise CardDataError(f"{who} : NIR illisible ({e.reason})") from None
 
 
-def _to_vitale_read(data: vitale_driver.VitaleCardData, reader: str, counter: int, atr: bytes) -> VitaleRead:
+def to_vitale_read(data: vitale_driver.VitaleCardData, reader: str, counter: int, atr: bytes) -> VitaleRead:
     od = _matricule(data.nir_ouvrant_droit, "ouvrant droit")
     beneficiaries = tuple(
         Beneficiary(
@@ -109,7 +109,9 @@ def _to_holder(data: cpx_driver.CpxCardData, reader: str, counter: int, atr: byt
     )
 
 
-def _read(source: ReaderManager | CardChannel, reader: str | None, timeout: float | None, kind: CardKind, reader_fn, to_domain):
+def _read(
+    source: ReaderManager | CardChannel, reader: str | None, timeout: float | None, kind: CardKind, reader_fn, to_domain
+):
     if isinstance(source, CardChannel):
         with source.transaction():
             data = reader_fn(source)
@@ -120,12 +122,16 @@ def _read(source: ReaderManager | CardChannel, reader: str | None, timeout: floa
         return to_domain(data, target.name, channel.card_counter, channel.atr)
 
 
-def read_vitale(source: ReaderManager | CardChannel, reader: str | None = None, *, timeout: float | None = None) -> VitaleRead:
+def read_vitale(
+    source: ReaderManager | CardChannel, reader: str | None = None, *, timeout: float | None = None
+) -> VitaleRead:
     """Every beneficiary on the Vitale card (in `reader`, or the first reader holding a Vitale card)."""
-    return _read(source, reader, timeout, CardKind.VITALE, vitale_driver.read_vitale, _to_vitale_read)
+    return _read(source, reader, timeout, CardKind.VITALE, vitale_driver.read_vitale, to_vitale_read)
 
 
-def read_cpx(source: ReaderManager | CardChannel, reader: str | None = None, *, timeout: float | None = None) -> CpxHolder:
+def read_cpx(
+    source: ReaderManager | CardChannel, reader: str | None = None, *, timeout: float | None = None
+) -> CpxHolder:
     """The CPx holder (in `reader`, or the first reader holding a CPx card)."""
     return _read(source, reader, timeout, CardKind.CPX, cpx_driver.read_cpx, _to_holder)
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from drivers.errors import CardDataError, ReaderError
 
-__all__ = ["CardDataError", "ConfigError", "KioskError", "ReaderError", "TeleserviceError", "NotFoundError"]
+__all__ = ["CardDataError", "ConfigError", "KioskError", "NotFoundError", "ReaderError", "TeleserviceError"]
 
 
 class KioskError(Exception):

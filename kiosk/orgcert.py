@@ -63,7 +63,9 @@ def _cn(name: x509.Name) -> str:
     return str(values[0].value) if values else ""
 
 
-def open_certificate(path: str | Path, password: str | None = None, key_path: str | Path | None = None) -> OrgCertificate:
+def open_certificate(
+    path: str | Path, password: str | None = None, key_path: str | Path | None = None
+) -> OrgCertificate:
     """Open a PKCS#12 file, or a PEM certificate with its key (in the same file or `key_path`).
 
     Raises `ConfigError` in French naming the file: unreadable, wrong password, no key, key not matching.

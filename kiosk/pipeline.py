@@ -129,7 +129,9 @@ def _chain(
         reason = "DMP non configuré"
     else:
         try:
-            status = dmp.exists(identity.active.matricule, identity.active.oid, requester=requester, before_send=card_check)
+            status = dmp.exists(
+                identity.active.matricule, identity.active.oid, requester=requester, before_send=card_check
+            )
         except (KioskError, DriverError) as e:
             put(BeneficiaryUpdate(person, Stage.FAILED, insi=result, error=e, final=True))
             return
@@ -152,7 +154,13 @@ def run_pipeline(
     """Callback form of `check_beneficiaries`; returns the final update of each beneficiary, by card order."""
     finals: dict[int, BeneficiaryUpdate] = {}
     for update in check_beneficiaries(
-        read, insi, dmp, card_check=card_check, beneficiaries=beneficiaries, max_workers=max_workers, requester=requester
+        read,
+        insi,
+        dmp,
+        card_check=card_check,
+        beneficiaries=beneficiaries,
+        max_workers=max_workers,
+        requester=requester,
     ):
         on_update(update)
         if update.final:

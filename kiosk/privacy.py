@@ -42,7 +42,7 @@ def mask_date(value: str) -> str:
 class Sensitive(Generic[T]):
     """A patient value that masks itself everywhere but on the desk screen (`.reveal()`)."""
 
-    __slots__ = ("_value", "_masked")
+    __slots__ = ("_masked", "_value")
 
     def __init__(self, value: T, masked: str) -> None:
         self._value = value
@@ -80,7 +80,9 @@ class Sensitive(Generic[T]):
 
 
 # 13 characters (digits, 2A/2B at 6-7) optionally followed by a 2-digit key, spaces allowed between groups.
-_NIR = re.compile(r"(?<![0-9A-Za-z])[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AaBb])\s?\d{3}\s?\d{3}(?:\s?\d{2})?(?![0-9A-Za-z])")
+_NIR = re.compile(
+    r"(?<![0-9A-Za-z])[12378]\s?\d{2}\s?\d{2}\s?(?:\d{2}|2[AaBb])\s?\d{3}\s?\d{3}(?:\s?\d{2})?(?![0-9A-Za-z])"
+)
 _DATES = [
     re.compile(r"(?<!\d)(?:19|20)\d{2}-\d{2}-\d{2}(?![\d:T])"),  # ISO date, not an ISO timestamp
     re.compile(r"(?<!\d)\d{2}/\d{2}/(?:19|20)\d{2}(?!\d)"),  # French date

@@ -174,7 +174,9 @@ def plan(data: dict[str, Any], base: Path, config_path: Path, *, existing: dict[
             problems.append(f"certificates.{role} : {e}")
             continue
         result.sources += [source] + ([key_source] if key_source else [])
-        problems += [f"certificates.{role} : {p}" for p in _certificate_problems(cert, environment, anchors, insi_auth, now)]
+        problems += [
+            f"certificates.{role} : {p}" for p in _certificate_problems(cert, environment, anchors, insi_auth, now)
+        ]
         days = cert.days_left(now)
         if 0 <= days < CERT_WARN_DAYS:
             result.warnings.append(f"{label} : expire dans {days} jour(s), à renouveler")
@@ -279,8 +281,12 @@ def _fleet(fleet: Any, base: Path, config_dir: Path, doc: dict[str, Any], result
     try:
         raw = source.read_bytes()
         root = json.loads(raw)
-        if not (isinstance(root, dict) and isinstance(root.get("signed"), dict) and root["signed"].get("_type") == "root"
-                and isinstance(root.get("signatures"), list)):
+        if not (
+            isinstance(root, dict)
+            and isinstance(root.get("signed"), dict)
+            and root["signed"].get("_type") == "root"
+            and isinstance(root.get("signatures"), list)
+        ):
             problems.append(f"fleet.trusted_root : {source} n'est pas une racine TUF (signed._type = root attendu)")
     except OSError as e:
         problems.append(f"fleet.trusted_root : {source} illisible ({e.strerror or e})")
@@ -375,11 +381,15 @@ def ask_interactively(ask: Ask, say: Callable[[str], None], base: Path, attempts
     # INSi-only, and that is asked, not guessed from an empty answer.
     if question("Raccorder le DMP (oui, ou non pour une borne INSi seule)", yes_no, default="oui") == "oui":
         needed = (lambda v: None) if doc["environment"] == "demo" else required
-        signing = question("Certificat de signature VIHF (fichier .p12 ou .pem)", lambda v: existing_file(v) or needed(v))
+        signing = question(
+            "Certificat de signature VIHF (fichier .p12 ou .pem)", lambda v: existing_file(v) or needed(v)
+        )
         if signing:
             certs["signing"] = signing
             if not signing.endswith((".p12", ".pfx")):
-                certs["signing_key"] = question("Clé privée PEM de signature (vide si dans le même fichier)", existing_file)
+                certs["signing_key"] = question(
+                    "Clé privée PEM de signature (vide si dans le même fichier)", existing_file
+                )
             certs["signing_password"] = question("Mot de passe du certificat de signature", secret=True)
         dmp = {"responsible_idnat": question("IdNat de la personne responsable des appels DMP sans carte", needed),
                "responsible_name": question("Nom de cette personne (NOM Prénom)", needed)}
@@ -393,8 +403,10 @@ def ask_interactively(ask: Ask, say: Callable[[str], None], base: Path, attempts
     doc["certificates"] = {k: v for k, v in certs.items() if v}
     fleet_url = question("URL du dépôt de flotte (vide = pas de flotte)", optional_url)
     if fleet_url:
-        doc["fleet"] = {"url": fleet_url,
-                        "trusted_root": question("Racine de confiance TUF (root.json)", lambda v: existing_file(v) or required(v)),
-                        "device_id": question("Identifiant du poste dans la flotte", required),
-                        "site_id": question("Identifiant du site dans la flotte", required)}
+        doc["fleet"] = {
+            "url": fleet_url,
+            "trusted_root": question("Racine de confiance TUF (root.json)", lambda v: existing_file(v) or required(v)),
+            "device_id": question("Identifiant du poste dans la flotte", required),
+            "site_id": question("Identifiant du site dans la flotte", required),
+        }
     return doc

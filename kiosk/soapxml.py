@@ -17,7 +17,16 @@ from lxml import etree
 from kiosk.errors import TeleserviceError
 from kiosk.privacy import scrub
 
-__all__ = ["SOAP12", "SoapFault", "UntrustedXmlError", "body_child", "parse_fault", "parse_untrusted", "read_answer", "text_of"]
+__all__ = [
+    "SOAP12",
+    "SoapFault",
+    "UntrustedXmlError",
+    "body_child",
+    "parse_fault",
+    "parse_untrusted",
+    "read_answer",
+    "text_of",
+]
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -47,7 +56,9 @@ def parse_untrusted(data: bytes, service: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as e:
-        raise UntrustedXmlError(f"{service} : réponse XML mal formée ({scrub(e.msg.splitlines()[0]) if e.msg else 'syntaxe'})") from e
+        raise UntrustedXmlError(
+            f"{service} : réponse XML mal formée ({scrub(e.msg.splitlines()[0]) if e.msg else 'syntaxe'})"
+        ) from e
     except ValueError as e:  # e.g. a str with an encoding declaration
         raise UntrustedXmlError(f"{service} : réponse XML illisible") from e
     docinfo = root.getroottree().docinfo
@@ -98,12 +109,16 @@ def parse_fault(element: etree._Element) -> SoapFault | None:
         subcodes.append(text_of(sub, "e:Value", ns).rpartition(":")[2])
         sub = sub.find("e:Subcode", ns)
     reasons = element.findall("e:Reason/e:Text", ns)
-    reason = next((text_of(r) for r in reasons if r.get("{http://www.w3.org/XML/1998/namespace}lang", "").startswith("fr")), "")
+    reason = next(
+        (text_of(r) for r in reasons if r.get("{http://www.w3.org/XML/1998/namespace}lang", "").startswith("fr")), ""
+    )
     reason = reason or (text_of(reasons[0]) if reasons else "")
     return SoapFault(code, tuple(subcodes), reason, element.find("e:Detail", ns))
 
 
-def read_answer(status: int, content: bytes, service: str, fault_error: Callable[[SoapFault], Exception]) -> etree._Element:
+def read_answer(
+    status: int, content: bytes, service: str, fault_error: Callable[[SoapFault], Exception]
+) -> etree._Element:
     """The Body child of one HTTP answer that is neither a fault nor an HTTP error.
 
     A SOAP fault raises `fault_error(fault)` whatever the status; an HTTP error status without one (an HTML

@@ -93,7 +93,12 @@ def _insi(config: Config, endpoint: str, demo: bool) -> InsiClient:
         emitter=structure_id(config, identity) or (_DEMO_STRUCTURE if demo else ""),
     )
     return InsiClient(
-        endpoint, lps, identity=identity, ca_bundle=section.ca_bundle, limits=_limits(section), environment=config.environment
+        endpoint,
+        lps,
+        identity=identity,
+        ca_bundle=section.ca_bundle,
+        limits=_limits(section),
+        environment=config.environment,
     )
 
 
@@ -103,7 +108,10 @@ def _dmp(config: Config, endpoint: str, demo: bool) -> DmpClient:
     section = config.dmp
     identity = _identity(section.pkcs12, section.pkcs12_password_file, section.pkcs12_password, "dmp.pkcs12")
     signer = _identity(
-        section.signing_pkcs12, section.signing_pkcs12_password_file, section.signing_pkcs12_password, "dmp.signing_pkcs12"
+        section.signing_pkcs12,
+        section.signing_pkcs12_password_file,
+        section.signing_pkcs12_password,
+        "dmp.signing_pkcs12",
     )
     profile = VihfProfile(
         structure_id=structure_id(config, signer) or (_DEMO_STRUCTURE if demo else ""),

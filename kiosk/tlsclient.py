@@ -72,7 +72,9 @@ def read_password(password_file: str, inline: str, what: str) -> bytes:
         try:
             text = Path(password_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{what} : fichier de mot de passe illisible ({password_file} : {e.__class__.__name__})") from e
+            raise ConfigError(
+                f"{what} : fichier de mot de passe illisible ({password_file} : {e.__class__.__name__})"
+            ) from e
         return (text.splitlines() or [""])[0].encode()
     return inline.encode()
 
@@ -193,7 +195,9 @@ def post(
         raise TeleserviceError(f"{service} : échec de l'envoi ({e.__class__.__name__})") from e
     with response:
         if response.headers.get("Content-Encoding", "identity").lower() not in ("identity", ""):
-            raise TeleserviceError(f"{service} : réponse compressée non demandée ({response.headers['Content-Encoding']})")
+            raise TeleserviceError(
+                f"{service} : réponse compressée non demandée ({response.headers['Content-Encoding']})"
+            )
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limits.max_bytes:
             raise TeleserviceError(f"{service} : réponse trop volumineuse ({int(declared)} octets annoncés)")

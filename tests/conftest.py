@@ -30,7 +30,7 @@ def run_kiosk(tmp_path: Path):
         full_env.pop("JOURNAL_STREAM", None)
         return subprocess.run(
             [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, env=full_env, input=input,
-            cwd=ROOT, timeout=120,
+            cwd=ROOT, timeout=120, check=False,
         )
 
     return run
@@ -56,5 +56,9 @@ def pcscd(pcscd_daemon):
     from tests.support.pcscd import vpcd_entry
 
     yield pcscd_daemon
-    if pcscd_daemon.process is None or pcscd_daemon.process.poll() is not None or pcscd_daemon.entries != [vpcd_entry()]:
+    if (
+        pcscd_daemon.process is None
+        or pcscd_daemon.process.poll() is not None
+        or pcscd_daemon.entries != [vpcd_entry()]
+    ):
         pcscd_daemon.restart([vpcd_entry()])

@@ -65,7 +65,9 @@ def detail(row: PatientRow, t: Texts) -> Text:
     out.append(full_name(row) + "\n", style="bold")
     if b.nom_naissance and b.nom_naissance != b.nom_usuel:
         out.append(t("detail.birth_name", value=b.nom_naissance) + "\n")
-    out.append(t("detail.born", date=birth_date(b.date_naissance), sex=row.sex or "?", rank=b.rang_naissance or "—") + "\n")
+    out.append(
+        t("detail.born", date=birth_date(b.date_naissance), sex=row.sex or "?", rank=b.rang_naissance or "—") + "\n"
+    )
     if b.doubtful:  # read from an assumed card tag that did not parse: left empty, never guessed
         fields = ", ".join(t(f"doubtful.{d}") if f"doubtful.{d}" in DEFAULT_TEXTS else d for d in b.doubtful)
         out.append(t("detail.doubtful", fields=fields) + "\n", style="reverse")
@@ -92,7 +94,9 @@ def detail(row: PatientRow, t: Texts) -> Text:
         out.append(t("detail.differences") + "\n", style="bold")
         for d in diffs:
             out.append(t("detail.difference", trait=d.trait, card=d.card, insi=d.insi) + "\n", style="reverse bold")
-    out.append("\n" + t("detail.dmp", words=t.dmp(row.dmp_step, row.dmp.state if row.dmp else None)) + "\n", style="bold")
+    out.append(
+        "\n" + t("detail.dmp", words=t.dmp(row.dmp_step, row.dmp.state if row.dmp else None)) + "\n", style="bold"
+    )
     if row.dmp_error is not None:
         out.append(t.problem(row.dmp_error) + "\n", style="reverse")
     return out

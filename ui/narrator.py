@@ -48,7 +48,9 @@ class Narrator:
             case EventKind.STAFF_CARD_READ:
                 if d.get("blocked"):
                     return f"carte {d.get('card_type') or 'CPx'} lue : code porteur bloqué"
-                return f"carte {d.get('card_type') or 'CPx'} lue ({d.get('tries_left')} essai(s) de code) : code demandé"
+                return (
+                    f"carte {d.get('card_type') or 'CPx'} lue ({d.get('tries_left')} essai(s) de code) : code demandé"
+                )
             case EventKind.PIN_WRONG:
                 return f"code incorrect, {d.get('tries_left')} essai(s) restant(s)"
             case EventKind.PIN_BLOCKED:
@@ -75,7 +77,9 @@ class Narrator:
                 return f"{who} : {t.problem(event.problem)}"
             case EventKind.DMP_RESULT:
                 state = d.get("state")
-                return f"{who} : {masked_row(row)['dmp'] if row else (state.value if isinstance(state, DmpState) else '')}"
+                return (
+                    f"{who} : {masked_row(row)['dmp'] if row else (state.value if isinstance(state, DmpState) else '')}"
+                )
             case EventKind.QUALIFIED:
                 document = d.get("document")
                 return f"{who} : pièce vérifiée ({getattr(document, 'value', document)}), identité {status_words}"
@@ -94,7 +98,8 @@ class Narrator:
             case EventKind.HIS_FAILED:
                 return f"{who} : {t.problem(event.problem)}"
             case EventKind.HIS_SENT:
-                return f"{who} : identité envoyée au système de l'hôpital ({d.get('event')}, message {d.get('control_id')})"
+                return (f"{who} : identité envoyée au système de l'hôpital ({d.get('event')}, message "
+                        f"{d.get('control_id')})")
             case EventKind.HIS_ACKNOWLEDGED:
                 refused = f" — {t.problem(event.problem)}" if event.problem else ""
                 return f"système de l'hôpital : message {d.get('control_id')} acquitté {d.get('ack')}{refused}"

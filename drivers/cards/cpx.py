@@ -23,8 +23,17 @@ from drivers.cards.cpx_layout import CardSerial, CpxCardType
 from drivers.errors import CardDataError
 
 __all__ = [
-    "CpxCardData", "CpxCardType", "PinResult", "PinState", "display_name", "parse_certificate", "parse_sn_icc", "pin_state",
-    "pin_tries", "read_cpx", "verify_pin",
+    "CpxCardData",
+    "CpxCardType",
+    "PinResult",
+    "PinState",
+    "display_name",
+    "parse_certificate",
+    "parse_sn_icc",
+    "pin_state",
+    "pin_tries",
+    "read_cpx",
+    "verify_pin",
 ]
 
 log = logging.getLogger(__name__)
@@ -115,7 +124,7 @@ class PinState:
         return f"{self.tries_left} essai(s) de code porteur sur {self.max_tries}"
 
 
-class _Chip:
+class Chip:
     """One CPx chip, spoken to with its family's command set (CLA, path form, applet, closed channel)."""
 
     def __init__(self, channel: CardChannel) -> None:
@@ -202,7 +211,7 @@ def parse_sn_icc(raw: bytes) -> CardSerial:
     return CardSerial(serial=serial, pan=pan, check_ok=L.luhn_ok(pan))
 
 
-def read_serial(chip: _Chip) -> CardSerial:
+def read_serial(chip: Chip) -> CardSerial:
     fcp = chip.select(L.MF + L.SN_ICC_FID, "EF.SN.ICC", fcp=True)
     size = _fcp_size(fcp, "EF.SN.ICC") if fcp else 12
     if size != 12:
@@ -213,7 +222,7 @@ def read_serial(chip: _Chip) -> CardSerial:
     return sn
 
 
-def _application_path(chip: _Chip, aid: bytes) -> bytes:
+def _application_path(chip: Chip, aid: bytes) -> bytes:
     """The PKCS#15 application's path from EF.DIR (record with `aid`); ASSUMPTION `3F00/0001` when absent."""
     try:
         records = tlv.parse(chip.read_file(L.MF + L.DIR_FID, "EF.DIR"))
@@ -228,7 +237,7 @@ def _application_path(chip: _Chip, aid: bytes) -> bytes:
     return L.MF + L.APP_FID
 
 
-def _pkcs15(chip: _Chip) -> tuple[bytes, list[tlv.Tlv]]:
+def _pkcs15(chip: Chip) -> tuple[bytes, list[tlv.Tlv]]:
     """The path of the PKCS#15 application this interface offers (contact or contactless) and its ODF."""
     app = _application_path(chip, L.AID_CPS3_CONTACTLESS if chip.contactless else L.AID_CPS3)
     return app, tlv.parse(chip.read_file(app + L.ODF_FID, "l'ODF"))
@@ -242,7 +251,7 @@ def _odf_paths(odf: list[tlv.Tlv], tags: tuple[int, ...]) -> list[bytes]:
     return [t.value for o in odf if o.tag in tags for t in tlv.find_all([o], 0x04)]
 
 
-def _certificate_path(chip: _Chip, app: bytes, odf: list[tlv.Tlv], technical: bool) -> bytes:
+def _certificate_path(chip: Chip, app: bytes, odf: list[tlv.Tlv], technical: bool) -> bytes:
     match = L.is_technical_label if technical else L.is_authentication_label
     cdf_paths = _odf_paths(odf, L.ODF_CDF_TAGS)
     if not cdf_paths:
@@ -260,7 +269,7 @@ def _certificate_path(chip: _Chip, app: bytes, odf: list[tlv.Tlv], technical: bo
     raise CardDataError(f"aucun certificat {kind} dans le CDF")
 
 
-def _pin_reference(chip: _Chip, app: bytes, odf: list[tlv.Tlv]) -> int | None:
+def _pin_reference(chip: Chip, app: bytes, odf: list[tlv.Tlv]) -> int | None:
     paths = _odf_paths(odf, (L.ODF_AODF_TAG,))
     for path in paths:
         ref = L.pin_reference_from_aodf(tlv.parse(chip.read_file(_abs(app, path), "l'AODF")))
@@ -307,7 +316,7 @@ def parse_certificate(der: bytes) -> dict[str, object]:
     }
 
 
-def _read_certificate(chip: _Chip, path: bytes, what: str) -> bytes:
+def _read_certificate(chip: Chip, path: bytes, what: str) -> bytes:
     chip.select(path, what)
     head = chip.read(what, 4)
     if len(head) < 2 or head[0] != 0x30:
@@ -327,7 +336,7 @@ def _read_certificate(chip: _Chip, path: bytes, what: str) -> bytes:
 
 def read_cpx(channel: CardChannel) -> CpxCardData:
     """Serial, holder certificate and PIN reference (no PIN). The caller holds the transaction."""
-    chip = _Chip(channel)
+    chip = Chip(channel)
     sn = read_serial(chip)
     app, odf = _pkcs15(chip)
     path = _certificate_path(chip, app, odf, technical=chip.contactless)
@@ -341,7 +350,7 @@ def read_cpx(channel: CardChannel) -> CpxCardData:
     )
 
 
-def _discover_reference(chip: _Chip) -> int:
+def _discover_reference(chip: Chip) -> int:
     ref = _pin_reference(chip, *_pkcs15(chip))
     if ref is None:
         raise CardDataError("cette carte n'offre pas de code porteur sur cette interface")
@@ -350,7 +359,7 @@ def _discover_reference(chip: _Chip) -> int:
 
 def pin_state(channel: CardChannel, reference: int | None = None) -> PinState:
     """The PIN's counters, read without the PIN (`reference` from `read_cpx`, else found in the AODF)."""
-    chip = _Chip(channel)
+    chip = Chip(channel)
     ref = _discover_reference(chip) if reference is None else reference
     if chip.cs.counter_by_verify:
         resp = chip.send(chip.cmd(0x20, 0x00, ref))
@@ -382,7 +391,7 @@ def verify_pin(channel: CardChannel, pin: str, reference: int | None = None) -> 
     """VERIFY the holder PIN (4 digits). `ValueError` for a malformed PIN, before anything reaches the card."""
     if not (len(pin) == 4 and pin.isascii() and pin.isdigit()):
         raise ValueError("code porteur : 4 chiffres attendus")
-    chip = _Chip(channel)
+    chip = Chip(channel)
     ref = _discover_reference(chip) if reference is None else reference
     if not chip.cs.paths_from_mf:
         chip.select(L.MF, "MF")

@@ -41,7 +41,9 @@ class VitaleBeneficiaryData:
     doubtful: tuple[str, ...] = ()  # fields read from an assumed tag that did not parse: left empty, flagged
 
     def __repr__(self) -> str:  # no patient value in logs or tracebacks
-        return f"VitaleBeneficiaryData(index={self.index}, qualite={self.qualite!r}, nir={'oui' if self.nir else 'non'})"
+        return (
+            f"VitaleBeneficiaryData(index={self.index}, qualite={self.qualite!r}, nir={'oui' if self.nir else 'non'})"
+        )
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ class VitaleCardData:
     doubtful: tuple[str, ...] = ()  # card-level: "carte.<field>", "carte" (template 66), "beneficiaires"
 
     def __repr__(self) -> str:
-        return f"VitaleCardData(beneficiaries={len(self.beneficiaries)}, nature={self.nature!r}, apdus={self.apdu_count})"
+        return (
+            f"VitaleCardData(beneficiaries={len(self.beneficiaries)}, nature={self.nature!r}, apdus={self.apdu_count})"
+        )
 
 
 def _read_sfi(channel: CardChannel, what: str) -> bytes:
@@ -156,7 +160,9 @@ def _person(i: int, ident: tlv.Tlv, rights: tlv.Tlv | None) -> VitaleBeneficiary
     doubtful += ["nom_naissance"] if bad else []
     rang, bad = _assumed_text(ident, L.RANG, who, lambda v: bool(_DIGITS.match(v)))
     doubtful += ["rang_naissance"] if bad else []
-    qualite, bad = _assumed_text(ident, L.QUALITE, who, lambda v: bool(_DIGITS.match(v)) and v.zfill(2) in L.QUALITE_CODES)
+    qualite, bad = _assumed_text(
+        ident, L.QUALITE, who, lambda v: bool(_DIGITS.match(v)) and v.zfill(2) in L.QUALITE_CODES
+    )
     doubtful += ["qualite"] if bad else []
     nir = _text(_child(rights, L.NIR), f"{who}, NIR") if rights is not None else ""
     if nir and not _NIR.match(nir):

@@ -195,7 +195,9 @@ class _SerialReader:
         try:
             if link is None:
                 link = SerialLink(port, self.spec.echoes, timeouts=self.spec.timeouts, name=self.name, **callbacks)
-            fw = link.command(ccid.Command.ESCAPE, model_named(self.spec.model).init_escape, answer_s=FIRMWARE_TIMEOUT_S)
+            fw = link.command(
+                ccid.Command.ESCAPE, model_named(self.spec.model).init_escape, answer_s=FIRMWARE_TIMEOUT_S
+            )
             self.firmware = fw.data.rstrip(b"\x00").decode("ascii", "replace")
             if self.spec.echo is None and link.echo_seen != link.echo:
                 # "auto": believe the line rather than the model table (a waited-for echo that never comes
@@ -353,7 +355,9 @@ class _SerialReader:
             raise ReaderError(f"lecteur série {self.name!r} absent (débranché ?)")
         response = self._command(link, ccid.Command.ESCAPE, data)
         if response.failed:
-            raise ReaderError(f"lecteur {self.name!r} : commande spécifique refusée ({ccid.error_text(response.error)})")
+            raise ReaderError(
+                f"lecteur {self.name!r} : commande spécifique refusée ({ccid.error_text(response.error)})"
+            )
         return response.data
 
     def current_counter(self) -> int | None:

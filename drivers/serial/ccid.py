@@ -72,7 +72,9 @@ def error_text(code: int) -> str:
     return ERRORS.get(code, f"erreur lecteur 0x{code:02X}")
 
 
-def build(command: Command | int, seq: int, data: bytes = b"", slot: int = 0, specific: bytes = b"\x00\x00\x00") -> bytes:
+def build(
+    command: Command | int, seq: int, data: bytes = b"", slot: int = 0, specific: bytes = b"\x00\x00\x00"
+) -> bytes:
     """One host message: type, dwLength (LE), bSlot, bSeq, 3 command-specific bytes, data."""
     if len(specific) != 3:
         raise ValueError("3 command-specific bytes expected")

@@ -41,7 +41,7 @@ from drivers.serial.gbp import (
     r_block,
     s_block,
 )
-from drivers.serial.link import _LOST, LineIO, LinkLostError, LinkTimeouts, ReaderUnresponsiveError
+from drivers.serial.link import LOST, LineIO, LinkLostError, LinkTimeouts, ReaderUnresponsiveError
 from drivers.serial.port import open_port
 
 __all__ = ["OS_VERSION", "POLL_S", "GemCoreLink"]
@@ -135,7 +135,7 @@ class GemCoreLink(LineIO):
             error = e
         if not self._closing:
             self.lost = error or LinkLostError("port fermé")
-            self._inbox.put(_LOST)
+            self._inbox.put(LOST)
             self._closed.set()
             self._on_lost(error)
 
@@ -206,9 +206,14 @@ class GemCoreLink(LineIO):
                     event = self._inbox.get(timeout=left)
                 except queue.Empty:
                     break
-                if event is _LOST:
+                if event is LOST:
                     raise LinkLostError(f"lecteur série {self.name} débranché")
-                if isinstance(event, Block) and event.kind == S_BLOCK and event.s_type == S_RESYNCH and event.s_response:
+                if (
+                    isinstance(event, Block)
+                    and event.kind == S_BLOCK
+                    and event.s_type == S_RESYNCH
+                    and event.s_response
+                ):
                     self._ns, self._unsure = 0, False
                     return
             self._reset_decoder = True
@@ -229,9 +234,11 @@ class GemCoreLink(LineIO):
             except queue.Empty:
                 self._reset_decoder = True  # a truncated block must not swallow the next one
                 if time.monotonic() - start >= t.ceiling_s:
-                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s") from None
+                    raise ReaderUnresponsiveError(
+                        f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s"
+                    ) from None
                 event = None
-            if event is _LOST:
+            if event is LOST:
                 raise LinkLostError(f"lecteur série {self.name} débranché")
             if isinstance(event, Block) and event.kind == I_BLOCK and event.seq == self._ns:
                 self._ns ^= 1
@@ -322,7 +329,7 @@ class GemCoreLink(LineIO):
         self._closed.set()
         if self.lost is None:
             self.lost = LinkLostError(f"lecteur série {self.name} fermé")
-        self._inbox.put(_LOST)
+        self._inbox.put(LOST)
         cancel = getattr(self.port, "cancel_read", None)
         if cancel:
             with contextlib.suppress(serial.SerialException, OSError, TypeError, ValueError):

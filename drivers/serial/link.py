@@ -62,7 +62,7 @@ class LinkTimeouts:
     retries: int = 3  # repeats of a command (NAK received, echo missing) and NAKs sent, each
 
 
-_LOST = object()  # put in a link's inbox by its receive thread when the port is gone
+LOST = object()  # put in a link's inbox by its receive thread when the port is gone
 
 
 class ReaderLink(Protocol):
@@ -102,7 +102,7 @@ class LineIO:
     def _drain_inbox(self) -> None:
         while True:
             try:
-                if self._inbox.get_nowait() is _LOST:
+                if self._inbox.get_nowait() is LOST:
                     raise LinkLostError(f"lecteur série {self.name} débranché")
             except queue.Empty:
                 return
@@ -160,7 +160,7 @@ class SerialLink(LineIO):
         if not self._closing:
             self.lost = error or LinkLostError("port fermé")
             log.info("%s: port série perdu (%s)", self.name, error)
-            self._inbox.put(_LOST)
+            self._inbox.put(LOST)
             self._on_lost(error)
 
     def _dispatch(self, event: object) -> None:
@@ -179,7 +179,9 @@ class SerialLink(LineIO):
         self._seq = (self._seq + 1) & 0xFF
         return self._seq
 
-    def command(self, kind: ccid.Command, data: bytes = b"", specific: bytes = b"\x00\x00\x00", answer_s: float | None = None) -> ccid.Response:
+    def command(
+        self, kind: ccid.Command, data: bytes = b"", specific: bytes = b"\x00\x00\x00", answer_s: float | None = None
+    ) -> ccid.Response:
         """Send one CCID command, return the reader's answer (which may itself report a failed command)."""
         with self._exchange_lock:
             seq = self.next_seq()
@@ -205,7 +207,9 @@ class SerialLink(LineIO):
             except queue.Empty:
                 self._resync = True  # a truncated frame must not swallow the next one
                 if now - start >= t.ceiling_s:
-                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s") from None
+                    raise ReaderUnresponsiveError(
+                        f"lecteur série {self.name} : pas de réponse en {t.ceiling_s:.0f} s"
+                    ) from None
                 if awaiting_echo:
                     if repeats >= t.retries:
                         raise ReaderUnresponsiveError(f"lecteur série {self.name} : l'écho de la commande n'arrive pas "
@@ -223,14 +227,16 @@ class SerialLink(LineIO):
                 self._write(NAK_FRAME)  # the answer may have been lost on the line: ask for it again
                 deadline = time.monotonic() + answer_s
                 continue
-            if event is _LOST:
+            if event is LOST:
                 raise LinkLostError(f"lecteur série {self.name} débranché")
             if isinstance(event, TimeExtension):
                 deadline = time.monotonic() + answer_s
             elif isinstance(event, Nak):
                 self.stats["naks_received"] += 1
                 if repeats >= t.retries:
-                    raise ReaderUnresponsiveError(f"lecteur série {self.name} : commande refusée {repeats + 1} fois (NAK)")
+                    raise ReaderUnresponsiveError(
+                        f"lecteur série {self.name} : commande refusée {repeats + 1} fois (NAK)"
+                    )
                 repeats += 1
                 self._write(frame)
                 awaiting_echo = self.echo
@@ -272,7 +278,7 @@ class SerialLink(LineIO):
         self._closing = True
         if self.lost is None:
             self.lost = LinkLostError(f"lecteur série {self.name} fermé")
-        self._inbox.put(_LOST)
+        self._inbox.put(LOST)
         cancel = getattr(self.port, "cancel_read", None)
         if cancel:
             with contextlib.suppress(serial.SerialException, OSError, TypeError, ValueError):

@@ -108,8 +108,19 @@ def demo_cpe() -> VirtualCpx:
 
 def demo_cpe_service() -> VirtualCpx:
     """A CPE "carte de service": pseudonym and IdNat only, no name on the card (cards.md's public subject shape)."""
-    return VirtualCpx(Holder("3760021832/000000027", "", "", "Carte de service santé ou social", "CH DE DEMONSTRATION",
-                             "1760021832", pseudonym="EMPLOYE000000027"), serial="00000027", label="CPE carte de service")
+    return VirtualCpx(
+        Holder(
+            "3760021832/000000027",
+            "",
+            "",
+            "Carte de service santé ou social",
+            "CH DE DEMONSTRATION",
+            "1760021832",
+            pseudonym="EMPLOYE000000027",
+        ),
+        serial="00000027",
+        label="CPE carte de service",
+    )
 
 
 def test_cps() -> VirtualCpx:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from drivers.cards import cpx_layout as L
 from drivers.sim.iso import Df, Ef, IsoCard, sw
 from drivers.sim.pki import Holder, holder_certificate
-from drivers.sim.vitale_card import _tlv
+from drivers.sim.vitale_card import tlv
 
 __all__ = ["CPS3_ATR", "CPS3_CL_ATR", "CPS4_ATRS", "VirtualCps4", "VirtualCpx"]
 
@@ -36,33 +36,33 @@ MAX_TRIES = 3
 
 
 def _cdf_entry(label: str, cert_id: int, path: bytes) -> bytes:
-    common = _tlv(0x30, _tlv(0x0C, label.encode("utf-8")))
-    cert_attrs = _tlv(0x30, _tlv(0x04, bytes((cert_id,))))
-    type_attrs = _tlv(0xA1, _tlv(0x30, _tlv(0x30, _tlv(0x04, path))))
-    return _tlv(0x30, common + cert_attrs + type_attrs)
+    common = tlv(0x30, tlv(0x0C, label.encode("utf-8")))
+    cert_attrs = tlv(0x30, tlv(0x04, bytes((cert_id,))))
+    type_attrs = tlv(0xA1, tlv(0x30, tlv(0x30, tlv(0x04, path))))
+    return tlv(0x30, common + cert_attrs + type_attrs)
 
 
 def _prkdf_entry(label: str, key_id: int, reference: int, auth_id: int) -> bytes:
-    common = _tlv(0x30, _tlv(0x0C, label.encode("utf-8")) + _tlv(0x04, bytes((auth_id,))))
-    key_attrs = _tlv(0x30, _tlv(0x04, bytes((key_id,))) + _tlv(0x03, b"\x06\x20\x40") + _tlv(0x02, bytes((reference,))))
-    type_attrs = _tlv(0xA1, _tlv(0x30, _tlv(0x30, _tlv(0x04, b"")) + _tlv(0x02, b"\x08\x00")))
-    return _tlv(0x30, common + key_attrs + type_attrs)
+    common = tlv(0x30, tlv(0x0C, label.encode("utf-8")) + tlv(0x04, bytes((auth_id,))))
+    key_attrs = tlv(0x30, tlv(0x04, bytes((key_id,))) + tlv(0x03, b"\x06\x20\x40") + tlv(0x02, bytes((reference,))))
+    type_attrs = tlv(0xA1, tlv(0x30, tlv(0x30, tlv(0x04, b"")) + tlv(0x02, b"\x08\x00")))
+    return tlv(0x30, common + key_attrs + type_attrs)
 
 
 def _aodf_entry(label: str, auth_id: int, reference: int) -> bytes:
-    common = _tlv(0x30, _tlv(0x0C, label.encode("utf-8")) + _tlv(0x03, b"\x07\x80"))
-    auth = _tlv(0x30, _tlv(0x04, bytes((auth_id,))))
-    pin = (_tlv(0x03, b"\x03\x48")  # pinFlags: local, initialized
-           + _tlv(0x0A, b"\x01")  # ascii-numeric
-           + _tlv(0x02, b"\x04") + _tlv(0x02, b"\x04") + _tlv(0x02, b"\x04")  # min, stored, max length
-           + _tlv(0x80, bytes((reference,))))  # pinReference
-    return _tlv(0x30, common + auth + _tlv(0xA1, _tlv(0x30, pin)))
+    common = tlv(0x30, tlv(0x0C, label.encode("utf-8")) + tlv(0x03, b"\x07\x80"))
+    auth = tlv(0x30, tlv(0x04, bytes((auth_id,))))
+    pin = (tlv(0x03, b"\x03\x48")  # pinFlags: local, initialized
+           + tlv(0x0A, b"\x01")  # ascii-numeric
+           + tlv(0x02, b"\x04") + tlv(0x02, b"\x04") + tlv(0x02, b"\x04")  # min, stored, max length
+           + tlv(0x80, bytes((reference,))))  # pinReference
+    return tlv(0x30, common + auth + tlv(0xA1, tlv(0x30, pin)))
 
 
 def _token_info(serial: str, label: str) -> bytes:
-    flags = _tlv(0x03, b"\x06\x40")  # tokenflags: loginRequired
-    return _tlv(0x30, _tlv(0x02, b"\x00") + _tlv(0x04, serial.encode("ascii")) + _tlv(0x0C, b"ASIP-SANTE")
-                + _tlv(0x80, label.encode("utf-8")) + flags)
+    flags = tlv(0x03, b"\x06\x40")  # tokenflags: loginRequired
+    return tlv(0x30, tlv(0x02, b"\x00") + tlv(0x04, serial.encode("ascii")) + tlv(0x0C, b"ASIP-SANTE")
+                + tlv(0x80, label.encode("utf-8")) + flags)
 
 
 @dataclass
@@ -104,7 +104,7 @@ class VirtualCpx(IsoCard):
         return L.AID_CPS3_CONTACTLESS if self.contactless else L.AID_CPS3
 
     def _ef_dir(self) -> bytes:
-        return _tlv(0x61, _tlv(0x4F, self.aid) + _tlv(0x50, b"CPS") + _tlv(0x51, L.MF + L.APP_FID))
+        return tlv(0x61, tlv(0x4F, self.aid) + tlv(0x50, b"CPS") + tlv(0x51, L.MF + L.APP_FID))
 
     def _application(self) -> Df:
         h = self.holder
@@ -119,7 +119,9 @@ class VirtualCpx(IsoCard):
         cdf = b"".join(_cdf_entry(label, cid, bytes.fromhex(path)) for label, cid, path, _ in certs)
         prkdf = b"".join(_prkdf_entry(label.replace("Certificat", "Clé"), cid, 0x80 + cid, 1)
                          for label, cid, _, _ in certs)
-        odf = b"".join(_tlv(tag, _tlv(0x30, _tlv(0x04, L.MF + L.APP_FID + bytes.fromhex(fid)))) for tag, fid in odf_entries)
+        odf = b"".join(
+            tlv(tag, tlv(0x30, tlv(0x04, L.MF + L.APP_FID + bytes.fromhex(fid)))) for tag, fid in odf_entries
+        )
         children: list[Ef | Df] = [
             Ef(0x5031, odf), Ef(0x5032, _token_info(self.serial, "CPS")), Ef(0x7004, cdf), Ef(0x7002, prkdf),
             *(Ef(int(path, 16), holder_certificate(holder)) for _, _, path, holder in certs),
@@ -146,12 +148,12 @@ class VirtualCpx(IsoCard):
         return sw(0x6D00)
 
     def _counter_do(self) -> bytes:
-        counters = _tlv(0x9A, bytes((MAX_TRIES,))) + _tlv(0x9B, bytes((self.tries_left,)))
+        counters = tlv(0x9A, bytes((MAX_TRIES,))) + tlv(0x9B, bytes((self.tries_left,)))
         if self.usage_left is not None:
-            counters += _tlv(0x9D, self.usage_left.to_bytes(2, "big"))
+            counters += tlv(0x9D, self.usage_left.to_bytes(2, "big"))
         # A0 { 9A 9B [9D] A1 {8C ...} } as the real CPS3 answers it (OpenSC issue #2275)
-        inner = _tlv(0xA0, counters + bytes.fromhex("A1088C06F3000013FF00"))
-        return _tlv(0x70, _tlv(0xBF8100 | self.pin_reference, inner))
+        inner = tlv(0xA0, counters + bytes.fromhex("A1088C06F3000013FF00"))
+        return tlv(0x70, tlv(0xBF8100 | self.pin_reference, inner))
 
     def _get_data(self, body: bytes) -> bytes:
         data = self._lc_data(body)

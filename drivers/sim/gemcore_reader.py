@@ -78,7 +78,9 @@ class SimulatedGemCoreReader(LineSimulator):
         if self.noise.silent:
             return
         if isinstance(event, BadBlock):
-            self._send(r_block(READER_NAD, 0 if self._last_seq is None else self._last_seq ^ 1, EDC_ERROR), remember=False)
+            self._send(
+                r_block(READER_NAD, 0 if self._last_seq is None else self._last_seq ^ 1, EDC_ERROR), remember=False
+            )
         elif event.kind == R_BLOCK:
             if self._last:
                 self._send(self._last)

@@ -136,7 +136,8 @@ class IsoCard:
     @classmethod
     def _fcp(cls, node: Ef | Df) -> bytes:
         """FCP (P2=04; the same in a `6F` FCI for P2=00: OpenSC's ISO driver, which the official library uses for
-        CPS4, accepts only `6F` for P2=00) shaped like a real IAS-ECC chip's (OpenSC issues #2275, #2223): `80` size, `82` descriptor
+        CPS4, accepts only `6F` for P2=00) shaped like a real IAS-ECC chip's (OpenSC issues #2275, #2223): `80` size,
+        `82` descriptor
         (01 transparent EF, 38 DF), `83` id, `88` SFI when there is one, `A1` security, `8A 05` activated."""
         fid = b"\x83\x02" + node.fid.to_bytes(2, "big")
         if isinstance(node, Ef):

@@ -76,9 +76,13 @@ def holder_certificate(holder: Holder) -> bytes:
         x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR")]),
     ]
     if holder.organisation:
-        rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATION_NAME, holder.organisation)]))
+        rdns.append(
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATION_NAME, holder.organisation)])
+        )
     if holder.gip_cps:
-        rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, holder.title)]))
+        rdns.append(
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, holder.title)])
+        )
     else:
         if holder.organisation_id:
             rdns.append(x509.RelativeDistinguishedName(

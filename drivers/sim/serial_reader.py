@@ -221,7 +221,9 @@ class SimulatedSerialReader(LineSimulator):
             if self.card is None:
                 return self._reply(ccid.ResponseType.PARAMETERS, seq, 0x40 | self._icc(), ICC_MUTE)
             self.parameters = data or self.parameters
-            return self._reply(ccid.ResponseType.PARAMETERS, seq, self._icc(), specific=message[7], data=self.parameters)
+            return self._reply(
+                ccid.ResponseType.PARAMETERS, seq, self._icc(), specific=message[7], data=self.parameters
+            )
         if kind == ccid.Command.GET_PARAMETERS:
             return self._reply(ccid.ResponseType.PARAMETERS, seq, self._icc(), data=self.parameters)
         return self._reply(ccid.ResponseType.SLOT_STATUS, seq, 0x40 | self._icc(), CMD_NOT_SUPPORTED)

@@ -13,7 +13,7 @@ __all__ = ["VITALE2_ATR", "VirtualVitale", "VitalePerson"]
 VITALE2_ATR = bytes.fromhex("3B751300004409EA9000")
 
 
-def _tlv(tag: int, value: bytes) -> bytes:
+def tlv(tag: int, value: bytes) -> bytes:
     tag_bytes = tag.to_bytes((tag.bit_length() + 7) // 8, "big")
     n = len(value)
     length = bytes((n,)) if n < 0x80 else (b"\x81" + bytes((n,)) if n < 0x100 else b"\x82" + n.to_bytes(2, "big"))
@@ -24,9 +24,9 @@ def _pointers() -> bytes:
     """EF 2001 ("pointers") in the shape cardpeek's vitale_2.lua reads: `E0 { A0 { 82 entry(2) ..(2) AID }... }
     then one `80` per file: 8-character name, entry (2), EF id (2)`. Which files a real card lists is not public
     (ASSUMPTION): this one lists the two data files by this project's names."""
-    apps = _tlv(0xA0, _tlv(0x82, b"\x00\x01\x00\x00" + L.AID_MF_VITALE) + _tlv(0x82, b"\x00\x02\x00\x00" + L.AID_VITALE))
-    files = _tlv(0x80, b"IDENTITE" + b"\x00\x01" + b"\x20\x02") + _tlv(0x80, b"DROITS  " + b"\x00\x02" + b"\x20\x02")
-    return _tlv(0xE0, apps + files)
+    apps = tlv(0xA0, tlv(0x82, b"\x00\x01\x00\x00" + L.AID_MF_VITALE) + tlv(0x82, b"\x00\x02\x00\x00" + L.AID_VITALE))
+    files = tlv(0x80, b"IDENTITE" + b"\x00\x01" + b"\x20\x02") + tlv(0x80, b"DROITS  " + b"\x00\x02" + b"\x20\x02")
+    return tlv(0xE0, apps + files)
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,21 @@ class VirtualVitale(IsoCard):
     def __post_init__(self) -> None:
         enc = lambda s: s.encode("utf-8")
         identity = b"".join(
-            _tlv(L.PERSON, _tlv(L.NOM, enc(p.nom)) + _tlv(L.PRENOM, enc(p.prenom)) + _tlv(L.DATE_NAISSANCE, enc(p.naissance))
-                 + _tlv(L.RANG, enc(p.rang)) + _tlv(L.QUALITE, enc(p.qualite))
-                 + (_tlv(L.NOM_NAISSANCE, enc(p.nom_naissance)) if p.nom_naissance else b""))
+            tlv(
+                L.PERSON,
+                tlv(L.NOM, enc(p.nom))
+                + tlv(L.PRENOM, enc(p.prenom))
+                + tlv(L.DATE_NAISSANCE, enc(p.naissance))
+                + tlv(L.RANG, enc(p.rang))
+                + tlv(L.QUALITE, enc(p.qualite))
+                + (tlv(L.NOM_NAISSANCE, enc(p.nom_naissance)) if p.nom_naissance else b""),
+            )
             for p in self.persons
         )
         by_name = {name: tag for tag, name in L.CARD_FIELDS.items()}
         rights = b"".join(
-            _tlv(L.PERSON, (_tlv(L.NIR, enc(p.nir)) if p.nir else b"") + _tlv(L.PAYS, enc(p.pays))) for p in self.persons
-        ) + _tlv(L.CARD, b"".join(_tlv(by_name[k], enc(v)) for k, v in self.card.items()))
+            tlv(L.PERSON, (tlv(L.NIR, enc(p.nir)) if p.nir else b"") + tlv(L.PAYS, enc(p.pays))) for p in self.persons
+        ) + tlv(L.CARD, b"".join(tlv(by_name[k], enc(v)) for k, v in self.card.items()))
         self.mf = Df(0x3F00, aid=L.AID_MF_VITALE, children=[
             Ef(0x2002, identity, sfi=2),
             Df(0x2000, aid=L.AID_VITALE, children=[Ef(0x2001, _pointers()), Ef(0x2002, rights, sfi=2)]),

@@ -1,8 +1,11 @@
 """Boot check only: writes a provisioning file and its test certificates (a throw-away test CA) into the
 folder given, to be copied onto the boot partition of a test disk. Run from the repository root."""
-import sys, textwrap
+import sys
+import textwrap
 from pathlib import Path
+
 from tests.support.orgpki import TEST_CA, Authority
+
 boot = Path(sys.argv[1])
 ca = Authority.create(TEST_CA)
 ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="qemu-secret")

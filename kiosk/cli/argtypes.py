@@ -17,7 +17,9 @@ def bounded_float(low: float, high: float, unit: str = "s") -> Callable[[str], f
         except ValueError:
             raise argparse.ArgumentTypeError(f"nombre attendu, trouvé {text!r}") from None
         if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"valeur entre {low:g} et {high:g} {unit} attendue, trouvé {text!r}".rstrip())
+            raise argparse.ArgumentTypeError(
+                f"valeur entre {low:g} et {high:g} {unit} attendue, trouvé {text!r}".rstrip()
+            )
         return value
 
     parse.__name__ = "nombre"  # argparse names the type in its messages

@@ -13,7 +13,8 @@ __all__ = ["install"]
 FRENCH: dict[str, str] = {
     "usage: ": "usage : ",
     "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
-    "unknown parser %(parser_name)r (choices: %(choices)s)": "commande inconnue %(parser_name)r (possibles : %(choices)s)",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "commande inconnue %(parser_name)r (possibles : "
+                                                             "%(choices)s)",
     "can't open '%(filename)s': %(error)s": "impossible d'ouvrir « %(filename)s » : %(error)s",
     "positional arguments": "arguments",
     "options": "options",

@@ -98,7 +98,12 @@ def bind(cls: Any, data: Any, path: Path, problems: list[Problem]) -> Any:
         value = _convert(hints[f.name], data[f.name], path + (f.name,), problems)
         bounds = f.metadata.get("bounds")
         if bounds and isinstance(value, (int, float)) and not bounds[0] <= value <= bounds[1]:
-            problems.append(Problem(path + (f.name,), f"valeur hors limites : entre {bounds[0]:g} et {bounds[1]:g} attendu, trouvé {value:g}"))
+            problems.append(
+                Problem(
+                    path + (f.name,),
+                    f"valeur hors limites : entre {bounds[0]:g} et {bounds[1]:g} attendu, trouvé {value:g}",
+                )
+            )
             continue
         if value is not _MISSING:
             kwargs[f.name] = value

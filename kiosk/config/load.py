@@ -53,7 +53,9 @@ def read_config_text(target: Path) -> str:
     with target.open("rb") as f:
         data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise ConfigError(f"configuration refusée : {target} dépasse {MAX_BYTES // 1024} Kio (fichier ordinaire attendu)")
+        raise ConfigError(
+            f"configuration refusée : {target} dépasse {MAX_BYTES // 1024} Kio (fichier ordinaire attendu)"
+        )
     return data.decode("utf-8")
 
 

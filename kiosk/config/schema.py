@@ -42,7 +42,9 @@ class LpsConfig:
     oid: str = doc("", "The software's OID (LPS_ID, DMP message ids). Required outside demo.")
     instance: str = doc("", "This installation's instance id (uuid); empty = derived from /etc/machine-id.")
     insi_idam: str = doc("", "INSi software authorisation number (IDAM), required outside demo.")
-    dmp_homologation: str = doc("", "DMP homologation number (LPS_ID_HOMOLOGATION_DMP), required outside demo when the DMP is enabled.")
+    dmp_homologation: str = doc(
+        "", "DMP homologation number (LPS_ID_HOMOLOGATION_DMP), required outside demo when the DMP is enabled."
+    )
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if self.oid and not _OID.match(self.oid):
@@ -55,11 +57,21 @@ class LpsConfig:
 
 @dataclass(frozen=True)
 class UiConfig:
-    theme: Literal["auto", "plain", "color"] = doc("auto", "plain = low-colour theme for the Linux console; auto picks it on a tty.")
-    lock_after_s: int = doc(0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).", bounds=(0, 86400))
+    theme: Literal["auto", "plain", "color"] = doc(
+        "auto", "plain = low-colour theme for the Linux console; auto picks it on a tty."
+    )
+    lock_after_s: int = doc(
+        0, "Lock the desk after this many idle seconds (0 = only when the staff card is removed).", bounds=(0, 86400)
+    )
     texts: dict[str, str] = doc(text="Overrides of the desk's French texts, by message id.", factory=dict)
-    audit_retention_days: int = doc(365, "Days the desk's audit journal is kept (whole days are deleted after that).", bounds=(1, 3660))
-    audit_syslog: str = doc("", "host:port of the hospital's syslog collector (RFC 5424 over TLS) that also receives the audit anchors; empty = none.")
+    audit_retention_days: int = doc(
+        365, "Days the desk's audit journal is kept (whole days are deleted after that).", bounds=(1, 3660)
+    )
+    audit_syslog: str = doc(
+        "",
+        "host:port of the hospital's syslog collector (RFC 5424 over TLS) that also receives the audit anchors; empty "
+        "= none.",
+    )
     audit_syslog_ca: str = doc("", "PEM bundle of trust anchors for that collector; empty = the system's.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
@@ -83,9 +95,15 @@ class PrinterConfig:
     )
     target: str = doc("", "cups: QUEUE or ipp[s]://HOST[:PORT]/printers/QUEUE; escpos-network: HOST[:PORT] (9100); "
                           "escpos-serial: DEVICE or pyserial URL; escpos-usb: VID:PID in hex; file: PATH.")
-    timeout_s: float = doc(30.0, "Seconds a job may take: CUPS until the job is completed, ESC/POS until sent and confirmed.")
-    qr: Literal["native", "image"] = doc("native", "ESC/POS QR code: drawn by the printer (GS ( k) or sent as a raster image.")
-    confirm: bool = doc(True, "ESC/POS: ask the printer's status (paper, on line) around each job; off for mute printers.")
+    timeout_s: float = doc(
+        30.0, "Seconds a job may take: CUPS until the job is completed, ESC/POS until sent and confirmed."
+    )
+    qr: Literal["native", "image"] = doc(
+        "native", "ESC/POS QR code: drawn by the printer (GS ( k) or sent as a raster image."
+    )
+    confirm: bool = doc(
+        True, "ESC/POS: ask the printer's status (paper, on line) around each job; off for mute printers."
+    )
     baudrate: int = doc(9600, "escpos-serial: line speed (8N1).")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
@@ -122,7 +140,9 @@ def _state_dir_problem(value: str) -> str | None:
 @dataclass(frozen=True)
 class Config:
     environment: Environment = doc("demo", "prod, test or demo: decides the acceptable endpoints, INS OIDs and cards.")
-    state_dir: str = doc("", "Directory for the kiosk's state (param-lps copies...); empty = $STATE_DIRECTORY or /var/lib/kiosk.")
+    state_dir: str = doc(
+        "", "Directory for the kiosk's state (param-lps copies...); empty = $STATE_DIRECTORY or /var/lib/kiosk."
+    )
     site: SiteConfig = doc(text="", factory=SiteConfig)
     lps: LpsConfig = doc(text="", factory=LpsConfig)
     readers: list[ReaderConfig] = doc(text="", factory=list)

@@ -15,9 +15,12 @@ if TYPE_CHECKING:
 class ApiConfig:
     max_clients: int = doc(32, "Connections served at once; more are answered \"busy\" and closed.", bounds=(1, 512))
     idle_timeout_s: float = doc(60.0, "A connection without a request this long is closed, seconds.", bounds=(1, 3600))
-    request_timeout_s: float = doc(5.0, "A request line must arrive whole, and its answer be taken, within this, seconds.",
-                                   bounds=(0.5, 60))
-    pin_interval_s: float = doc(10.0, "At most one staff PIN attempt through the API per this many seconds.", bounds=(1, 3600))
+    request_timeout_s: float = doc(
+        5.0, "A request line must arrive whole, and its answer be taken, within this, seconds.", bounds=(0.5, 60)
+    )
+    pin_interval_s: float = doc(
+        10.0, "At most one staff PIN attempt through the API per this many seconds.", bounds=(1, 3600)
+    )
 
     def limits(self) -> ApiLimits:
         from kiosk.service.api import ApiLimits

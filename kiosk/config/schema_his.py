@@ -33,14 +33,22 @@ class HisConfig:
     ca_bundle: str = doc("", "PEM bundle of trust anchors for the TLS server; empty = the system's.")
     pkcs12: str = doc("", "Client certificate for TLS, PKCS#12 (only when the interface engine asks for one).")
     pkcs12_password_file: str = doc("", "File holding that PKCS#12 password (mode 0600).")
-    sending_application: str = doc("KIOSK-ACCUEIL", "MSH-3: this kiosk's application name, as the interface engine knows it.")
-    sending_facility: str = doc("", "MSH-4: the sending facility (e.g. the establishment's FINESS); empty = site.finess.")
+    sending_application: str = doc(
+        "KIOSK-ACCUEIL", "MSH-3: this kiosk's application name, as the interface engine knows it."
+    )
+    sending_facility: str = doc(
+        "", "MSH-4: the sending facility (e.g. the establishment's FINESS); empty = site.finess."
+    )
     receiving_application: str = doc("", "MSH-5: the patient administration system's application name.")
     receiving_facility: str = doc("", "MSH-6: its facility.")
     assigning_authority_oid: str = doc(
-        "", "OID of the kiosk's own identifier domain (PID-3 CX.4.2 of the kiosk-assigned identifier). Required when enabled outside demo."
+        "",
+        "OID of the kiosk's own identifier domain (PID-3 CX.4.2 of the kiosk-assigned identifier). Required when "
+        "enabled outside demo.",
     )
-    timeout_s: float = doc(10.0, "Seconds to wait for an answer (ACK or RSP) before the message counts as unacknowledged.")
+    timeout_s: float = doc(
+        10.0, "Seconds to wait for an answer (ACK or RSP) before the message counts as unacknowledged."
+    )
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if self.timeout_s <= 0:
@@ -56,6 +64,9 @@ class HisConfig:
             if not self.endpoint:
                 yield ("endpoint",), f"obligatoire quand [his] est activé en environnement {root.environment}"
             if not self.assigning_authority_oid:
-                yield ("assigning_authority_oid",), f"obligatoire quand [his] est activé en environnement {root.environment}"
+                yield (
+                    ("assigning_authority_oid",),
+                    f"obligatoire quand [his] est activé en environnement {root.environment}",
+                )
         if self.pkcs12 and not self.tls:
             yield ("pkcs12",), "un certificat client n'a de sens qu'avec tls = true"

@@ -27,8 +27,11 @@ def split_listen(value: str) -> tuple[str, int]:
 class MetricsConfig:
     listen: str = doc("", "Serve /metrics (OpenMetrics) on this address, e.g. 127.0.0.1:9464 or [::]:9464; "
                           "empty = off. No patient data in any metric.")
-    textfile: str = doc("", "Also write the metrics to this file for node_exporter's textfile collector "
-                            "(absolute path ending in .prom, rewritten atomically when something changes); empty = off.")
+    textfile: str = doc(
+        "",
+        "Also write the metrics to this file for node_exporter's textfile collector "
+        "(absolute path ending in .prom, rewritten atomically when something changes); empty = off.",
+    )
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if self.listen:

@@ -16,13 +16,29 @@ Backend = Literal["pcsc", "serial", "sim"]
 class ReaderConfig:
     name: str = doc(text="Logical name used by the desk and the CLI (`--reader NAME`), e.g. \"vitale\".")
     role: Role = doc("any", "Which cards this reader is for: patient (Vitale), staff (CPx) or any.")
-    backend: Backend = doc("pcsc", "pcsc (through pcscd), serial (direct serial CCID driver) or sim (embedded simulator).")
-    match: str = doc("", "Glob pattern on the physical reader name (pcsc: e.g. \"Gemalto*\"; serial: \"<model> <port>\"); empty matches any reader.")
+    backend: Backend = doc(
+        "pcsc", "pcsc (through pcscd), serial (direct serial CCID driver) or sim (embedded simulator)."
+    )
+    match: str = doc(
+        "",
+        'Glob pattern on the physical reader name (pcsc: e.g. "Gemalto*"; serial: "<model> <port>"); empty matches any '
+        'reader.',
+    )
     port: str = doc("", "serial: device path (/dev/ttyUSB0) or any pyserial URL (loop://, socket://host:port, spy://...).")
-    protocol: Literal["ccid", "gbp"] = doc("ccid", "serial: line protocol: ccid (serial CCID, GemPC Twin family) or gbp (Gemplus Block Protocol, GemCore readers: GemPC410, GemPC413).")
-    model: str = doc("GemPCTwin", "serial: reader model (GemPCTwin, GemPCPinPad, GemCorePOSPro, GemCoreSIMPro; GemPC410, GemPC413 with gbp); decides the command echo.")
+    protocol: Literal["ccid", "gbp"] = doc(
+        "ccid",
+        "serial: line protocol: ccid (serial CCID, GemPC Twin family) or gbp (Gemplus Block Protocol, GemCore readers: "
+        "GemPC410, GemPC413).",
+    )
+    model: str = doc(
+        "GemPCTwin",
+        "serial: reader model (GemPCTwin, GemPCPinPad, GemCorePOSPro, GemCoreSIMPro; GemPC410, GemPC413 with gbp); "
+        "decides the command echo.",
+    )
     baud: int = doc(115200, "serial: line speed in baud.", bounds=(1200, 4_000_000))
-    echo: Literal["auto", "on", "off"] = doc("auto", "serial: whether the reader echoes every command (auto: by model, on for GemPC Twin and PinPad).")
+    echo: Literal["auto", "on", "off"] = doc(
+        "auto", "serial: whether the reader echoes every command (auto: by model, on for GemPC Twin and PinPad)."
+    )
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:
         if not self.name.strip():

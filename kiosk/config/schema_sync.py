@@ -23,7 +23,10 @@ class SyncConfig:
     interval_hours: float = doc(6.0, "How often the timer syncs, hours.", bounds=(0.1, 24 * 31))
     ca_bundle: str = doc("", "PEM bundle of trust anchors for the fleet server's TLS; empty = the system's.")
     timeout_s: float = doc(20.0, "Connection and between-bytes timeout for each download, seconds.", bounds=(0.1, 600))
-    state_dir: str = doc("/var/lib/kiosk/fleet", "Verified TUF metadata, sync status, last-good layers (inside the sync unit's StateDirectory).")
+    state_dir: str = doc(
+        "/var/lib/kiosk/fleet",
+        "Verified TUF metadata, sync status, last-good layers (inside the sync unit's StateDirectory).",
+    )
     local_file: str = doc("", "Technician overrides, layered last; empty = local.toml beside the config file.")
 
     def check(self, root: Any) -> Iterable[tuple[tuple, str]]:

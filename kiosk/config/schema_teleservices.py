@@ -36,10 +36,14 @@ def _timeout_checks(section: Any) -> Iterable[tuple[tuple, str]]:
 
 @dataclass(frozen=True)
 class InsiConfig:
-    endpoint: str = doc("", "INSi URL; empty = production or test endpoint by `environment`, the embedded simulator in demo.")
+    endpoint: str = doc(
+        "", "INSi URL; empty = production or test endpoint by `environment`, the embedded simulator in demo."
+    )
     pkcs12: str = doc("", "Organisation authentication certificate (CN INSI-AUTO or INSI-MANU) as a PKCS#12 file.")
     pkcs12_password_file: str = doc("", "File holding the PKCS#12 password (mode 0600, owned by the kiosk user).")
-    pkcs12_password: str = doc("", "The password inline, when no file is used (prefer the file; redacted by `config show`).", secret=True)
+    pkcs12_password: str = doc(
+        "", "The password inline, when no file is used (prefer the file; redacted by `config show`).", secret=True
+    )
     ca_bundle: str = doc("", "PEM bundle of trust anchors (IGC-Santé chain); empty = the system's.")
     timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.", bounds=(0.1, 600))
     connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.", bounds=(0.1, 120))
@@ -59,23 +63,36 @@ class DmpConfig:
     endpoint: str = doc("", "DMP web services base URL (…/si-dmp-server/v2/services); empty = by `environment`.")
     pkcs12: str = doc("", "Organisation authentication certificate for mutual TLS, PKCS#12.")
     pkcs12_password_file: str = doc("", "File holding that PKCS#12 password.")
-    pkcs12_password: str = doc("", "The password inline, when no file is used (redacted by `config show`).", secret=True)
+    pkcs12_password: str = doc(
+        "", "The password inline, when no file is used (redacted by `config show`).", secret=True
+    )
     signing_pkcs12: str = doc("", "Organisation signing certificate for the VIHF assertion, PKCS#12.")
     signing_pkcs12_password_file: str = doc("", "File holding the signing PKCS#12 password.")
     signing_pkcs12_password: str = doc("", "The signing password inline (redacted by `config show`).", secret=True)
     ca_bundle: str = doc("", "PEM bundle of trust anchors; empty = the system's.")
     timeout_s: float = doc(15.0, "Whole-operation timeout, seconds.", bounds=(0.1, 600))
     connect_timeout_s: float = doc(5.0, "TCP/TLS connection timeout, seconds.", bounds=(0.1, 120))
-    secteur_activite: str = doc("SA07^1.2.250.1.71.4.2.4", "VIHF Secteur_Activite: the establishment's activity sector (code^code system).")
-    responsible_idnat: str = doc("", "VIHF NameID for calls made without a CPx card (kiosk dmp, kiosk insi --dmp): the national id of the person responsible. Required outside demo.")
-    responsible_name: str = doc("", "VIHF subject-id for those calls: the responsible person's \"NOM Prénom\". Required outside demo.")
+    secteur_activite: str = doc(
+        "SA07^1.2.250.1.71.4.2.4", "VIHF Secteur_Activite: the establishment's activity sector (code^code system)."
+    )
+    responsible_idnat: str = doc(
+        "",
+        "VIHF NameID for calls made without a CPx card (kiosk dmp, kiosk insi --dmp): the national id of the person "
+        "responsible. Required outside demo.",
+    )
+    responsible_name: str = doc(
+        "", 'VIHF subject-id for those calls: the responsible person\'s "NOM Prénom". Required outside demo.'
+    )
     staff_role: Literal["SECRETARIAT_MEDICAL"] = doc(
         "SECRETARIAT_MEDICAL", "VIHF Role for staff without a health profession (TRE_A00-ProducteurDocNonPS code)."
     )
-    vihf_version: Literal["3.0", "4.0"] = doc("3.0", "VIHF_Version: 3.0 (ANS example kit, DRIMbox) or 4.0 (newer guide).")
+    vihf_version: Literal["3.0", "4.0"] = doc(
+        "3.0", "VIHF_Version: 3.0 (ANS example kit, DRIMbox) or 4.0 (newer guide)."
+    )
     patient_oid: Literal["as-received", "test-nir"] = doc(
         "as-received",
-        "Patient OID sent to the DMP: as-received (the OID INSi returned) or test-nir (1.2.250.1.213.1.4.10, as the ANS kit and DRIMbox send on DMP test platforms; refused in prod).",
+        "Patient OID sent to the DMP: as-received (the OID INSi returned) or test-nir (1.2.250.1.213.1.4.10, as the "
+        "ANS kit and DRIMbox send on DMP test platforms; refused in prod).",
     )
 
     def resolved_endpoint(self, environment: str) -> str:

@@ -31,10 +31,16 @@ def _schemes(root: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class WebpsConfig:
-    cpx_base: str = doc("", "Web PS base URL for CPx card access; empty = param-lps value, else the production default.")
-    psc_base: str = doc("", "Web PS base URL for Pro Santé Connect; empty = param-lps value, else the production default.")
+    cpx_base: str = doc(
+        "", "Web PS base URL for CPx card access; empty = param-lps value, else the production default."
+    )
+    psc_base: str = doc(
+        "", "Web PS base URL for Pro Santé Connect; empty = param-lps value, else the production default."
+    )
     access: Literal["cpx", "psc"] = doc("cpx", "Which base the desk's links use by default.")
-    pages: dict[str, bool] = doc(text="Page table: page name -> whether it needs the patient's INS.", factory=lambda: dict(DEFAULT_PAGES))
+    pages: dict[str, bool] = doc(
+        text="Page table: page name -> whether it needs the patient's INS.", factory=lambda: dict(DEFAULT_PAGES)
+    )
     browser: list[str] = doc(
         text="Command that opens a URL on the desk (the URL is appended).",
         factory=lambda: ["chromium", "--kiosk", "--noerrdialogs", "--disable-session-crashed-bubble"],
@@ -67,6 +73,9 @@ class ParamsConfig:
         if problem := url_problem(self.url, self.allowed_domains, schemes=_schemes(root)):
             yield ("url",), f"URL refusée : {problem}"
         if not 0 < self.refresh_hours <= 24:
-            yield ("refresh_hours",), "période entre 0 et 24 heures attendue (règle d'homologation : au moins une fois par jour)"
+            yield (
+                ("refresh_hours",),
+                "période entre 0 et 24 heures attendue (règle d'homologation : au moins une fois par jour)",
+            )
         if self.max_bytes <= 0:
             yield ("max_bytes",), "taille positive attendue"

@@ -28,12 +28,13 @@ _SCREENS: dict[str, str] = {
     "staff.last_try": "Attention : dernier essai. Un code faux bloque la carte.",
     "staff.checking": "Vérification du code…",
     "staff.blocked": "Code porteur bloqué. Retirez la carte et faites-la débloquer (code de déblocage ou gestionnaire "
-                     "des cartes).",
+    "des cartes).",
     "desk.open": "Poste ouvert : {holder}",
     "desk.locked": "Poste verrouillé",
     "desk.idle_warning": "Verrouillage automatique dans {seconds} s (appuyez sur une touche pour rester)",
     "patient.reading": "Lecture de la carte Vitale…",
-    "patient.unreadable": "Carte Vitale illisible : {problem} Retirez-la, vérifiez le sens d'insertion et réinsérez-la.",
+    "patient.unreadable": "Carte Vitale illisible : {problem} "
+                          "Retirez-la, vérifiez le sens d'insertion et réinsérez-la.",
     "patient.locked": "Une carte Vitale est présente : ouvrez le poste pour voir le patient.",
     "qualify.done": "Identité {status} (pièce vérifiée : {document}).",
     "qualify.title": "Pièce d'identité vérifiée",
@@ -50,7 +51,8 @@ _SCREENS: dict[str, str] = {
     "actions.hint": "Entrée : ouvrir · P : imprimer le lien · I : ticket d'admission · Échap : fermer",
     "traits.title": "Recherche INSi par traits d'identité",
     "traits.hint": "Entrée : champ suivant, puis rechercher · Échap : annuler",
-    "traits.replace": "Le patient de la carte Vitale sera remplacé à l'écran. Entrée pour confirmer, Échap pour annuler.",
+    "traits.replace": "Le patient de la carte Vitale sera remplacé à l'écran. Entrée pour confirmer, Échap pour "
+                      "annuler.",
     "traits.homonyms": "Plusieurs identités : donnez tous les prénoms de l'état civil, dans l'ordre.",
     "traits.place_code": "code saisi",
     "traits.field.nom": "Nom de naissance",
@@ -59,7 +61,7 @@ _SCREENS: dict[str, str] = {
     "traits.field.naissance": "Né(e) le",
     "traits.field.lieu": "Lieu de naissance",
     "traits.formats": "Date : 14072009, 14/07/2009 ou 14 07 2009. Lieu : commune, code postal ou code INSEE "
-                      "(99xxx à l'étranger).",
+    "(99xxx à l'étranger).",
     "retry.nothing": "Rien à relancer.",
     "help.title": "Aide : les touches du poste",
     "diagnostics.title": "Diagnostic de la borne",
@@ -74,18 +76,18 @@ _SCREENS: dict[str, str] = {
     "help.staff_card": "insérez-la, tapez votre code à 4 chiffres, Entrée : le poste s'ouvre",
     "help.vitale_card": "insérez-la : les bénéficiaires s'affichent, INSi puis le DMP sont interrogés",
     "help.arrows": "choisir un bénéficiaire (son détail s'affiche)",
-    "help.tab": 'passer au détail (flèches pour le faire défiler)',
+    "help.tab": "passer au détail (flèches pour le faire défiler)",
     "help.q": "qualifier l'identité : pièce d'identité vérifiée",
     "help.a": "pages du DMP (Web PS), impression du lien ou du ticket d'admission",
-    "help.t": 'chercher un patient par ses traits (sans carte, ou enfant inconnu sur la carte du parent)',
+    "help.t": "chercher un patient par ses traits (sans carte, ou enfant inconnu sur la carte du parent)",
     "help.h": "système de l'hôpital (GAM) : choisir le patient connu ou « nouveau patient », puis envoyer",
-    "help.r": 'relancer les recherches qui ont échoué',
-    "help.v": 'verrouiller le poste (retirer la carte le verrouille aussi)',
-    "help.d": 'diagnostic de la borne',
-    "help.f1": 'cette aide',
-    "help.escape": 'fermer une fenêtre',
-    "help.browser": 'dans le navigateur (page du DMP) : le fermer et revenir au poste',
-    "help.quit": 'quitter le programme (technicien)',
+    "help.r": "relancer les recherches qui ont échoué",
+    "help.v": "verrouiller le poste (retirer la carte le verrouille aussi)",
+    "help.d": "diagnostic de la borne",
+    "help.f1": "cette aide",
+    "help.escape": "fermer une fenêtre",
+    "help.browser": "dans le navigateur (page du DMP) : le fermer et revenir au poste",
+    "help.quit": "quitter le programme (technicien)",
     "column.name": "Nom Prénom",
     "column.birth": "Naissance",
     "column.quality": "Qualité",
@@ -103,7 +105,7 @@ _SCREENS: dict[str, str] = {
     "detail.insi": "INSi : {words}",
     "detail.ins": "INS : {ins}   OID : {oid}",
     "detail.key_invalid": "Attention : clé de l'INS invalide. Identité non qualifiable : signalez-la au référent "
-                          "d'identitovigilance.",
+    "d'identitovigilance.",
     "detail.former": "Ancien INS : {ins} ({oid})",
     "detail.reference": "Traits de référence INSi :",
     "detail.reference_line": "  {name} {first_names}, {sex}, né(e) le {date}, lieu {place}",
@@ -277,7 +279,9 @@ class Texts:
     def problem(self, problem: Problem | None) -> str:
         if problem is None:
             return ""
-        return self(f"reason.{problem.reason.value}", detail=problem.detail or "?", service=problem.service or "le service")
+        return self(
+            f"reason.{problem.reason.value}", detail=problem.detail or "?", service=problem.service or "le service"
+        )
 
     def reason(self, reason: Reason, detail: str = "") -> str:
         return self.problem(Problem(reason, detail))

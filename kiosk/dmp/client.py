@@ -76,7 +76,9 @@ class DmpClient(tlsclient.SessionClient):
         etree.SubElement(header, f"{{{WSA}}}To").text = self.url
         security = etree.SubElement(header, f"{{{WSSE}}}Security", must, nsmap={"wsse": WSSE})
         security.append(build_vihf(self.profile, requester, self.signer, ins, oid))
-        etree.SubElement(soap, f"{{{SOAP12}}}Body").append(build_query(ins, oid, self.profile.lps_id, self.profile.lps_name))
+        etree.SubElement(soap, f"{{{SOAP12}}}Body").append(
+            build_query(ins, oid, self.profile.lps_id, self.profile.lps_name)
+        )
         return bytes(etree.tostring(soap, xml_declaration=True, encoding="UTF-8"))
 
     def exists(
@@ -89,7 +91,9 @@ class DmpClient(tlsclient.SessionClient):
         """
         who = requester or self.responsible
         if who is None:
-            raise TeleserviceError("DMP : personne responsable inconnue (renseigner dmp.responsible_idnat et dmp.responsible_name)")
+            raise TeleserviceError(
+                "DMP : personne responsable inconnue (renseigner dmp.responsible_idnat et dmp.responsible_name)"
+            )
         wire_oid = InsOid.TEST.value if self.patient_oid is PatientOid.TEST_NIR else oid
         check_oid(wire_oid, self.environment, self.base_url)
         body = self.envelope(matricule.value, wire_oid, who)

@@ -29,7 +29,18 @@ from kiosk.privacy import scrub
 from kiosk.soapxml import SoapFault, read_answer, text_of
 from kiosk.states import DmpState
 
-__all__ = ["ACTION", "AUTORISATION", "HL7", "STATE_LABELS", "DmpFaultError", "DmpState", "DmpStatus", "Evidence", "build_query", "parse_td02_reply"]
+__all__ = [
+    "ACTION",
+    "AUTORISATION",
+    "HL7",
+    "STATE_LABELS",
+    "DmpFaultError",
+    "DmpState",
+    "DmpStatus",
+    "Evidence",
+    "build_query",
+    "parse_td02_reply",
+]
 
 HL7 = "urn:hl7-org:v3"
 ACTION = "urn:hl7-org:v3:PRPA_IN201307UV02"
@@ -85,13 +96,19 @@ class DmpStatus:
         if self.state is DmpState.UNKNOWN:
             return f"{STATE_LABELS[self.state]} (code reçu : {self.unknown_code or 'aucun'})"
         if self.state is DmpState.CLOSED:
-            return f"{STATE_LABELS[self.state]}, le {_date_fr(self.closed_on) or '?'} ({self.closed_reason or 'motif non précisé'})"
+            return (f"{STATE_LABELS[self.state]}, le {_date_fr(self.closed_on) or '?'} "
+                    f"({self.closed_reason or 'motif non précisé'})")
         return STATE_LABELS[self.state]
 
     def as_dict(self) -> dict[str, str]:
         return {
-            "state": self.state.value, "label": self.label, "closed_on": self.closed_on, "closed_reason": self.closed_reason,
-            "authorisation": self.authorisation, "attending_doctor": self.attending_doctor, "unknown_code": self.unknown_code,
+            "state": self.state.value,
+            "label": self.label,
+            "closed_on": self.closed_on,
+            "closed_reason": self.closed_reason,
+            "authorisation": self.authorisation,
+            "attending_doctor": self.attending_doctor,
+            "unknown_code": self.unknown_code,
         }
 
 
@@ -112,7 +129,12 @@ def _sub(parent: etree._Element, name: str, **attrs: str) -> etree._Element:
 
 
 def _device(parent: etree._Element, role: str, oid: str, extension: str, software: str) -> None:
-    device = _sub(_sub(parent, role, typeCode="RCV" if role == "receiver" else "SND"), "device", classCode="DEV", determinerCode="INSTANCE")
+    device = _sub(
+        _sub(parent, role, typeCode="RCV" if role == "receiver" else "SND"),
+        "device",
+        classCode="DEV",
+        determinerCode="INSTANCE",
+    )
     _sub(device, "id", root=oid, **({"extension": extension} if extension else {}))
     _sub(device, "softwareName").text = software
 
@@ -158,7 +180,11 @@ def _code_of(element: etree._Element | None) -> str:
 
 def _dmp_status(event: etree._Element | None) -> str:
     """The DMP's status: closed if either place says so, else whichever place says anything."""
-    codes = [_code_of(event.find(path, _N)) for path in ("h:statusCode", "h:subject1/h:patient/h:statusCode")] if event is not None else []
+    codes = (
+        [_code_of(event.find(path, _N)) for path in ("h:statusCode", "h:subject1/h:patient/h:statusCode")]
+        if event is not None
+        else []
+    )
     codes = [c for c in codes if c]
     closed = [c for c in codes if c in CLOSED_STATUSES]
     return (closed or codes or [""])[0]
@@ -204,7 +230,9 @@ def parse_td02_reply(status: int, content: bytes) -> DmpStatus:
     if response_code == "NF":
         return DmpStatus(DmpState.NOT_CREATED, detail=detail_text)
     if response_code != "OK":
-        return DmpStatus(DmpState.UNKNOWN, unknown_code=f"queryResponseCode={response_code or 'absent'}", detail=detail_text)
+        return DmpStatus(
+            DmpState.UNKNOWN, unknown_code=f"queryResponseCode={response_code or 'absent'}", detail=detail_text
+        )
     assert act is not None  # queryResponseCode OK was read from it
     event = act.find("h:subject/h:registrationEvent", _N)
     event_status = _dmp_status(event)
@@ -213,7 +241,9 @@ def parse_td02_reply(status: int, content: bytes) -> DmpStatus:
     if detail_code == "DMPClosed" or event_status in CLOSED_STATUSES:
         time_el = event.find("h:effectiveTime", _N) if event is not None else None
         closed_on = time_el.get("value", "") if time_el is not None else ""
-        return DmpStatus(DmpState.CLOSED, closed_on=closed_on, closed_reason=scrub(_closure_reason(act, event)), **common)
+        return DmpStatus(
+            DmpState.CLOSED, closed_on=closed_on, closed_reason=scrub(_closure_reason(act, event)), **common
+        )
     if event_status != "active":
         return DmpStatus(DmpState.UNKNOWN, unknown_code=f"statusCode={event_status or 'absent'}", **common)
     mapped = AUTORISATION.get(authorisation)

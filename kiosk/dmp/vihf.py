@@ -147,14 +147,18 @@ def roles_for(requester: Requester, profile: VihfProfile) -> list[CodedRole]:
     if not requester.profession:
         label = STAFF_ROLES.get(profile.staff_role)
         if label is None:
-            raise TeleserviceError(f"VIHF : rôle {profile.staff_role!r} inconnu (dmp.staff_role : {', '.join(STAFF_ROLES)})")
+            raise TeleserviceError(
+                f"VIHF : rôle {profile.staff_role!r} inconnu (dmp.staff_role : {', '.join(STAFF_ROLES)})"
+            )
         return [CodedRole(profile.staff_role, *NON_PS_SYSTEM, label)]
     if requester.profession not in PROFESSIONS:
         raise TeleserviceError(f"VIHF : code profession {requester.profession!r} inconnu de la table TRE_G15")
     roles = [CodedRole(requester.profession, *PROFESSIONS_SYSTEM, PROFESSIONS[requester.profession])]
     if requester.profession in (DOCTOR, PHARMACIST):
         if not requester.savoir_faire:
-            raise TeleserviceError("VIHF : savoir-faire absent de la carte (obligatoire pour un médecin ou un pharmacien)")
+            raise TeleserviceError(
+                "VIHF : savoir-faire absent de la carte (obligatoire pour un médecin ou un pharmacien)"
+            )
         system = DOCTOR_SAVOIR_FAIRE_SYSTEM if requester.profession == DOCTOR else PHARMACIST_SAVOIR_FAIRE_SYSTEM
         roles.append(CodedRole(requester.savoir_faire, *system, requester.savoir_faire))
     return roles
@@ -181,7 +185,12 @@ def _coded(tag: str, role: CodedRole) -> etree._Element:
 
 
 def build_vihf(
-    profile: VihfProfile, requester: Requester, signer: ClientIdentity, ins: str, oid: str, now: dt.datetime | None = None
+    profile: VihfProfile,
+    requester: Requester,
+    signer: ClientIdentity,
+    ins: str,
+    oid: str,
+    now: dt.datetime | None = None,
 ) -> etree._Element:
     """The signed assertion, ready to go into `wsse:Security`. Do not re-serialise it with pretty printing."""
     if not requester.id or not requester.name:
@@ -193,11 +202,15 @@ def build_vihf(
     root = etree.Element(
         f"{{{SAML}}}Assertion", {"ID": assertion_id, "IssueInstant": stamp, "Version": "2.0"}, nsmap={"saml2": SAML}
     )
-    issuer = etree.SubElement(root, f"{{{SAML}}}Issuer", Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName")
+    issuer = etree.SubElement(
+        root, f"{{{SAML}}}Issuer", Format="urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName"
+    )
     issuer.text = signer.subject_dn
     etree.SubElement(root, f"{{{DSIG}}}Signature", Id="placeholder", nsmap={"ds": DSIG})
     subject = etree.SubElement(root, f"{{{SAML}}}Subject")
-    name_id = etree.SubElement(subject, f"{{{SAML}}}NameID", Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified")
+    name_id = etree.SubElement(
+        subject, f"{{{SAML}}}NameID", Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+    )
     name_id.text = requester.id
     etree.SubElement(
         root, f"{{{SAML}}}Conditions",
@@ -227,4 +240,6 @@ def build_vihf(
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
-    return xml_signer.sign(root, key=signer.key, cert=[signer.cert], reference_uri=f"#{assertion_id}", id_attribute="ID")
+    return xml_signer.sign(
+        root, key=signer.key, cert=[signer.cert], reference_uri=f"#{assertion_id}", id_attribute="ID"
+    )

@@ -31,6 +31,20 @@ from kiosk.doctor.registry import (
 )
 
 __all__ = [
-    "Check", "CheckFn", "DoctorContext", "Finding", "Level", "Limits", "Result", "check", "checks", "discover", "exit_code",
-    "fail", "ok", "register", "run", "warn",
+    "Check",
+    "CheckFn",
+    "DoctorContext",
+    "Finding",
+    "Level",
+    "Limits",
+    "Result",
+    "check",
+    "checks",
+    "discover",
+    "exit_code",
+    "fail",
+    "ok",
+    "register",
+    "run",
+    "warn",
 ]

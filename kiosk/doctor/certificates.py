@@ -72,7 +72,8 @@ def check_certificates(ctx: DoctorContext) -> Finding:
             problem = f"CN « {cert.cn} », INSi attend {' ou '.join(AUTH_CNS)} (refus DESIR_560)"
         if problem or days < 0 or cert.not_yet_valid(ctx.now):
             level, action = Level.FAIL, "commander ou réinstaller le bon certificat (IGC-Santé) puis `kiosk provision`"
-            lines.append(f"{label} : {problem or ('expiré depuis ' + str(-days) + ' jour(s)' if days < 0 else 'pas encore valide')}")
+            why = problem or (f"expiré depuis {-days} jour(s)" if days < 0 else "pas encore valide")
+            lines.append(f"{label} : {why}")
         elif days < ctx.limits.cert_fail_days:
             level, action = Level.FAIL, "renouveler le certificat auprès de l'ANS (IGC-Santé) sans attendre"
             lines.append(f"{label} : CN {cert.cn}, expire dans {days} jour(s)")

@@ -142,7 +142,9 @@ def report(ctx: DoctorContext, results: list[Result], thresholds: Thresholds) ->
         status = max(status, Status[breach.split(":", 1)[0]])
     bad = sorted((r for r in results if r.finding.level != Level.OK), key=lambda r: -r.finding.level)
     if bad or breaches:
-        summary = " ; ".join([f"{r.check.title} : {r.finding.message}" for r in bad] + [b.split(":", 1)[1] for b in breaches])
+        summary = " ; ".join(
+            [f"{r.check.title} : {r.finding.message}" for r in bad] + [b.split(":", 1)[1] for b in breaches]
+        )
     else:
         summary = f"{len(results)} contrôle(s) ok (environnement {ctx.config.environment})"
     if len(summary) > 300:

@@ -19,8 +19,22 @@ from kiosk.config import Config, load_config
 from kiosk.errors import ConfigError
 
 __all__ = [
-    "Check", "CheckFn", "DoctorContext", "Finding", "Level", "Limits", "Result", "check", "checks", "discover", "exit_code",
-    "fail", "ok", "register", "run", "warn",
+    "Check",
+    "CheckFn",
+    "DoctorContext",
+    "Finding",
+    "Level",
+    "Limits",
+    "Result",
+    "check",
+    "checks",
+    "discover",
+    "exit_code",
+    "fail",
+    "ok",
+    "register",
+    "run",
+    "warn",
 ]
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,10 @@ _REFUSED = ("BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_REQUIRED", "CERTIFICAT
 def _teleservices(config: Config) -> list[tuple[str, str, InsiConfig | DmpConfig, str]]:
     """(label, URL, section, key prefix) of each teleservice configured with a real endpoint."""
     out: list[tuple[str, str, InsiConfig | DmpConfig, str]] = []
-    for label, section, key, used in (("INSi", config.insi, "insi", True), ("DMP", config.dmp, "dmp", config.dmp.enabled)):
+    for label, section, key, used in (
+        ("INSi", config.insi, "insi", True),
+        ("DMP", config.dmp, "dmp", config.dmp.enabled),
+    ):
         url = section.resolved_endpoint(config.environment)
         if used and url:
             out.append((label, url, section, key))
@@ -42,7 +45,9 @@ def _who(identity: tlsclient.ClientIdentity) -> str:
     return f"CN {identity.subject_cn or '?'}, émis par {str(issuer[0].value) if issuer else '?'}"
 
 
-def mtls_probe(url: str, context: ssl.SSLContext, timeout: float = NET_TIMEOUT_S) -> tuple[str | None, bool, datetime | None]:
+def mtls_probe(
+    url: str, context: ssl.SSLContext, timeout: float = NET_TIMEOUT_S
+) -> tuple[str | None, bool, datetime | None]:
     """Handshake presenting our certificate, then a HEAD. Returns (problem, our certificate refused, server date)."""
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
@@ -55,7 +60,9 @@ def mtls_probe(url: str, context: ssl.SSLContext, timeout: float = NET_TIMEOUT_S
             handshake_done = True
             # With TLS 1.3 the server judges our certificate after the handshake: its refusal comes on first read,
             # as an alert or, when the alert is lost, as the connection closing before any answer.
-            tls.sendall(f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+            tls.sendall(
+                f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
+            )
             while b"\r\n\r\n" not in head and len(head) < 65536:
                 chunk = tls.recv(4096)
                 if not chunk:
@@ -120,9 +127,12 @@ def check_teleservices(ctx: DoctorContext) -> Finding:
                 dates.append((label, server_date, datetime.now(UTC)))
     details = {"reached": reached, "failed": failures, "refused_certificates": refused}
     if refused:
-        return fail(" ; ".join(failures), "vérifier que le certificat d'organisation est celui délivré pour ce service "
-                    "(IGC-Santé, CN INSI-AUTO / INSI-MANU pour INSi), non expiré, et le bon environnement (test / production)",
-                    **details)
+        return fail(
+            " ; ".join(failures),
+            "vérifier que le certificat d'organisation est celui délivré pour ce service "
+            "(IGC-Santé, CN INSI-AUTO / INSI-MANU pour INSi), non expiré, et le bon environnement (test / production)",
+            **details,
+        )
     if failures:
         return fail(" ; ".join(failures), "vérifier le réseau, le proxy, le DNS et le pare-feu de l'établissement "
                     "(sortie HTTPS vers ces serveurs), puis les certificats configurés", **details)

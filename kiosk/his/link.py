@@ -288,7 +288,9 @@ class MllpLink:
         except ssl.SSLError as e:
             raise HisLinkError(f"connexion TLS au système de l'hôpital refusée ({e.reason or type(e).__name__})") from e
         except OSError as e:
-            raise HisLinkError(f"système de l'hôpital injoignable ({self.host}:{self.port} : {e.strerror or type(e).__name__})") from e
+            raise HisLinkError(
+                f"système de l'hôpital injoignable ({self.host}:{self.port} : {e.strerror or type(e).__name__})"
+            ) from e
         self.connections += 1
         log.info("lien HL7 ouvert vers %s:%s%s", self.host, self.port, " (TLS)" if self._ssl else "")
         return _Conn(reader, writer)

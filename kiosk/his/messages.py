@@ -193,7 +193,9 @@ def _names(identity: HisIdentity) -> list[str]:
     return names
 
 
-def build_adt(env: Envelope, control_id: str, identity: HisIdentity, now: dt.datetime, *, operator: str = "") -> Outgoing:
+def build_adt(
+    env: Envelope, control_id: str, identity: HisIdentity, now: dt.datetime, *, operator: str = ""
+) -> Outgoing:
     """ADT^A28 (new person) or ADT^A31 (update of the person picked from PDQ), structure ADT_A05."""
     event = identity.event
     if identity.local_id.oid == "" or identity.local_id.value == "":

@@ -35,7 +35,7 @@ WSDL = Path(__file__).resolve().parent / "wsdl" / "ICIR-v1.wsdl"
 _BINDING = "{http://www.cnamts.fr/webservice}ICIRBinding"
 
 
-class _BoundedTransport(Transport):
+class BoundedTransport(Transport):
     """zeep's transport, on `tlsclient.post` (deadline, size cap, clear errors); loads packaged files only."""
 
     def __init__(self, session: requests.Session, limits: tlsclient.HttpLimits) -> None:
@@ -72,10 +72,15 @@ class InsiClient(tlsclient.SessionClient):
         self.environment = environment
         super().__init__(identity, ca_bundle, pool_size)
         settings = zeep.Settings(
-            strict=True, raw_response=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
+            strict=True,
+            raw_response=True,
+            xml_huge_tree=False,
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
         )
         client = zeep.Client(  # type: ignore[no-untyped-call]  # zeep ships no type hints
-            str(WSDL), transport=_BoundedTransport(self.session, limits), settings=settings, plugins=[InsiHeaders(lps)]
+            str(WSDL), transport=BoundedTransport(self.session, limits), settings=settings, plugins=[InsiHeaders(lps)]
         )
         self._service = client.create_service(_BINDING, endpoint)  # type: ignore[no-untyped-call]
 
@@ -88,7 +93,9 @@ class InsiClient(tlsclient.SessionClient):
         finally:
             CURRENT_CALL.reset(token)
         result = parse_insi_reply(reply.status_code, reply.content_type, reply.content, call.message_id)
-        log.info("INSi %s : CR %s en %.0f ms (%s)", operation, result.code.value, reply.elapsed_s * 1000, call.message_id)
+        log.info(
+            "INSi %s : CR %s en %.0f ms (%s)", operation, result.code.value, reply.elapsed_s * 1000, call.message_id
+        )
         return result
 
     def search_vitale(

@@ -20,7 +20,20 @@ from zeep import Plugin
 
 from kiosk.patient import Beneficiary, VitaleRead
 
-__all__ = ["ACTION_PREFIX", "CTXBAM", "CTXLPS", "CURRENT_CALL", "WSA", "CallData", "Coverage", "InsiHeaders", "LpsIdentity", "coverage_from_card", "iso_date", "xsd_date"]
+__all__ = [
+    "ACTION_PREFIX",
+    "CTXBAM",
+    "CTXLPS",
+    "CURRENT_CALL",
+    "WSA",
+    "CallData",
+    "Coverage",
+    "InsiHeaders",
+    "LpsIdentity",
+    "coverage_from_card",
+    "iso_date",
+    "xsd_date",
+]
 
 CTXLPS = "urn:siram:lps:ctxlps"
 CTXBAM = "urn:siram:bam:ctxbam"
@@ -142,7 +155,9 @@ class InsiHeaders(Plugin):
         return envelope, http_headers
 
     def _contexte_lps(self) -> etree._Element:
-        root = etree.Element(f"{{{CTXLPS}}}ContexteLPS", {"Nature": "CTXLPS", "Version": "01_00"}, nsmap={"ctxlps": CTXLPS})
+        root = etree.Element(
+            f"{{{CTXLPS}}}ContexteLPS", {"Nature": "CTXLPS", "Version": "01_00"}, nsmap={"ctxlps": CTXLPS}
+        )
         _sub(root, CTXLPS, "Id", f"uuid:{uuid.uuid4()}")
         _sub(root, CTXLPS, "Temps", _now())
         _sub(root, CTXLPS, "Emetteur", self.lps.emitter)
@@ -161,7 +176,11 @@ class InsiHeaders(Plugin):
         couverture = _sub(root, CTXBAM, "COUVERTURE")
         if coverage is None:
             return root
-        for name, value in (("GrandRegime", coverage.grand_regime), ("Organisme", coverage.organisme), ("CodeCentre", coverage.code_centre)):
+        for name, value in (
+            ("GrandRegime", coverage.grand_regime),
+            ("Organisme", coverage.organisme),
+            ("CodeCentre", coverage.code_centre),
+        ):
             if value:
                 _sub(couverture, CTXBAM, name, value)
         if coverage.assure_num:

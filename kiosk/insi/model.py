@@ -29,7 +29,11 @@ __all__ = [
 ]
 
 
-CR_LABELS = {InsiCode.FOUND: "identité trouvée", InsiCode.NOT_FOUND: "aucune identité trouvée", InsiCode.SEVERAL: "plusieurs identités trouvées"}
+CR_LABELS = {
+    InsiCode.FOUND: "identité trouvée",
+    InsiCode.NOT_FOUND: "aucune identité trouvée",
+    InsiCode.SEVERAL: "plusieurs identités trouvées",
+}
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,11 @@ class ReferenceTraits:
                 "nom_naissance": self.nom_naissance, "prenom": self.prenom, "liste_prenom": self.liste_prenom,
                 "sexe": self.sexe, "date_naissance": self.date_naissance, "lieu_naissance": self.lieu_naissance,
             }
-        return {"nom_naissance": mask_name(self.nom_naissance), "sexe": self.sexe, "date_naissance": mask_date(self.date_naissance)}
+        return {
+            "nom_naissance": mask_name(self.nom_naissance),
+            "sexe": self.sexe,
+            "date_naissance": mask_date(self.date_naissance),
+        }
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,9 @@ class Traits:
             raise InvalidTraitsError("caractères non imprimables dans le nom ou les prénoms")
 
     @classmethod
-    def from_desk(cls, nom: str, prenoms: list[str] | tuple[str, ...], sexe: str, naissance: str, lieu: str = "") -> Traits:
+    def from_desk(
+        cls, nom: str, prenoms: list[str] | tuple[str, ...], sexe: str, naissance: str, lieu: str = ""
+    ) -> Traits:
         """Normalise what staff typed: upper case, first names split on commas, 'JJ/MM/AAAA' accepted."""
         names = tuple(p.strip().upper() for value in prenoms for p in value.split(",") if p.strip())
         date = naissance.strip()
@@ -190,4 +200,5 @@ class Traits:
         return cls(" ".join(nom.upper().split()), names, sexe.strip().upper(), date, lieu.strip().upper())
 
     def __repr__(self) -> str:
-        return f"Traits(nom={mask_name(self.nom_naissance)!r}, prenoms={len(self.prenoms)}, naissance={mask_date(self.date_naissance)!r})"
+        return (f"Traits(nom={mask_name(self.nom_naissance)!r}, prenoms={len(self.prenoms)}, "
+                f"naissance={mask_date(self.date_naissance)!r})")

@@ -57,7 +57,9 @@ def _fault_error(fault: SoapFault) -> InsiFaultError:
     erreur = fault.detail.find(f".//{{{SIRAM}}}Erreur") if fault.detail is not None else None
     subcode = next((s for s in fault.subcodes if s), "")
     if erreur is None:
-        return InsiFaultError("", "", subcode or fault.code, scrub(fault.reason) or "faute SOAP sans détail", fault.code)
+        return InsiFaultError(
+            "", "", subcode or fault.code, scrub(fault.reason) or "faute SOAP sans détail", fault.code
+        )
     text = scrub(text_of(erreur)) or scrub(fault.reason)
     return InsiFaultError(erreur.get("code", ""), erreur.get("severite", ""), subcode, text, fault.code)
 
@@ -83,7 +85,11 @@ def _ins(element: etree._Element, what: str) -> InsNumber:
     if not oid:
         raise TeleserviceError(f"INSi : {what} sans OID")
     return InsNumber(
-        matricule, oid, text_of(ident, "r:TypeMatricule", _NS), text_of(element, "r:DateDeb", _NS), text_of(element, "r:DateFin", _NS),
+        matricule,
+        oid,
+        text_of(ident, "r:TypeMatricule", _NS),
+        text_of(element, "r:DateDeb", _NS),
+        text_of(element, "r:DateFin", _NS),
         key_received=bool(text_of(ident, "r:Cle", _NS)),
     )
 

@@ -121,8 +121,11 @@ class StateCollector(Collector):
         state = Store(resolve_state_dir(config)).load()
         checked, attempt = _ts(state.checked), _ts(state.last_attempt)
         if checked is not None:
-            yield GaugeMetricFamily("kiosk_params_last_success_timestamp_seconds",
-                                    "When the param-lps server last confirmed the copy in use (200 or 304)", value=checked)
+            yield GaugeMetricFamily(
+                "kiosk_params_last_success_timestamp_seconds",
+                "When the param-lps server last confirmed the copy in use (200 or 304)",
+                value=checked,
+            )
         if attempt is not None:
             yield GaugeMetricFamily("kiosk_params_last_attempt_timestamp_seconds", "Last param-lps refresh attempt",
                                     value=attempt)

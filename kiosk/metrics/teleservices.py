@@ -68,7 +68,9 @@ class InsiProbe(_Probe):
 class DmpProbe(_Probe):
     def exists(self, *args: Any, **kwargs: Any) -> Any:
         def record(status: Any, seconds: float) -> None:
-            self._metrics.dmp_call("error" if status is None else bounded_label(getattr(status, "state", None)), seconds)
+            self._metrics.dmp_call(
+                "error" if status is None else bounded_label(getattr(status, "state", None)), seconds
+            )
 
         return self._timed(lambda: self._client.exists(*args, **kwargs), record)
 

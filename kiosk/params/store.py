@@ -178,7 +178,9 @@ class Store:
                     path.unlink()
         return new
 
-    def confirm(self, state: State, now: datetime, *, etag: str | None = None, last_modified: str | None = None) -> State:
+    def confirm(
+        self, state: State, now: datetime, *, etag: str | None = None, last_modified: str | None = None
+    ) -> State:
         """The server confirmed the current copy (304, or the same bytes again)."""
         current = state.current
         if current is not None and (etag or last_modified):

@@ -81,11 +81,14 @@ def sync(config: Config, url: str | None = None, *, now: datetime | None = None,
         return _sync(config, store, url, now, source)
     except OSError as e:
         raise ParamsError(
-            f"répertoire d'état {store.root} inutilisable ({e.strerror or e.__class__.__name__}) : voir la clé state_dir"
+            f"répertoire d'état {store.root} inutilisable ({e.strerror or e.__class__.__name__}) : voir la clé "
+            "state_dir"
         ) from e
 
 
-def _sync(config: Config, store: Store, url: str | None, now: datetime | None, chosen: ParamsSource | None) -> SyncResult:
+def _sync(
+    config: Config, store: Store, url: str | None, now: datetime | None, chosen: ParamsSource | None
+) -> SyncResult:
     source, ca_bundle, domains = _source(config, url, chosen)
     with store.locked():
         state = store.load()
@@ -138,7 +141,9 @@ def seconds_until_due(config: Config, *, now: datetime | None = None) -> float:
     return max(0.0, (due - now).total_seconds())
 
 
-def refresh_if_due(config: Config, *, now: datetime | None = None, opener: SourceOpener | None = None) -> SyncResult | None:
+def refresh_if_due(
+    config: Config, *, now: datetime | None = None, opener: SourceOpener | None = None
+) -> SyncResult | None:
     """For the service loop: sync when due (from the source `opener` gives, opened only then); None when not due.
     Never raises for a failed refresh: it comes back as status "failed" (logged, recorded, last good copy kept)."""
     if seconds_until_due(config, now=now) > 0:

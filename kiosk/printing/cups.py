@@ -54,7 +54,13 @@ def parse_target(target: str) -> CupsTarget:
         return CupsTarget(target)
     url = urlsplit(target)
     parts = url.path.strip("/").split("/")
-    if url.scheme not in ("ipp", "ipps") or not url.hostname or len(parts) != 2 or parts[0] != "printers" or not parts[1]:
+    if (
+        url.scheme not in ("ipp", "ipps")
+        or not url.hostname
+        or len(parts) != 2
+        or parts[0] != "printers"
+        or not parts[1]
+    ):
         raise ValueError("URL attendue de la forme ipp://HÔTE[:PORT]/printers/FILE (ou ipps://)")
     try:
         port = url.port or 631
@@ -94,7 +100,9 @@ def _pycups() -> Any:
     try:
         import cups
     except ImportError:  # pycups is a dependency; libcups2 missing on the system breaks its import
-        raise PrinterError(PrintFailure.UNREACHABLE, "bibliothèque CUPS absente (paquets libcups2 / cups-client)") from None
+        raise PrinterError(
+            PrintFailure.UNREACHABLE, "bibliothèque CUPS absente (paquets libcups2 / cups-client)"
+        ) from None
     return cups
 
 
@@ -103,7 +111,9 @@ def _connect(where: CupsTarget, timeout_s: float, cups: Any) -> Any:
     # libcups keeps server, user and encryption per thread. The server is set here rather than given to
     # Connection(host=...): cupsCreateJob resolves the queue through the default server, and with another
     # one it posted the job to the queue's device URI (cups-pdf:/, usb://...) and got "not found".
-    cups.setServer(f"[{where.host}]:{where.port}" if ":" in where.host else f"{where.host}:{where.port}" if where.host else "")
+    cups.setServer(
+        f"[{where.host}]:{where.port}" if ":" in where.host else f"{where.host}:{where.port}" if where.host else ""
+    )
     cups.setEncryption(cups.HTTP_ENCRYPT_REQUIRED if where.tls else cups.HTTP_ENCRYPT_IF_REQUESTED)
     cups.setUser(USER)
     return cups.Connection()
@@ -127,7 +137,9 @@ def _probe(where: CupsTarget, timeout_s: float, cups: Any) -> None:
             socket.create_connection((host, port), timeout=min(timeout_s, 10.0)).close()
     except OSError as e:
         shown = host if host.startswith("/") else f"{host}:{port}"
-        raise PrinterError(PrintFailure.UNREACHABLE, f"serveur CUPS {shown} ({os.strerror(e.errno) if e.errno else e})") from None
+        raise PrinterError(
+            PrintFailure.UNREACHABLE, f"serveur CUPS {shown} ({os.strerror(e.errno) if e.errno else e})"
+        ) from None
 
 
 def _check_printer(conn: Any, where: CupsTarget, cups: Any) -> None:

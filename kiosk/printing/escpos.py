@@ -133,7 +133,9 @@ class _UsbLink:
         import usb.core
 
         try:
-            return bytes(self.printer.device.read(self.printer.in_ep, 16, max(int((deadline - time.monotonic()) * 1000), 1)))[:1]
+            return bytes(
+                self.printer.device.read(self.printer.in_ep, 16, max(int((deadline - time.monotonic()) * 1000), 1))
+            )[:1]
         except usb.core.USBTimeoutError:
             return b""
 
@@ -228,7 +230,9 @@ def _open(kind: str, target: str, timeout_s: float, baudrate: int) -> _Link:
         if kind == "escpos-usb":
             return _UsbLink(_usb(target, timeout_s))
         if kind == "file":
-            return _FileLink(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600))
+            return _FileLink(
+                os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+            )
     except PrinterError:
         raise
     except ValueError as e:

@@ -145,7 +145,9 @@ def read_anchors(source: str | None = None) -> list[Anchor]:
     return anchors
 
 
-def check_anchors(entries: list[dict[str, Any]], anchors: list[Anchor], start: tuple[int, str]) -> tuple[list[str], str]:
+def check_anchors(
+    entries: list[dict[str, Any]], anchors: list[Anchor], start: tuple[int, str]
+) -> tuple[list[str], str]:
     """(tampering findings, availability note) for the entries kept against the anchors; `start` is anchor.json's
     (sequence, hash) where the retained chain begins ((0, genesis) when nothing was ever deleted)."""
     by_seq = {e["seq"]: e for e in entries}

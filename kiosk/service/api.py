@@ -196,7 +196,9 @@ class ApiServer:
         except FileNotFoundError:
             return
         if not stat.S_ISSOCK(st.st_mode):
-            raise ConfigError(f"{self.path} existe et n'est pas une socket : l'API locale ne démarre pas (--api-socket)")
+            raise ConfigError(
+                f"{self.path} existe et n'est pas une socket : l'API locale ne démarre pas (--api-socket)"
+            )
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         probe.settimeout(2.0)
         try:
@@ -287,7 +289,9 @@ class ApiServer:
         with conn:
             conn.setblocking(False)  # never wait on a client we are turning away
             try:
-                conn.send(b'{"ok": false, "error": "busy", "message": "trop de clients connect\\u00e9s : r\\u00e9essayez"}\n')
+                conn.send(
+                    b'{"ok": false, "error": "busy", "message": "trop de clients connect\\u00e9s : r\\u00e9essayez"}\n'
+                )
             except OSError:
                 pass
 

@@ -42,7 +42,7 @@ def audit_dir(config: Config) -> Path:
     return Path(base) / "audit"
 
 
-def _digest(prev: str, body: dict[str, Any]) -> str:
+def chain_digest(prev: str, body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev + canonical).encode()).hexdigest()
 
@@ -58,7 +58,9 @@ class AuditProblem:
 
 
 class AuditJournal:
-    def __init__(self, directory: Path, retention_days: int = 365, anchor: JournalAnchor | Anchors | None = None) -> None:
+    def __init__(
+        self, directory: Path, retention_days: int = 365, anchor: JournalAnchor | Anchors | None = None
+    ) -> None:
         self.directory = Path(directory)
         self.anchor = anchor  # each new head also goes to the system journal (kiosk/service/anchor.py)
         self.retention_days = retention_days
@@ -67,7 +69,9 @@ class AuditJournal:
         self._key = self._load_key()
         self.segment_reason = ""  # set when this run had to open a new segment (damaged head)
         head_path = self.directory / "head.json"
-        head = _valid_head(self._read_json(head_path) if head_path.exists() else self._read_json(self.directory / "anchor.json") or {})
+        head = _valid_head(
+            self._read_json(head_path) if head_path.exists() else self._read_json(self.directory / "anchor.json") or {}
+        )
         last = _last_entry(self.directory)
         if head is not None and (last is None or (last.get("seq"), last.get("hash")) == head):
             self._seq, self._prev = head
@@ -77,7 +81,9 @@ class AuditJournal:
             # head.json unreadable, or not the last entry written (damaged, or entries cut off): the service
             # must start anyway. A new segment restarts the chain after the highest sequence number seen, says
             # why in its first entry, and `kiosk audit verify` reports the break.
-            self.segment_reason = "tête du journal endommagée" if head is None else "tête du journal différente de la dernière entrée"
+            self.segment_reason = (
+                "tête du journal endommagée" if head is None else "tête du journal différente de la dernière entrée"
+            )
             self._seq = max(int(last["seq"]) if last else 0, head[0] if head else 0)
             self._prev = GENESIS
             self.record("segment_started", "new_segment", reason=self.segment_reason)
@@ -99,7 +105,7 @@ class AuditJournal:
                 "detail": {k: v for k, v in detail.items() if v is not None},
                 "prev": self._prev,
             }
-            entry = {**body, "hash": _digest(self._prev, body)}
+            entry = {**body, "hash": chain_digest(self._prev, body)}
             path = self.directory / f"audit-{moment:%Y-%m-%d}.jsonl"
             line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -109,7 +115,9 @@ class AuditJournal:
             finally:
                 os.close(fd)
             self._seq, self._prev = body["seq"], entry["hash"]
-            atomic_write(self.directory / "head.json", json.dumps({"seq": self._seq, "hash": self._prev}).encode(), 0o640)
+            atomic_write(
+                self.directory / "head.json", json.dumps({"seq": self._seq, "hash": self._prev}).encode(), 0o640
+            )
             if self.anchor is not None:
                 self.anchor.send(self._seq, f"{moment:%Y-%m-%d}", self._prev)
             return entry
@@ -119,7 +127,11 @@ class AuditJournal:
         action, so that an action whose entry would be lost is refused rather than done untraced."""
         moment = (now or datetime.now(UTC)).astimezone(UTC)
         try:
-            os.close(os.open(self.directory / f"audit-{moment:%Y-%m-%d}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+            os.close(
+                os.open(
+                    self.directory / f"audit-{moment:%Y-%m-%d}.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640
+                )
+            )
         except OSError:
             return False
         return True
@@ -266,20 +278,34 @@ def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
         last_file, last_line = name, number
         body = {k: v for k, v in entry.items() if k != "hash"}
         if entry.get("action") == "segment_started" and entry.get("prev") == GENESIS:
-            problems.append(AuditProblem(name, number, f"nouveau segment ouvert à l'entrée {entry['seq']} "
-                                                       f"({entry.get('detail', {}).get('reason', '?')}) : continuité non prouvée"))
+            problems.append(
+                AuditProblem(
+                    name,
+                    number,
+                    f"nouveau segment ouvert à l'entrée {entry['seq']} "
+                    f"({entry.get('detail', {}).get('reason', '?')}) : continuité non prouvée",
+                )
+            )
             seq, prev = entry["seq"] - 1, GENESIS
         if entry["seq"] != seq + 1:
             what = "entrée en double" if entry["seq"] <= seq else "entrée supprimée ou insérée"
             problems.append(AuditProblem(name, number, f"numéro {entry['seq']} au lieu de {seq + 1} : {what}"))
         if entry.get("prev") != prev:
-            problems.append(AuditProblem(name, number, "chaînage rompu : l'entrée précédente a été supprimée ou modifiée"))
-        if _digest(str(entry.get("prev", "")), body) != entry.get("hash"):
+            problems.append(
+                AuditProblem(name, number, "chaînage rompu : l'entrée précédente a été supprimée ou modifiée")
+            )
+        if chain_digest(str(entry.get("prev", "")), body) != entry.get("hash"):
             problems.append(AuditProblem(name, number, "empreinte invalide : entrée modifiée"))
         seq, prev = entry["seq"], str(entry.get("hash", ""))
     if head is not None and head != (seq, prev):
-        problems.append(AuditProblem(last_file or "head.json", last_line,
-                                     f"le journal s'arrête à l'entrée {seq} mais la dernière écrite est la {head[0]} : entrées de fin supprimées"))
+        problems.append(
+            AuditProblem(
+                last_file or "head.json",
+                last_line,
+                f"le journal s'arrête à l'entrée {seq} mais la dernière écrite est la {head[0]} : entrées de fin "
+                "supprimées",
+            )
+        )
     return count, problems
 
 

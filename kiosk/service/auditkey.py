@@ -86,7 +86,9 @@ def seal_key(directory: Path, out: Path = SEALED_PATH, *, generate: bool = False
     elif out.exists():
         return f"clé déjà scellée dans {out}"
     else:
-        raise AuditKeyError(f"aucune clé à sceller ({clear} absent){' : le journal a des entrées' if journal_has_entries else ''}")
+        raise AuditKeyError(
+            f"aucune clé à sceller ({clear} absent){' : le journal a des entrées' if journal_has_entries else ''}"
+        )
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         done = subprocess.run(["systemd-creds", "encrypt", f"--name={CREDENTIAL}", "--with-key=auto", "-", str(out)],

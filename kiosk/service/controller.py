@@ -230,7 +230,9 @@ class DeskController:
             self._emit(EventKind.MANUAL_PATIENT)
             self._start_lookups()
 
-    def qualify(self, index: int, document: IdDocument, *, card: int | None = None, ins: str | None = None) -> InsStatus:
+    def qualify(
+        self, index: int, document: IdDocument, *, card: int | None = None, ins: str | None = None
+    ) -> InsStatus:
         """`card` / `ins`: what the caller saw (local API); refused when the desk now shows another patient."""
         with self._lock:
             self._expect_patient(index, card, ins)
@@ -536,7 +538,9 @@ class DeskController:
         if not self._traceable and not self._journal(JournalAction.AUDIT_RESUMED, "ok", self._staff_id()):
             raise UntraceableError()
 
-    def journal(self, action: JournalAction | str, outcome: str, staff: str = "", ins: Any = None, **detail: Any) -> bool:
+    def journal(
+        self, action: JournalAction | str, outcome: str, staff: str = "", ins: Any = None, **detail: Any
+    ) -> bool:
         """For the local API: an entry under the desk's lock; False when it could not be written."""
         with self._lock:
             return self._journal(JournalAction(action), outcome, staff, ins, **detail)

@@ -96,7 +96,9 @@ class DemoWorld:
         from cryptography.hazmat.primitives import serialization
 
         cert = x509.load_pem_x509_certificates(Path(self.sims.pki.server_cert).read_bytes())[0]
-        spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        spki = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
         return ["chromium", *self.browser_flags, f"--user-data-dir={self.workdir / 'chromium'}",
                 f"--ignore-certificate-errors-spki-list={pin}"]

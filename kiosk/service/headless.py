@@ -28,14 +28,21 @@ log = logging.getLogger(__name__)
 def status_line(view: DeskView) -> str:
     """systemctl status's one line: never any patient data, not even masked."""
     if not view.is_open:
-        staff = {"absent": "poste verrouillé", "pin_required": "code porteur attendu", "checking_pin": "vérification du code",
-                 "blocked": "carte professionnelle bloquée", "refused": "carte professionnelle refusée",
-                 "reading": "lecture de la carte professionnelle"}[view.staff_phase.value]
+        staff = {
+            "absent": "poste verrouillé",
+            "pin_required": "code porteur attendu",
+            "checking_pin": "vérification du code",
+            "blocked": "carte professionnelle bloquée",
+            "refused": "carte professionnelle refusée",
+            "reading": "lecture de la carte professionnelle",
+        }[view.staff_phase.value]
         return staff + (" ; carte Vitale présente" if view.patient_present else "")
     if not view.patient_present:
         return "poste ouvert ; en attente d'une carte Vitale"
     pending = sum(1 for r in view.rows if not r.settled)
-    return f"poste ouvert ; {len(view.rows)} bénéficiaire(s)" + (f", {pending} recherche(s) en cours" if pending else "")
+    return f"poste ouvert ; {len(view.rows)} bénéficiaire(s)" + (
+        f", {pending} recherche(s) en cours" if pending else ""
+    )
 
 
 def run_headless(

@@ -197,8 +197,16 @@ class HisDesk:
         with self._lock:
             if desk_row.index in self._rows:
                 self._rows[desk_row.index] = dataclasses.replace(self._rows[desk_row.index], sent=outgoing.control_id)
-        self._journal(JournalAction.HIS_SEND, "queued", staff, key, control_id=outgoing.control_id, event=identity.event.value,
-                      status=identity.status.value, ins_sent=identity.sends_ins)
+        self._journal(
+            JournalAction.HIS_SEND,
+            "queued",
+            staff,
+            key,
+            control_id=outgoing.control_id,
+            event=identity.event.value,
+            status=identity.status.value,
+            ins_sent=identity.sends_ins,
+        )
         self._emit(EventKind.HIS_SENT, index=desk_row.index, control_id=outgoing.control_id, event=identity.event.value)
         return outgoing.control_id
 
@@ -224,8 +232,11 @@ class HisDesk:
                           by="ins" if query.by_ins else "traits")
             return
         ok = answer.ack.code is AckCode.AA
-        problem = None if ok else Problem(Reason.SERVICE_ERROR, f"{answer.ack.code.value} {scrub(answer.ack.text)[:120]}",
-                                          SERVICE)
+        problem = (
+            None
+            if ok
+            else Problem(Reason.SERVICE_ERROR, f"{answer.ack.code.value} {scrub(answer.ack.text)[:120]}", SERVICE)
+        )
         stored = self._store(key, index, HisStep.DONE if ok else HisStep.FAILED, candidates=answer.candidates,
                              problem=problem)
         self._journal(JournalAction.HIS_QUERY, f"{answer.ack.code.value} {answer.status}", staff, patient,
@@ -261,5 +272,7 @@ class HisDesk:
                 write_status(views, endpoint=f"{self.client.link.host}:{self.client.link.port}", path=path)
             except OSError as e:
                 log.warning("état des messages en attente non écrit pour kiosk doctor (%s)", type(e).__name__)
-        self._emit(EventKind.HIS_PENDING, count=len(views), refused=sum(1 for v in views if v.state is PendingState.REFUSED))
+        self._emit(
+            EventKind.HIS_PENDING, count=len(views), refused=sum(1 for v in views if v.state is PendingState.REFUSED)
+        )
 

@@ -77,7 +77,10 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     step("08:10", "Une famille : quatre bénéficiaires sur une carte (seule l'assurée est connue d'INSi).")
     backend.insert(VITALE_READER, cards.demo_vitale_family())
     settle()
-    step("08:11", "Elle présente sa carte d'identité : identité qualifiée, l'hôpital la connaît déjà (recherche par INS).")
+    step(
+        "08:11",
+        "Elle présente sa carte d'identité : identité qualifiée, l'hôpital la connaît déjà (recherche par INS).",
+    )
     controller.qualify(0, IdDocument.CNI)
     settle()
     send_to_hospital(0, 0)  # the one patient the hospital knows under this INS: an update (ADT^A31)
@@ -90,7 +93,10 @@ def play_morning(world: DemoWorld, say: Callable[[str], None]) -> dict[str, obje
     backend.remove(VITALE_READER)
     settle()
 
-    step("08:20", "Un père et son fils : la clé de l'INS du père est invalide (donnée de test CNDA), le fils a d'anciens INS.")
+    step(
+        "08:20",
+        "Un père et son fils : la clé de l'INS du père est invalide (donnée de test CNDA), le fils a d'anciens INS.",
+    )
     backend.insert(VITALE_READER, cards.demo_vitale_child())
     settle()
     step("08:22", "La secrétaire vérifie le passeport du fils : identité qualifiée.")

@@ -127,4 +127,5 @@ class DeskPorts(Protocol):
         """The hospital system client (`kiosk.his.HisClient`, started), or None when `[his]` is disabled."""
 
     def diagnostics(self) -> list[dict[str, Any]]:
-        """Rows {"what", "ok", "detail"} for the diagnostics screen: readers, services, param-lps, certificates, fleet."""
+        ("""Rows {"what", "ok", "detail"} for the diagnostics screen: readers, services, param-lps, certificates, "
+         "fleet.""")

@@ -134,7 +134,9 @@ class DeskRuntime:
             if result is not None:
                 self.params_status = result.to_dict()
                 if not result.ok:
-                    log.warning("param-lps : actualisation échouée (%s) ; la dernière copie valide reste utilisée", result.error)
+                    log.warning(
+                        "param-lps : actualisation échouée (%s) ; la dernière copie valide reste utilisée", result.error
+                    )
             return max(60.0, seconds_until_due(self.config))
         except (KioskError, OSError) as e:  # a broken state directory must not stop the desk; try again later
             log.error("param-lps : actualisation impossible (%s)", e)
@@ -148,7 +150,9 @@ class DeskRuntime:
         self.audit.record("config_reloaded", "ok", staff="")
         locking = locking_changes(old, config)
         if old.readers != config.readers:  # new readers: start over on them (cards are reported again)
-            self.controller.replace_ports(self._ports_factory(config), Problem(Reason.LOCKED_CONFIG, ", ".join(locking)))
+            self.controller.replace_ports(
+                self._ports_factory(config), Problem(Reason.LOCKED_CONFIG, ", ".join(locking))
+            )
         else:
             self.controller.reconfigure(config)  # the same session goes on, under the new settings
             if locking and self.controller.view().is_open:

@@ -126,7 +126,9 @@ class LivePorts:
             return None
         if event.kind is ManagerEventKind.CARD_INSERTED:
             if not event.role_ok:
-                log.warning("carte %s dans le lecteur %s, qui n'est pas fait pour elle", event.family.value, event.logical)
+                log.warning(
+                    "carte %s dans le lecteur %s, qui n'est pas fait pour elle", event.family.value, event.logical
+                )
             role = self._role_of(event)
             if role is None:
                 return None
@@ -229,14 +231,24 @@ class LivePorts:
             # Stage.SKIPPED: no INS usable for the DMP; the session already says "non interrogé"
 
         check = lambda: self.manager.ensure_current(read.reader, read.card_counter)
-        run_pipeline(read, clients.insi, clients.dmp, relay, card_check=check, beneficiaries=beneficiaries, requester=self._requester)
+        run_pipeline(
+            read,
+            clients.insi,
+            clients.dmp,
+            relay,
+            card_check=check,
+            beneficiaries=beneficiaries,
+            requester=self._requester,
+        )
 
     def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome:
         from kiosk.insi import InvalidTraitsError, Traits
 
         insi = self._teleservices().insi
         try:
-            query = Traits(traits.nom_naissance, traits.prenoms, traits.sexe, traits.date_naissance, traits.lieu_naissance)
+            query = Traits(
+                traits.nom_naissance, traits.prenoms, traits.sexe, traits.date_naissance, traits.lieu_naissance
+            )
         except InvalidTraitsError as e:
             raise KioskError(f"traits refusés : {e.reason}") from None
         return insi_outcome(insi.search_traits_strategy(query))
@@ -330,10 +342,14 @@ class LivePorts:
         rows: list[dict[str, Any]] = []
         for lr in self.manager.logical_readers():
             if lr.physical is None:
-                rows.append({"what": f"Lecteur {lr.name}", "ok": None, "detail": "aucun lecteur associé pour l'instant"})
+                rows.append(
+                    {"what": f"Lecteur {lr.name}", "ok": None, "detail": "aucun lecteur associé pour l'instant"}
+                )
             else:
                 card = lr.family.value if lr.card_present else "pas de carte"
-                rows.append({"what": f"Lecteur {lr.name}", "ok": True, "detail": f"{lr.physical} ({lr.backend}) : {card}"})
+                rows.append(
+                    {"what": f"Lecteur {lr.name}", "ok": True, "detail": f"{lr.physical} ({lr.backend}) : {card}"}
+                )
         from kiosk import doctor
 
         doctor.discover()

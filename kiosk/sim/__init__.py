@@ -1,1 +1,2 @@
-"""Simulators that are part of the product (teleservices, param-lps): they power `kiosk demo`, bench checks and tests."""
+("""Simulators that are part of the product (teleservices, param-lps): they power `kiosk demo`, bench checks and "
+ "tests.""")

@@ -46,9 +46,13 @@ REQUIRED_ATTRIBUTES = (
 
 
 SHAPES = ("production", "registration")
-AUTHN_CLASSES = frozenset({"urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI", "urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient"})
+AUTHN_CLASSES = frozenset(
+    {"urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI", "urn:oasis:names:tc:SAML:2.0:ac:classes:TLSClient"}
+)
 PROFESSIONS_OID = "1.2.250.1.71.1.2.7"
-NON_PS_OIDS = frozenset({"1.2.250.1.213.1.1.4.6", "1.2.250.1.213.1.6.1.109", "1.2.250.1.213.1.6.1.140", "1.2.250.1.213.1.6.1.108"})
+NON_PS_OIDS = frozenset(
+    {"1.2.250.1.213.1.1.4.6", "1.2.250.1.213.1.6.1.109", "1.2.250.1.213.1.6.1.140", "1.2.250.1.213.1.6.1.108"}
+)
 SAVOIR_FAIRE_OIDS = {"10": "1.2.250.1.71.4.2.5", "21": "1.2.250.1.71.4.2.6"}  # doctors, pharmacists
 _STRUCTURE_ID = re.compile(r"^(?:1(?:\d{2}|2A|2B)\d{7}|3\d{14})$")  # 1 + FINESS, or 3 + SIRET
 _FINESS = re.compile(r"^(?:\d{2}|2A|2B)\d{7}$")
@@ -58,7 +62,8 @@ VIHF_RULES = {
     "R2": "Identifiant_Structure = identifiant national de la structure (1 + FINESS), pas le FINESS seul",
     "R3": "NameID et subject-id nomment l'utilisateur (ou la personne responsable), jamais la structure",
     "R4": "Role : codeSystem et codeSystemName ; profession (professions) ou code non-PS (TRE_A00, R94, R95, R291)",
-    "R5": "Role : second Role savoir-faire obligatoire pour un médecin (1.2.250.1.71.4.2.5) ou un pharmacien (1.2.250.1.71.4.2.6)",
+    "R5": "Role : second Role savoir-faire obligatoire pour un médecin (1.2.250.1.71.4.2.5) ou un pharmacien "
+          "(1.2.250.1.71.4.2.6)",
     "R6": "PurposeOfUse : code normal, codeSystem 1.2.250.1.213.1.1.4.248, codeSystemName « mode acces VIHF 1.0 »",
     "R7": "AuthnContextClassRef : mode d'authentification locale de l'utilisateur (SmartcardPKI, TLSClient)",
 }
@@ -74,7 +79,12 @@ class DmpSimulator:
     """The request handler of the DMP simulator (a `SoapServer` app)."""
 
     def __init__(
-        self, ca_bundle: str, *, base_path: str = "/si-dmp-server/v2/services", slow_s: float = 3.0, shape: str = "production"
+        self,
+        ca_bundle: str,
+        *,
+        base_path: str = "/si-dmp-server/v2/services",
+        slow_s: float = 3.0,
+        shape: str = "production",
     ) -> None:
         if shape not in SHAPES:
             raise ValueError(f"forme de réponse inconnue : {shape!r} ({', '.join(SHAPES)})")
@@ -105,7 +115,11 @@ class DmpSimulator:
         if header is None or body is None:
             raise _Refusal("InvalidRequest", "en-tête ou corps SOAP manquant")
         action = header.find(f"{{{WSA}}}Action")
-        if action is None or text_of(action) != ACTION or action.get(f"{{{SOAP12}}}mustUnderstand") not in ("true", "1"):
+        if (
+            action is None
+            or text_of(action) != ACTION
+            or action.get(f"{{{SOAP12}}}mustUnderstand") not in ("true", "1")
+        ):
             raise _Refusal("ActionNotSupported", f"wsa:Action {ACTION} (mustUnderstand) attendu")
         if not text_of(header, f"{{{WSA}}}MessageID") or not text_of(header, f"{{{WSA}}}To"):
             raise _Refusal("MessageAddressingHeaderRequired", "wsa:MessageID et wsa:To attendus")
@@ -139,10 +153,13 @@ class DmpSimulator:
         if c14n is None or c14n.get("Algorithm") != EXC_C14N:
             raise _Refusal("VIHF_INVALIDE", "canonicalisation exclusive attendue")
         expect = SignatureConfiguration(
-            signature_methods=frozenset({SignatureMethod.RSA_SHA256}), digest_algorithms=frozenset({DigestAlgorithm.SHA256})
+            signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+            digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
         )
         try:
-            result = XMLVerifier().verify(assertion, ca_pem_file=self.ca_bundle, id_attribute="ID", expect_config=expect)
+            result = XMLVerifier().verify(
+                assertion, ca_pem_file=self.ca_bundle, id_attribute="ID", expect_config=expect
+            )
         except (InvalidSignature, InvalidInput, ValueError) as e:
             raise _Refusal("VIHF_SIGNATURE_INVALIDE", f"signature du VIHF invalide ({e.__class__.__name__})") from None
         signed = result.signed_xml if not isinstance(result, list) else None
@@ -190,9 +207,11 @@ class DmpSimulator:
         if wanted and not any(r.get("codeSystem") == wanted for r in roles[1:]):
             raise broken("R5")
         purposes = self._coded(signed, "urn:oasis:names:tc:xspa:1.0:subject:purposeofuse")
-        if len(purposes) != 1 or (purposes[0].get("code"), purposes[0].get("codeSystem"), purposes[0].get("codeSystemName")) != (
-            "normal", "1.2.250.1.213.1.1.4.248", "mode acces VIHF 1.0"
-        ):
+        if len(purposes) != 1 or (
+            purposes[0].get("code"),
+            purposes[0].get("codeSystem"),
+            purposes[0].get("codeSystemName"),
+        ) != ("normal", "1.2.250.1.213.1.1.4.248", "mode acces VIHF 1.0"):
             raise broken("R6")
         if text_of(signed, f".//{{{SAML}}}AuthnContextClassRef") not in AUTHN_CLASSES:
             raise broken("R7")
@@ -200,7 +219,12 @@ class DmpSimulator:
     def _answer(self, ins: str, oid: str) -> SimReply:
         state = DMP_STATES.get(ins, DmpState.NOT_CREATED.value)
         if state == "fault":
-            return SimReply(500, soap12_fault("Receiver", "DMP_INDISPONIBLE", "Service DMP momentanément indisponible", subcode_ns="urn:dmp"))
+            return SimReply(
+                500,
+                soap12_fault(
+                    "Receiver", "DMP_INDISPONIBLE", "Service DMP momentanément indisponible", subcode_ns="urn:dmp"
+                ),
+            )
         if state == "hang":
             return SimReply(200, b"", hang=True)
         if state == "broken":
@@ -239,7 +263,9 @@ def answer_bytes(ins: str, oid: str, state: DmpState, shape: str = "production")
     lines = ""
     if state in _ATTENTION:
         authorisation, emergency = _ATTENTION[state]
-        lines = _line("AUTORISATION", f'<value xsi:type="CV" code="{authorisation}"/>') + _line("STATUT_MT", '<value xsi:type="BL" value="false"/>')
+        lines = _line("AUTORISATION", f'<value xsi:type="CV" code="{authorisation}"/>') + _line(
+            "STATUT_MT", '<value xsi:type="BL" value="false"/>'
+        )
         if emergency:
             lines += _line("ACCES_URGENCE", f'<value xsi:type="CV" code="{emergency}"/>')
     found = state is not DmpState.NOT_CREATED
@@ -248,8 +274,10 @@ def answer_bytes(ins: str, oid: str, state: DmpState, shape: str = "production")
     closed = state is DmpState.CLOSED
     reason = (
         '<reasonOf><detectedIssueEvent classCode="ALRT" moodCode="EVN"><code code="FERMETURE_PATIENT" '
-        'displayName="Fermeture à la demande du patient"/><text>Fermeture à la demande du patient</text></detectedIssueEvent></reasonOf>'
-        if closed else ""
+        'displayName="Fermeture à la demande du patient"/><text>Fermeture à la demande du '
+        'patient</text></detectedIssueEvent></reasonOf>'
+        if closed
+        else ""
     )
     production = shape == "production"
     event = ""
@@ -258,10 +286,12 @@ def answer_bytes(ins: str, oid: str, state: DmpState, shape: str = "production")
             '<subject typeCode="SUBJ"><registrationEvent classCode="REG" moodCode="EVN">'
             + ("" if production else f'<statusCode code="{status}"/>')
             + ('<effectiveTime value="20230512"/>' if closed else "")
-            + f'<subject1 typeCode="SBJ"><patient classCode="PAT"><id root={quoteattr(oid)} extension={quoteattr(ins)}/>'
+            + f'<subject1 typeCode="SBJ"><patient classCode="PAT"><id root={quoteattr(oid)} '
+              f'extension={quoteattr(ins)}/>'
             + (f'<statusCode code="{status}"/>' if production else "")
             + "</patient></subject1>"
-            '<custodian typeCode="CST"><assignedEntity classCode="ASSIGNED"><id root="1.2.250.1.213.4.1.1.1"/></assignedEntity></custodian>'
+            '<custodian typeCode="CST"><assignedEntity classCode="ASSIGNED"><id '
+            'root="1.2.250.1.213.4.1.1.1"/></assignedEntity></custodian>'
             + ("" if production else reason)
             + "</registrationEvent></subject>"
         )
@@ -278,7 +308,8 @@ def answer_bytes(ins: str, oid: str, state: DmpState, shape: str = "production")
         f"<text>{detail}</text></acknowledgementDetail></acknowledgement>"
         f'<controlActProcess classCode="CACT" moodCode="EVN">{event}'
         + (reason if production else "")
-        + f'<queryAck><queryId root="0" extension="{uuid.uuid4()}"/><queryResponseCode code="{"OK" if found else "NF"}"/></queryAck>'
+        + f'<queryAck><queryId root="0" extension="{uuid.uuid4()}"/><queryResponseCode '
+          f'code="{"OK" if found else "NF"}"/></queryAck>'
         "</controlActProcess></PRPA_IN201308UV02>"
     )
     return (

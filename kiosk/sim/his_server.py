@@ -84,7 +84,9 @@ def _reps(segment: hl7.Segment, index: int) -> list[list[list[str]]]:
         return [[[value]]] if value else []
     out = []
     for rep in value:
-        out.append([[rep]] if isinstance(rep, str) else [[c] if isinstance(c, str) else [str(s) for s in c] for c in rep])
+        out.append(
+            [[rep]] if isinstance(rep, str) else [[c] if isinstance(c, str) else [str(s) for s in c] for c in rep]
+        )
     return out
 
 
@@ -289,7 +291,9 @@ class HisSimulator:
     def _ack(self, control_id: str, code: str, kind: str, error: str) -> str:
         lines = [self._msh(kind), f"MSA|{code}|{control_id}"]
         if code != "AA":
-            severity_code = "207^Application internal error^HL70357" if code == "AE" else "200^Unsupported message type^HL70357"
+            severity_code = (
+                "207^Application internal error^HL70357" if code == "AE" else "200^Unsupported message type^HL70357"
+            )
             lines.append(f"ERR||PID^1|{severity_code}|E||||{_escape(error)}")
         return "\r".join(lines)
 
@@ -307,8 +311,12 @@ class HisSimulator:
             if len(rep) >= 2:
                 params[rep[0][0]] = rep[1][0]
         found = [p for p in self.patients if _matches(p, params)]
-        lines = [self._msh("RSP^K22^RSP_K21"), f"MSA|AA|{control_id}", f"QAK|{_f(msg, 'QPD', 2)}|{'OK' if found else 'NF'}",
-                 str(qpd)]
+        lines = [
+            self._msh("RSP^K22^RSP_K21"),
+            f"MSA|AA|{control_id}",
+            f"QAK|{_f(msg, 'QPD', 2)}|{'OK' if found else 'NF'}",
+            str(qpd),
+        ]
         lines += [_pid(i, p) for i, p in enumerate(found, start=1)]
         return "\r".join(lines)
 
@@ -345,7 +353,13 @@ def _pid(n: int, p: SimPatient) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\").replace("~", "\\R\\").replace("&", "\\T\\")
+    return (
+        text.replace("\\", "\\E\\")
+        .replace("|", "\\F\\")
+        .replace("^", "\\S\\")
+        .replace("~", "\\R\\")
+        .replace("&", "\\T\\")
+    )
 
 
 def _now() -> str:

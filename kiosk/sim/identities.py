@@ -3,7 +3,8 @@
 The CNDA entries are public test data, reproduced as the recorded CNDA answers show them (padoa/tlsi-ins
 fixtures, tests/peers/insi/cnda-answers): HERMANN's active INS keeps its key 60, which fails the mod-97
 rule; ECETINSI has two former INS and no `Prenom` in its TIQ (only `ListePrenom`); CORSE lists his own INS
-as a former one; PROVISOIRE MATRICULE is a NIA (OID .9) whose matricule starts with 1. The scenario identities (birth names in capitals
+as a former one; PROVISOIRE MATRICULE is a NIA (OID .9) whose matricule starts with 1. The scenario identities (birth
+names in capitals
 below) trigger the answers a desk must survive: several identities, SOAP fault, slow, hung, broken XML,
 hostile XML. DMP states are the simulator's choice, one per state the desk shows.
 """
@@ -39,15 +40,30 @@ class SimIdentity:
 
 IDENTITIES: tuple[SimIdentity, ...] = (
     SimIdentity("ADRTROIS", ("DOMINIQUE",), "F", "1997-02-26", "2A020", "297022A020778", "78"),
-    SimIdentity("CORSE", ("ANTHONY",), "M", "1980-03-02", "2B020", "180032B020401", "23", histo=(("180032B020401", "23"),)),
+    SimIdentity(
+        "CORSE", ("ANTHONY",), "M", "1980-03-02", "2B020", "180032B020401", "23", histo=(("180032B020401", "23"),)
+    ),
     SimIdentity("TCHITCHI", ("CATARINA",), "F", "1936-06-21", "63220", "2360663220836", "56"),
     SimIdentity(
-        "ECETINSI", ("PIERRE-ALAIN", "MURIEL", "FLORIANT"), "M", "2009-07-14", "63220", "1090763220834", "89",
-        histo=(("2090763220834", "39"), ("2090663220123", "55")), prenom_in_tiq=False,
+        "ECETINSI",
+        ("PIERRE-ALAIN", "MURIEL", "FLORIANT"),
+        "M",
+        "2009-07-14",
+        "63220",
+        "1090763220834",
+        "89",
+        histo=(("2090763220834", "39"), ("2090663220123", "55")),
+        prenom_in_tiq=False,
     ),
     SimIdentity("PROVISOIRE", ("MATRICULE",), "M", "2009-07-01", "63220", "1090763220888", "35", oid=NIA_OID),
     SimIdentity(
-        "HERMANN", ("GATIEN",), "M", "1981-03-24", "63220", "1810363220456", "60",
+        "HERMANN",
+        ("GATIEN",),
+        "M",
+        "1981-03-24",
+        "63220",
+        "1810363220456",
+        "60",
         histo=(("1810363220456", "60"), ("2810363220456", "10")),
     ),
     # Two people sharing a first name and birth date: "CLAUDE" alone is ambiguous (CR 02), the second name is not.

@@ -96,7 +96,9 @@ class InsiSimulator:
         idam = lps.find(f"{{{CTXLPS}}}LPS/{{{CTXLPS}}}IDAM")
         if idam is None or idam.get("R") != "4" or not text_of(idam) or text_of(idam) == self.refused_idam:
             raise _Refusal("desir_550", "Numéro d'autorisation du logiciel inconnu")
-        if not text_of(lps, f"{{{CTXLPS}}}LPS/{{{CTXLPS}}}Instance") or not text_of(lps, f"{{{CTXLPS}}}LPS/{{{CTXLPS}}}Nom").startswith("urn:lps:"):
+        if not text_of(lps, f"{{{CTXLPS}}}LPS/{{{CTXLPS}}}Instance") or not text_of(
+            lps, f"{{{CTXLPS}}}LPS/{{{CTXLPS}}}Nom"
+        ).startswith("urn:lps:"):
             raise _Refusal("siram_16", "ContexteLPS : Instance et Nom (urn:lps:...) attendus")
         if header.find(f"{{{CTXBAM}}}ContexteBAM").get("Version") != "01_02":
             raise _Refusal("siram_17", "ContexteBAM : Version 01_02 attendue")
@@ -182,7 +184,8 @@ class InsiSimulator:
     def _misbehave(self, scenario: str, message_id: str) -> SimReply:
         if scenario == "fault":  # shaped like a recorded real fault: Receiver, siram_40, "fatal", Reason marked "en"
             detail = (
-                '<siram:Erreur xmlns:siram="urn:siram" severite="fatal" code="insi_102">L\'appel au service de recherche '
+                '<siram:Erreur xmlns:siram="urn:siram" severite="fatal" code="insi_102">L\'appel au service de '
+                'recherche '
                 "avec les traits d'identité renvoie une erreur technique.</siram:Erreur>"
             )
             reason = "Le service est temporairement inaccessible. Veuillez renouveler votre demande ultérieurement."
@@ -199,7 +202,8 @@ class InsiSimulator:
             return SimReply(200, self._resultat([], message_id)[:-40])
         if scenario == "entities":
             bomb = (
-                '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+                '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+                '"&lol;&lol;&lol;&lol;&lol;&lol;">'
                 '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
                 f'<soap:Envelope xmlns:soap="{SOAP12}"><soap:Body><RESULTAT xmlns="{RESULTAT}"><CR><CodeCR>01</CodeCR>'
                 "<LibelleCR>&lol3;</LibelleCR></CR></RESULTAT></soap:Body></soap:Envelope>"
@@ -207,7 +211,12 @@ class InsiSimulator:
             return SimReply(200, bomb.encode())
         if scenario == "huge":
             filler = "<LibelleCR>" + "x" * self.huge_bytes + "</LibelleCR>"
-            return SimReply(200, self._envelope(f'<RESULTAT xmlns="{RESULTAT}"><CR><CodeCR>01</CodeCR>{filler}</CR></RESULTAT>', message_id))
+            return SimReply(
+                200,
+                self._envelope(
+                    f'<RESULTAT xmlns="{RESULTAT}"><CR><CodeCR>01</CodeCR>{filler}</CR></RESULTAT>', message_id
+                ),
+            )
         if scenario == "soap11":
             return SimReply(200, (
                 '<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'

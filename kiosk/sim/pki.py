@@ -89,7 +89,11 @@ def _ca(cn: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 
 
 def _leaf(
-    ca_key: rsa.RSAPrivateKey, ca_cert: x509.Certificate, subject: x509.Name, usage: str, sans: list[x509.GeneralName] | None = None
+    ca_key: rsa.RSAPrivateKey,
+    ca_cert: x509.Certificate,
+    subject: x509.Name,
+    usage: str,
+    sans: list[x509.GeneralName] | None = None,
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = _key()
     builder = _validity(x509.CertificateBuilder(), 825).subject_name(subject).issuer_name(ca_cert.subject)

@@ -45,13 +45,16 @@ class SimReply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def soap12_fault(code: str, subcode: str, reason: str, detail: str = "", subcode_ns: str = "urn:siram", lang: str = "fr") -> bytes:
+def soap12_fault(
+    code: str, subcode: str, reason: str, detail: str = "", subcode_ns: str = "urn:siram", lang: str = "fr"
+) -> bytes:
     """A SOAP 1.2 Fault envelope; `detail` is inserted as XML."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope">'
         "<soap:Body><soap:Fault>"
-        f'<soap:Code><soap:Value>soap:{code}</soap:Value><soap:Subcode><soap:Value xmlns:s="{subcode_ns}">s:{subcode}</soap:Value>'
+        f'<soap:Code><soap:Value>soap:{code}</soap:Value><soap:Subcode><soap:Value '
+        f'xmlns:s="{subcode_ns}">s:{subcode}</soap:Value>'
         "</soap:Subcode></soap:Code>"
         f'<soap:Reason><soap:Text xml:lang="{lang}">{reason}</soap:Text></soap:Reason>'
         f"{f'<soap:Detail>{detail}</soap:Detail>' if detail else ''}"
@@ -145,7 +148,9 @@ class SoapServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, name: str, pki: TestPki, app: Callable[[SimRequest], SimReply], *, latency_s: float = 0.0, port: int = 0) -> None:
+    def __init__(
+        self, name: str, pki: TestPki, app: Callable[[SimRequest], SimReply], *, latency_s: float = 0.0, port: int = 0
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.name = name
         self.app = app

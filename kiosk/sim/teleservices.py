@@ -99,8 +99,14 @@ class TeleserviceSimulators:
 
 
 def start_simulators(
-    workdir: str | os.PathLike[str], *, latency_s: float = 0.0, slow_s: float = 3.0, insi_port: int = 0, dmp_port: int = 0,
-    extra_cns: tuple[str, ...] = (), dmp_shape: str = "production",
+    workdir: str | os.PathLike[str],
+    *,
+    latency_s: float = 0.0,
+    slow_s: float = 3.0,
+    insi_port: int = 0,
+    dmp_port: int = 0,
+    extra_cns: tuple[str, ...] = (),
+    dmp_shape: str = "production",
 ) -> TeleserviceSimulators:
     """Generate a PKI in `workdir`, start both servers on 127.0.0.1 (port 0 = any free port)."""
     pki = generate_pki(Path(workdir), extra_cns=extra_cns)

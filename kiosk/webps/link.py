@@ -80,7 +80,9 @@ def _base(config: Config, access: str, params: Any) -> tuple[str, str]:
     except UrlRefused as e:
         raise LinkError(f"adresse du Web PS ({access}) refusée : {setting.value!r} ({e})", "base") from None
     if "?" in safe.rest or "#" in safe.rest:
-        raise LinkError(f"adresse du Web PS ({access}) refusée : {setting.value!r} (https:// sans paramètres attendu)", "base")
+        raise LinkError(
+            f"adresse du Web PS ({access}) refusée : {setting.value!r} (https:// sans paramètres attendu)", "base"
+        )
     return (safe.url if safe.rest else safe.url.rstrip("/")), setting.source
 
 

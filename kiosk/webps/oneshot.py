@@ -59,7 +59,9 @@ def _stop(httpd: _Server) -> None:
 class OneShotPage:
     """`with OneShotPage(xhtml) as page: run_browser(page.url); page.wait(30)`."""
 
-    def __init__(self, body: str | bytes, *, ttl_s: float = 60.0, content_type: str = "application/xhtml+xml; charset=utf-8") -> None:
+    def __init__(
+        self, body: str | bytes, *, ttl_s: float = 60.0, content_type: str = "application/xhtml+xml; charset=utf-8"
+    ) -> None:
         self._body: bytes | None = body.encode("utf-8") if isinstance(body, str) else body
         self.content_type = content_type
         self.ttl_s = ttl_s

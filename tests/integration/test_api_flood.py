@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.test_service_headless import CONFIG, _lines, _next_event
+from tests.integration.test_service_headless import CONFIG, event_lines, next_event
 
 FLOOD = 2000
 
@@ -48,8 +48,8 @@ def start_service(tmp_path: Path, nofile: int, extra: str = "") -> tuple[subproc
     proc = subprocess.Popen(["prlimit", f"--nofile={nofile}:{nofile}", "--", sys.executable, "-m", "kiosk", "run",
                              "--headless", "--api-socket", str(api)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    _next_event(_lines(proc.stdout), "ready", timeout=120)
-    return proc, api, _lines(proc.stderr)
+    next_event(event_lines(proc.stdout), "ready", timeout=120)
+    return proc, api, event_lines(proc.stderr)
 
 
 def descriptors(proc: subprocess.Popen) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.service.anchor import JournalAnchor, read_anchors
-from kiosk.service.audit import AuditJournal, _digest, verify_anchors
+from kiosk.service.audit import AuditJournal, chain_digest, verify_anchors
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -97,7 +97,7 @@ def test_a_rechained_forgery_is_seen(anchored) -> None:
     for e in entries[4:]:
         e["prev"] = prev
         body = {k: v for k, v in e.items() if k != "hash"}
-        e["hash"] = prev = _digest(prev, body)
+        e["hash"] = prev = chain_digest(prev, body)
     for path in audit.glob("audit-*.jsonl"):
         path.unlink()
     for e in entries:

@@ -29,7 +29,11 @@ def _config(tmp_path: Path) -> Path:
 
 def test_help_and_usage_errors_are_french(run_kiosk) -> None:
     helped = run_kiosk("--help")
-    assert helped.returncode == 0 and "affiche cette aide et quitte" in helped.stdout and "codes de sortie" in helped.stdout
+    assert (
+        helped.returncode == 0
+        and "affiche cette aide et quitte" in helped.stdout
+        and "codes de sortie" in helped.stdout
+    )
     assert "show this help" not in helped.stdout and "usage : " in helped.stdout
     wrong = run_kiosk("nope")
     assert wrong.returncode == 2 and "erreur : argument COMMANDE : choix invalide" in wrong.stderr

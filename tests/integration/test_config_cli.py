@@ -17,8 +17,11 @@ def test_config_check_cli(run_kiosk, tmp_path: Path) -> None:
     assert "site.finess (ligne 5)" in r.stdout and "readers[1].role (ligne 16)" in r.stdout
     r = run_kiosk("config", "check", str(bad), "--json")
     data = json.loads(r.stdout)
-    assert r.returncode == 2 and not data["ok"] and {"key": "site.finess", "line": 5} .items() <= data["problems"][0].items() or any(
-        p["key"] == "site.finess" and p["line"] == 5 for p in data["problems"]
+    assert (
+        r.returncode == 2
+        and not data["ok"]
+        and {"key": "site.finess", "line": 5}.items() <= data["problems"][0].items()
+        or any(p["key"] == "site.finess" and p["line"] == 5 for p in data["problems"])
     )
     good = tmp_path / "good.toml"
     good.write_text("")

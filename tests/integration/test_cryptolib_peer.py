@@ -110,7 +110,9 @@ PROFILES = [("cps", "medecin"), ("cps", "gip"), ("cpe", "accueil"), ("cpe", "ser
 
 
 @pytest.mark.parametrize("kind,profile", PROFILES, ids=[f"{k}-{p}" for k, p in PROFILES])
-def test_cryptolib_reads_the_virtual_card(cryptolib: Path, vpcd, pcscd, tmp_path: Path, kind: str, profile: str) -> None:
+def test_cryptolib_reads_the_virtual_card(
+    cryptolib: Path, vpcd, pcscd, tmp_path: Path, kind: str, profile: str
+) -> None:
     card = cards.make_card(kind, profile)
     assert isinstance(card, VirtualCpx)
     served = vpcd(card)

@@ -20,8 +20,12 @@ def _secrets() -> set[str]:
                 out.add(person.nom_naissance)
             if person.nir:
                 out |= {person.nir, person.nir[:13]}
-    for i in IDENTITIES:  # people named after French words (INCONNU, URGENCE, PROVISOIRE MATRICULE...) never appear in the demo
-        out |= {i.nir, i.ins, i.naissance} | ({i.nom, *i.prenoms} if i.nom not in {"BLOQUE", "URGENCE", "INCONNU", "PROVISOIRE"} else set())
+    for i in (
+        IDENTITIES
+    ):  # people named after French words (INCONNU, URGENCE, PROVISOIRE MATRICULE...) never appear in the demo
+        out |= {i.nir, i.ins, i.naissance} | (
+            {i.nom, *i.prenoms} if i.nom not in {"BLOQUE", "URGENCE", "INCONNU", "PROVISOIRE"} else set()
+        )
     dates = {d for d in out if re.fullmatch(r"\d{8}", d)}
     out |= {f"{d[6:8]}/{d[4:6]}/{d[:4]}" for d in dates} | {f"{d[:4]}-{d[4:6]}-{d[6:8]}" for d in dates}
     return {s for s in out if len(s) >= 3}

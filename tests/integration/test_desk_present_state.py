@@ -80,9 +80,13 @@ class Desk:
             runtime = self.world.runtime
             config = runtime.config
             if step == "reload":  # a harmless change: the session goes on
-                new = dataclasses.replace(config, ui=dataclasses.replace(config.ui, texts={"title": f"Accueil {rng.random():.3f}"}))
+                new = dataclasses.replace(
+                    config, ui=dataclasses.replace(config.ui, texts={"title": f"Accueil {rng.random():.3f}"})
+                )
             else:  # where patient data goes changed: the desk locks and says why
-                new = dataclasses.replace(config, lps=dataclasses.replace(config.lps, name=f"KIOSK-{rng.randrange(1000)}"))
+                new = dataclasses.replace(
+                    config, lps=dataclasses.replace(config.lps, name=f"KIOSK-{rng.randrange(1000)}")
+                )
             runtime._reload(new)
         await self.pilot.pause(rng.choice((0.0, 0.05, 0.3, 0.8)))
 

@@ -45,8 +45,16 @@ def _open_desk(world, api, card=None) -> None:
 
 def _nia_card() -> VirtualVitale:
     person = VitalePerson("PROVISOIRE", "MATRICULE", "20090701", "00", nir="109076322088835")
-    return VirtualVitale(persons=[person], card={**cards.DEMO_CARD, "serial": "0012345690", "debut_validite": "20240101",
-                                                 "nir_ouvrant_droit": "109076322088835"}, label="NIA")
+    return VirtualVitale(
+        persons=[person],
+        card={
+            **cards.DEMO_CARD,
+            "serial": "0012345690",
+            "debut_validite": "20240101",
+            "nir_ouvrant_droit": "109076322088835",
+        },
+        label="NIA",
+    )
 
 
 def test_the_vihf_names_the_staff_member_who_opened_the_desk(world, tmp_path) -> None:

@@ -86,7 +86,9 @@ def test_page_opened_only_once_fetched_then_closed_when_the_desk_locks(desk) -> 
     pidfile = _browser(world, tmp_path, FETCH_THEN_STAY)
     c.open_page(1, "DossierPatient")
     c.wait_idle(60)
-    assert [e.kind for e in events if e.kind in (EventKind.PAGE_OPENED, EventKind.ACTION_FAILED)] == [EventKind.PAGE_OPENED]
+    assert [e.kind for e in events if e.kind in (EventKind.PAGE_OPENED, EventKind.ACTION_FAILED)] == [
+        EventKind.PAGE_OPENED
+    ]
     assert _journal(world, "page_opened") == ["ok"] and _alive(pidfile)
     c.lock()  # V: the window goes with the patient's data
     _until(lambda: not _alive(pidfile), "browser closed")

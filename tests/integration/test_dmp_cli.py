@@ -41,8 +41,10 @@ def test_invalid_input_is_refused_before_sending(run_kiosk) -> None:
 def prod_config(sims, path: Path) -> Path:
     path.write_text(
         'environment = "prod"\n[site]\nfiness = "750000001"\n'
-        '[lps]\noid = "1.2.250.1.999.1.1"\ninsi_idam = "IDAM-1"\ndmp_homologation = "H-1"\n' + sims.config_toml()
-        + 'responsible_idnat = "3750000001/0042"\nresponsible_name = "MARTIN Claire"\n'  # still in [dmp], the last section
+        '[lps]\noid = "1.2.250.1.999.1.1"\ninsi_idam = "IDAM-1"\ndmp_homologation = "H-1"\n'
+        + sims.config_toml()
+        # still in [dmp], the last section
+        + 'responsible_idnat = "3750000001/0042"\nresponsible_name = "MARTIN Claire"\n'
     )
     return path
 
@@ -62,7 +64,9 @@ def test_production_never_sends_a_test_oid(run_kiosk, sims, tmp_path: Path) -> N
 
 def test_a_dmp_without_its_responsible_person_is_a_configuration_error(run_kiosk, sims, tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
-    config.write_text(prod_config(sims, tmp_path / "full.toml").read_text().replace('responsible_name = "MARTIN Claire"\n', ""))
+    config.write_text(
+        prod_config(sims, tmp_path / "full.toml").read_text().replace('responsible_name = "MARTIN Claire"\n', "")
+    )
     done = run_kiosk("config", "check", config=config)
     assert done.returncode == 2 and "dmp.responsible_name" in done.stdout + done.stderr
 
@@ -96,7 +100,9 @@ def test_sim_teleservices_command_serves_until_stopped(run_kiosk, tmp_path: Path
         done = run_kiosk("dmp", "exists", "109076322083489", "--json", config=written)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["state"] == "not_authorised"
-        workdir = Path(next(line.split('"')[1] for line in written.read_text().splitlines() if line.startswith("ca_bundle"))).parent
+        workdir = Path(
+            next(line.split('"')[1] for line in written.read_text().splitlines() if line.startswith("ca_bundle"))
+        ).parent
         assert workdir.exists()
     finally:
         proc.send_signal(signal.SIGTERM)

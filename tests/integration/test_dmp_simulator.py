@@ -75,7 +75,13 @@ def test_vihf_signed_by_a_foreign_ca_is_refused_like_the_dmp_would(make_dmp, sim
 def test_vihf_for_another_patient_is_refused(make_dmp, sims, monkeypatch: pytest.MonkeyPatch) -> None:
     client = make_dmp()
     real = client.envelope
-    monkeypatch.setattr(client, "envelope", lambda ins, oid, who: real(ins, oid, who).replace(b'extension="297022A02077878"', b'extension="180032B02040123"'))
+    monkeypatch.setattr(
+        client,
+        "envelope",
+        lambda ins, oid, who: real(ins, oid, who).replace(
+            b'extension="297022A02077878"', b'extension="180032B02040123"'
+        ),
+    )
     with pytest.raises(DmpFaultError, match="VIHF_INVALIDE"):
         client.exists(parse_matricule("297022A02077878"), NIR)
 
@@ -83,7 +89,9 @@ def test_vihf_for_another_patient_is_refused(make_dmp, sims, monkeypatch: pytest
 def test_tampered_vihf_is_refused(make_dmp, monkeypatch: pytest.MonkeyPatch) -> None:
     client = make_dmp()
     real = client.envelope
-    monkeypatch.setattr(client, "envelope", lambda ins, oid, who: real(ins, oid, who).replace(b">KIOSK-TEST<", b">AUTRE-LOGICIEL<", 1))
+    monkeypatch.setattr(
+        client, "envelope", lambda ins, oid, who: real(ins, oid, who).replace(b">KIOSK-TEST<", b">AUTRE-LOGICIEL<", 1)
+    )
     with pytest.raises(DmpFaultError, match="VIHF_SIGNATURE_INVALIDE"):
         client.exists(parse_matricule("297022A02077878"), NIR)
 
@@ -110,7 +118,9 @@ def by_state(name: str) -> str:
     return next(ins for ins, state in DMP_STATES.items() if state == name)
 
 
-@pytest.mark.parametrize(("scenario", "message"), [("fault", "DMP_INDISPONIBLE"), ("broken", "mal formée"), ("entities", "DOCTYPE")])
+@pytest.mark.parametrize(
+    ("scenario", "message"), [("fault", "DMP_INDISPONIBLE"), ("broken", "mal formée"), ("entities", "DOCTYPE")]
+)
 def test_misbehaving_dmp(make_dmp, scenario: str, message: str) -> None:
     with pytest.raises(TeleserviceError, match=message):
         make_dmp().exists(parse_matricule(by_state(scenario)), NIR)
@@ -130,12 +140,25 @@ def test_unknown_service_path(make_dmp, sims) -> None:
 @pytest.mark.parametrize(
     ("mutate", "code"),
     [
-        (lambda b: b.replace(b' soap:mustUnderstand="true">urn:hl7-org:v3:PRPA_IN201307UV02', b">urn:hl7-org:v3:PRPA_IN201307UV02", 1), "ActionNotSupported"),
-        (lambda b: b.replace(b"<wsa:MessageID>", b"<wsa:Other>").replace(b"</wsa:MessageID>", b"</wsa:Other>"), "MessageAddressingHeaderRequired"),
+        (
+            lambda b: b.replace(
+                b' soap:mustUnderstand="true">urn:hl7-org:v3:PRPA_IN201307UV02', b">urn:hl7-org:v3:PRPA_IN201307UV02", 1
+            ),
+            "ActionNotSupported",
+        ),
+        (
+            lambda b: b.replace(b"<wsa:MessageID>", b"<wsa:Other>").replace(b"</wsa:MessageID>", b"</wsa:Other>"),
+            "MessageAddressingHeaderRequired",
+        ),
         (lambda b: b.replace(b"saml2:Assertion", b"saml2:Autre"), "VIHF_ABSENT"),
         (lambda b: b.replace(b'code="TEST_EXST"', b'code="AUTRE"'), "InvalidRequest"),
         (lambda b: b.replace(b"xml-exc-c14n#", b"xml-c14n11#"), "VIHF_INVALIDE"),
-        (lambda b: b.replace(b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap.org/soap/envelope/"), "VersionMismatch"),
+        (
+            lambda b: b.replace(
+                b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap.org/soap/envelope/"
+            ),
+            "VersionMismatch",
+        ),
     ],
 )
 def test_simulator_refuses_what_the_dmp_refuses(make_dmp, sims, mutate, code: str) -> None:
@@ -145,7 +168,9 @@ def test_simulator_refuses_what_the_dmp_refuses(make_dmp, sims, mutate, code: st
     body = mutate(client.envelope("297022A02077878", "1.2.250.1.213.1.4.8", RESPONSIBLE))
     context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
     with tlsclient.make_session(context, str(sims.ca_bundle)) as session:
-        reply = tlsclient.post(session, client.url, body, {"Content-Type": "application/soap+xml"}, tlsclient.HttpLimits(), "test")
+        reply = tlsclient.post(
+            session, client.url, body, {"Content-Type": "application/soap+xml"}, tlsclient.HttpLimits(), "test"
+        )
     with pytest.raises(DmpFaultError) as info:
         parse_td02_reply(reply.status_code, reply.content)
     assert info.value.code == code
@@ -199,10 +224,15 @@ def test_simulator_checks_the_signed_roles_purpose_and_authn(sims, rule, mutate)
     assertion.remove(assertion.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
     assertion = etree.fromstring(mutate(etree.tostring(assertion)))
     assertion.insert(1, etree.Element("{http://www.w3.org/2000/09/xmldsig#}Signature", Id="placeholder"))
-    signed = XMLSigner(method=methods.enveloped, signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
-                       c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0).sign(
-        assertion, key=signer.key, cert=[signer.cert], reference_uri="#" + assertion.get("ID"), id_attribute="ID")
-    reply = DmpSimulator(str(sims.ca_bundle))(SimRequest("/si-dmp-server/v2/services/patients", "application/soap+xml", _envelope(signed), "INSI-AUTO"))
+    signed = XMLSigner(
+        method=methods.enveloped,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    ).sign(assertion, key=signer.key, cert=[signer.cert], reference_uri="#" + assertion.get("ID"), id_attribute="ID")
+    reply = DmpSimulator(str(sims.ca_bundle))(
+        SimRequest("/si-dmp-server/v2/services/patients", "application/soap+xml", _envelope(signed), "INSI-AUTO")
+    )
     with pytest.raises(DmpFaultError) as info:
         parse_td02_reply(reply.status, reply.body)
     assert f"règle {rule}" in str(info.value) and VIHF_RULES[rule] in str(info.value)
@@ -239,7 +269,11 @@ def test_test_platform_patient_oid_is_a_setting(make_dmp, sims) -> None:
 def test_the_registration_shape_gives_the_same_states(make_dmp, sims) -> None:
     sims.dmp_app.shape = "registration"
     try:
-        for ins, state in [("236066322083656", DmpState.CLOSED), ("297022A02077878", DmpState.AUTHORISED), ("179019912340002", DmpState.UNKNOWN)]:
+        for ins, state in [
+            ("236066322083656", DmpState.CLOSED),
+            ("297022A02077878", DmpState.AUTHORISED),
+            ("179019912340002", DmpState.UNKNOWN),
+        ]:
             assert make_dmp().exists(parse_matricule(ins), NIR).state is state
     finally:
         sims.dmp_app.shape = "production"

@@ -45,8 +45,10 @@ def test_pending_identities_are_a_warning_without_patient_data(tmp_path: Path, m
     assert his_checks.check_his_pending(ctx).level is Level.OK  # no service ran
     write_status([], endpoint="gam:6661")
     assert his_checks.check_his_pending(ctx).level is Level.OK
-    views = [PendingView("K1", "ADT^A28", "A28 D.A.", PendingState.RETRYING, 3, "connexion perdue", "", time.time() - 600),
-             PendingView("K2", "ADT^A31", "A31 T.C.", PendingState.REFUSED, 1, "IPP inconnu DUPONT", "AE", time.time())]
+    views = [
+        PendingView("K1", "ADT^A28", "A28 D.A.", PendingState.RETRYING, 3, "connexion perdue", "", time.time() - 600),
+        PendingView("K2", "ADT^A31", "A31 T.C.", PendingState.REFUSED, 1, "IPP inconnu DUPONT", "AE", time.time()),
+    ]
     write_status(views, endpoint="gam:6661")
     found = his_checks.check_his_pending(ctx)
     assert found.level is Level.WARN and "2 message(s)" in found.message and "1 refusé(s) (AE)" in found.message

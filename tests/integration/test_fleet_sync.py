@@ -364,7 +364,9 @@ def test_invalid_update_changes_nothing(synced: Fleet, monkeypatch: pytest.Monke
     """A layer that passed nobody's validation (hand-made repository) is refused by the kiosk too."""
     before = fingerprint(synced.config)
     (synced.ws.layers / "sites/lyon/site.toml").write_text('[ui]\nlock_after_s = "vite"\n')
-    monkeypatch.setattr(publisher, "validate_layers", lambda ws: {t: p.read_bytes() for t, p in ws.layer_files().items()})
+    monkeypatch.setattr(
+        publisher, "validate_layers", lambda ws: {t: p.read_bytes() for t, p in ws.layer_files().items()}
+    )
     synced.publish()
     rc, out = synced.sync()
     assert rc == 2 and out["error"] == "invalid", out

@@ -55,15 +55,24 @@ def test_sim_his_serves_until_interrupted_and_prints_its_configuration(run_kiosk
 
 
 def test_his_configuration_is_checked(tmp_path: Path) -> None:
-    config = _config(tmp_path, 'environment = "test"\n[lps]\noid = "1.2.3"\ninsi_idam = "x"\ndmp_homologation = "y"\n'
-                               '[insi]\npkcs12 = "a"\n[dmp]\npkcs12 = "b"\n'
-                               '[his]\nenabled = true\nendpoint = "moteur:abc"\nassigning_authority_oid = "pas-un-oid"\n'
-                               'sending_application = "A|B"\npkcs12 = "c.p12"\ntimeout_s = 0\n')
+    config = _config(
+        tmp_path,
+        'environment = "test"\n[lps]\noid = "1.2.3"\ninsi_idam = "x"\ndmp_homologation = "y"\n'
+        '[insi]\npkcs12 = "a"\n[dmp]\npkcs12 = "b"\n'
+        '[his]\nenabled = true\nendpoint = "moteur:abc"\nassigning_authority_oid = "pas-un-oid"\n'
+        'sending_application = "A|B"\npkcs12 = "c.p12"\ntimeout_s = 0\n',
+    )
     try:
         load_config(config)
     except ConfigError as e:
         problems = {str(p).split(" ")[0]: str(p) for p in e.problems}
     else:
         raise AssertionError("invalid [his] accepted")
-    for key in ("his.endpoint", "his.assigning_authority_oid", "his.sending_application", "his.pkcs12", "his.timeout_s"):
+    for key in (
+        "his.endpoint",
+        "his.assigning_authority_oid",
+        "his.sending_application",
+        "his.pkcs12",
+        "his.timeout_s",
+    ):
         assert key in problems, problems

@@ -140,7 +140,9 @@ def test_refusal_is_kept_pending_with_its_text_and_dropped_by_the_receptionist(h
     harness.sim.script("ae")
     control_id = harness.his.send(corse, STAFF, manual=False)
     (acked,) = harness.wait("his_acknowledged")
-    assert acked["ack"] == "AE" and acked["problem"].reason is Reason.HIS_REFUSED and "simulé" in acked["problem"].detail
+    assert (
+        acked["ack"] == "AE" and acked["problem"].reason is Reason.HIS_REFUSED and "simulé" in acked["problem"].detail
+    )
     harness.wait_for(lambda: ("his_pending", {"count": 1, "refused": 1}) in harness.events)
     (pending,) = harness.his.pending()
     assert pending.control_id == control_id and pending.state.value == "refused" and pending.label == "A28 C.A."

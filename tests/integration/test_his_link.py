@@ -60,8 +60,16 @@ class Results:
 
 def qualified(client: HisClient, **over: object) -> HisIdentity:
     values: dict[str, object] = dict(  # noqa: C408 - keyword form reads like the dataclass
-        local_id=client.new_local_id(), status=InsStatus.QUALIFIEE, birth_name="ADRTROIS", first_names=("DOMINIQUE",),
-        birth_date="19970226", sex="F", birthplace="2A020", ins=INS, ins_oid="1.2.250.1.213.1.4.8", document=IdDocument.CNI,
+        local_id=client.new_local_id(),
+        status=InsStatus.QUALIFIEE,
+        birth_name="ADRTROIS",
+        first_names=("DOMINIQUE",),
+        birth_date="19970226",
+        sex="F",
+        birthplace="2A020",
+        ins=INS,
+        ins_oid="1.2.250.1.213.1.4.8",
+        document=IdDocument.CNI,
     )
     values.update(over)
     return HisIdentity(**values)  # type: ignore[arg-type]

@@ -26,7 +26,11 @@ CASES = [
     ("backslash-host", '[params]\nurl = "https://localhost\\\\.dmp.fr/web/dmp/documents/param-lps"\n', "barre oblique"),
     ("userinfo-base", '[webps]\ncpx_base = "https://localhost@wps-cps.dmp.monespacesante.fr"\n', "identifiants"),
     ("trailing-dot-insi", '[insi]\nendpoint = "https://services-ps-tlsm.ameli.fr./lps"\n', "point final"),
-    ("idn-fleet", '[sync]\nenabled = true\ndevice_id = "a"\nsite_id = "b"\nurl = "https://xn--flotte-bva.fr/"\n', "xn--"),
+    (
+        "idn-fleet",
+        '[sync]\nenabled = true\ndevice_id = "a"\nsite_id = "b"\nurl = "https://xn--flotte-bva.fr/"\n',
+        "xn--",
+    ),
 ]
 
 

@@ -85,7 +85,11 @@ def test_boots_provisions_reaches_ready_and_reads_a_card(image: Path, tmp_path: 
     assert report["state_label"] == "/dev/vda3" and report["state_mount"].endswith("/var/lib/kiosk")
     assert report["kiosk_user_pcscd"].startswith("ok ")
     assert "vitale_" in report["card"], report["card"]  # the card inserted from the host reached the journal
-    build = json.loads((image.parent / "build-info.json").read_text()) if (image.parent / "build-info.json").exists() else None
+    build = (
+        json.loads((image.parent / "build-info.json").read_text())
+        if (image.parent / "build-info.json").exists()
+        else None
+    )
     if build:
         assert report["build_info"]["build_id"] == build["build_id"]
     unexpected = [c for c in report["doctor"]["checks"] if c["level"] != "ok" and c["name"] not in EXPECTED_NOT_OK]

@@ -67,8 +67,15 @@ def test_kiosk_installed_in_its_venv_with_pcscd_and_libccid(built):
 def test_units_enabled_and_verified_inside_the_tree(built):
     _, report, _ = built
     enabled = report["enabled"]
-    for unit in ("kiosk.service", "kiosk-params.timer", "kiosk-sync.timer", "kiosk-firstboot.service", "kiosk-state.service", "pcscd.socket",
-                 "ssh.service"):
+    for unit in (
+        "kiosk.service",
+        "kiosk-params.timer",
+        "kiosk-sync.timer",
+        "kiosk-firstboot.service",
+        "kiosk-state.service",
+        "pcscd.socket",
+        "ssh.service",
+    ):
         assert enabled[unit] == "enabled", (unit, enabled)
     assert report["verify"].strip().endswith("rc=0"), report["verify"]
     score = float(re.search(r"kiosk.service: (\d+\.\d+)", report["security"]).group(1))
@@ -173,7 +180,9 @@ def test_qemu_boot_provisions_makes_the_state_partition_and_reaches_ready(tmp_pa
                         "(image/qemu-boot-check.sh --fetch-only)")
     if reason:
         pytest.skip(reason)
-    done = subprocess.run([str(script), "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=1500, check=False)
+    done = subprocess.run(
+        [str(script), "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=1500, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "boot-report.json").read_text())
     assert report["ready"] is True, report

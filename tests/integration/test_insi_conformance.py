@@ -62,17 +62,36 @@ def test_every_request_part_validates_against_the_official_schemas(make_insi, si
     people = [
         # A child with their own NIR, rank "01", a certification date: every COUVERTURE field filled.
         Beneficiary(
-            index=1, nom_usuel="ECETINSI", prenom="PIERRE-ALAIN", date_naissance="20090714", qualite="06", rang_naissance="01",
-            nir_individuel=parse_matricule("109076322083489"), nir_ouvrant_droit=insured,
+            index=1,
+            nom_usuel="ECETINSI",
+            prenom="PIERRE-ALAIN",
+            date_naissance="20090714",
+            qualite="06",
+            rang_naissance="01",
+            nir_individuel=parse_matricule("109076322083489"),
+            nir_ouvrant_droit=insured,
             extra={"date_certification": "20190301"},
         ),
         # A lunar birth date (unknown day and month) keeps its zeros; no own NIR.
-        Beneficiary(index=0, nom_usuel="TCHITCHI", prenom="CATARINA", date_naissance="19360000", qualite="00",
-                    nir_ouvrant_droit=parse_matricule("236066322083656")),
+        Beneficiary(
+            index=0,
+            nom_usuel="TCHITCHI",
+            prenom="CATARINA",
+            date_naissance="19360000",
+            qualite="00",
+            nir_ouvrant_droit=parse_matricule("236066322083656"),
+        ),
         # Corsica: 2A in the NIR; a certification date that is not a calendar date is left out.
-        Beneficiary(index=0, nom_usuel="ADRTROIS", prenom="DOMINIQUE", date_naissance="19970226", qualite="00",
-                    nir_individuel=parse_matricule("297022A02077878"), nir_ouvrant_droit=parse_matricule("297022A02077878"),
-                    extra={"date_certification": "20190000"}),
+        Beneficiary(
+            index=0,
+            nom_usuel="ADRTROIS",
+            prenom="DOMINIQUE",
+            date_naissance="19970226",
+            qualite="00",
+            nir_individuel=parse_matricule("297022A02077878"),
+            nir_ouvrant_droit=parse_matricule("297022A02077878"),
+            extra={"date_certification": "20190000"},
+        ),
     ]
     start = sims.insi.count
     for person in people:
@@ -142,7 +161,12 @@ def test_recorded_siram_40_fault_says_try_again_not_refused() -> None:
     with pytest.raises(InsiFaultError) as info:
         parse_insi_reply(500, "application/soap+xml", (PEERS / "faults" / "siram_40-insi_102.xml").read_bytes())
     error = info.value
-    assert (error.code, error.severity, error.subcode, error.fault_code) == ("insi_102", "fatal", "siram_40", "Receiver")
+    assert (error.code, error.severity, error.subcode, error.fault_code) == (
+        "insi_102",
+        "fatal",
+        "siram_40",
+        "Receiver",
+    )
     assert error.transient and "service momentanément indisponible, réessayez" in str(error)
     assert "refusé" not in str(error)
 

@@ -10,7 +10,7 @@ from lxml import etree
 from drivers.errors import CardSwappedError
 from kiosk.errors import TeleserviceError
 from kiosk.ins import parse_matricule
-from kiosk.insi import InsiCode, InsiClient, InsiFaultError, LpsIdentity, Traits
+from kiosk.insi import InsiClient, InsiCode, InsiFaultError, LpsIdentity, Traits
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
 from tests.support import pki as teleservice_fixtures
 from tests.support.pki import LPS
@@ -80,10 +80,22 @@ def test_first_name_strategy_each_name_then_the_whole_list(make_insi, sims) -> N
 
 def test_request_headers_and_body_as_the_service_wants_them(make_insi, sims) -> None:
     child = Beneficiary(
-        index=1, nom_usuel="ECETINSI", prenom="PIERRE-ALAIN", date_naissance="20090714", qualite="06", rang_naissance="1",
-        nir_individuel=parse_matricule("109076322083489"), nir_ouvrant_droit=parse_matricule("181036322045660", strict=False),
+        index=1,
+        nom_usuel="ECETINSI",
+        prenom="PIERRE-ALAIN",
+        date_naissance="20090714",
+        qualite="06",
+        rang_naissance="1",
+        nir_individuel=parse_matricule("109076322083489"),
+        nir_ouvrant_droit=parse_matricule("181036322045660", strict=False),
     )
-    read = VitaleRead(reader="vitale", card_counter=3, beneficiaries=(child,), nature=CardNature.DEMO, extra={"regime": "01", "caisse": "751"})
+    read = VitaleRead(
+        reader="vitale",
+        card_counter=3,
+        beneficiaries=(child,),
+        nature=CardNature.DEMO,
+        extra={"regime": "01", "caisse": "751"},
+    )
     result = make_insi().search_vitale(child, read)
     assert result.found and result.identity.active.matricule.value == "109076322083489"
     request = sims.insi.received[-1]
@@ -110,7 +122,13 @@ def test_request_headers_and_body_as_the_service_wants_them(make_insi, sims) -> 
     body = envelope.find(f"{{{SOAP}}}Body")[0]
     rv = "{http://www.cnamts.fr/INSiRecVit}"
     assert body.tag == f"{rv}RECVITALE"
-    assert [etree.QName(c).localname for c in body] == ["MatriculeIndividu", "MatriculeOD", "NomNaissance", "DateNaissance", "RangNaissance"]
+    assert [etree.QName(c).localname for c in body] == [
+        "MatriculeIndividu",
+        "MatriculeOD",
+        "NomNaissance",
+        "DateNaissance",
+        "RangNaissance",
+    ]
     assert body.find(f"{rv}MatriculeIndividu/{rv}NumIdentifiant").text == "1090763220834"
     assert body.find(f"{rv}MatriculeOD/{rv}NumIdentifiant").text == "1810363220456"
     assert body.find(f".//{rv}Cle") is None and body.find(f".//{rv}TypeMatricule") is None
@@ -140,7 +158,9 @@ def test_card_swap_detected_between_building_and_sending(make_insi, sims) -> Non
 
 
 def test_certificate_cn_checked_like_the_real_service(make_insi, sims) -> None:
-    assert make_insi(cert=sims.pki.extra["INSI-MANU"]).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02")).found
+    assert (
+        make_insi(cert=sims.pki.extra["INSI-MANU"]).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02")).found
+    )
     with pytest.raises(InsiFaultError) as info:
         make_insi(cert=sims.pki.extra["MAUVAIS-CN"]).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
     assert info.value.code == "DESIR_560"
@@ -174,10 +194,14 @@ def test_misbehaving_service_gives_clear_errors(make_insi, nom: str, message: st
 def test_hung_connection_and_slow_reply_are_bounded_by_the_timeout(make_insi) -> None:
     with pytest.raises(TeleserviceError, match="pas de réponse en 1 s"):  # it returns (pytest-timeout catches a hang)
         make_insi(timeout_s=1.0).search_traits(traits("SILENCE", ["X"], "M", "1990-01-01"))
-    assert make_insi(timeout_s=5.0).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01")).code is InsiCode.NOT_FOUND
+    assert (
+        make_insi(timeout_s=5.0).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01")).code is InsiCode.NOT_FOUND
+    )
     with pytest.raises(TeleserviceError, match="pas de réponse"):
         make_insi(timeout_s=0.2).search_traits(traits("LENTEUR", ["X"], "M", "1990-01-01"))
-    with pytest.raises(TeleserviceError, match="réponse incomplète après 1 s"):  # trickling: each byte in time, the whole not
+    with pytest.raises(
+        TeleserviceError, match="réponse incomplète après 1 s"
+    ):  # trickling: each byte in time, the whole not
         make_insi(timeout_s=1.0).search_traits(traits("GOUTTE", ["X"], "M", "1990-01-01"))
 
 
@@ -199,7 +223,9 @@ def test_stalled_tls_handshake_is_bounded_by_the_connect_timeout(make_insi) -> N
         listener.listen(4)
         port = listener.getsockname()[1]
         with pytest.raises(TeleserviceError, match="négociation TLS sans réponse"):
-            make_insi(endpoint=f"https://127.0.0.1:{port}/lps", timeout_s=30).search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+            make_insi(endpoint=f"https://127.0.0.1:{port}/lps", timeout_s=30).search_traits(
+                traits("CORSE", ["ANTHONY"], "M", "1980-03-02")
+            )
 
 
 def test_network_down_is_clear(make_insi) -> None:
@@ -207,7 +233,9 @@ def test_network_down_is_clear(make_insi) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(TeleserviceError, match="injoignable"):
-        make_insi(endpoint=f"https://127.0.0.1:{port}/lps").search_traits(traits("CORSE", ["ANTHONY"], "M", "1980-03-02"))
+        make_insi(endpoint=f"https://127.0.0.1:{port}/lps").search_traits(
+            traits("CORSE", ["ANTHONY"], "M", "1980-03-02")
+        )
 
 
 def raw_post(sims, body: bytes, content_type: str = "application/soap+xml;charset=utf-8") -> tuple[int, bytes]:
@@ -217,7 +245,9 @@ def raw_post(sims, body: bytes, content_type: str = "application/soap+xml;charse
 
     context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
     with tlsclient.make_session(context, str(sims.ca_bundle)) as session:
-        reply = tlsclient.post(session, sims.insi_url, body, {"Content-Type": content_type}, tlsclient.HttpLimits(), "test")
+        reply = tlsclient.post(
+            session, sims.insi_url, body, {"Content-Type": content_type}, tlsclient.HttpLimits(), "test"
+        )
     return reply.status_code, reply.content
 
 
@@ -231,8 +261,16 @@ def good_request(make_insi, sims) -> bytes:
     [
         (lambda b: b.replace(b"ContexteBAM", b"ContexteXYZ"), "siram_14"),  # header missing
         (lambda b: b.replace(b'Version="01_00"', b'Version="02_00"'), "siram_15"),
-        (lambda b: b.replace(b"rechercherInsAvecTraitsIdentite</", b"rechercherInsAvecCarteVitale</"), "siram_20"),  # action vs body
-        (lambda b: b.replace(b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap.org/soap/envelope/"), "siram_12"),
+        (
+            lambda b: b.replace(b"rechercherInsAvecTraitsIdentite</", b"rechercherInsAvecCarteVitale</"),
+            "siram_20",
+        ),  # action vs body
+        (
+            lambda b: b.replace(
+                b"http://www.w3.org/2003/05/soap-envelope", b"http://schemas.xmlsoap.org/soap/envelope/"
+            ),
+            "siram_12",
+        ),
         (lambda b: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>' + b.split(b"?>", 1)[1], "siram_10"),
         (lambda b: b[: len(b) // 2], "siram_10"),
     ],

@@ -23,7 +23,9 @@ def test_cli_link_prints_the_page_and_writes_0600_files(run_kiosk, tmp_path: Pat
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     assert NIR not in done.stdout and "2550...34" in done.stdout
     etree.fromstring(out.read_bytes(), etree.XMLParser(resolve_entities=False, no_network=True))  # well-formed
-    bad = run_kiosk("link", "DossierPatient", "--ins", "255069999999935", "--out", str(tmp_path / "no.xhtml"), config=config)
+    bad = run_kiosk(
+        "link", "DossierPatient", "--ins", "255069999999935", "--out", str(tmp_path / "no.xhtml"), config=config
+    )
     assert bad.returncode == 2 and "clé" in bad.stderr and "255069999999935" not in bad.stderr + bad.stdout
     assert not (tmp_path / "no.xhtml").exists()
     text = run_kiosk("link", "TableauDeBord", "--text", config=config)

@@ -219,7 +219,9 @@ def test_a_call_refused_before_sending_is_not_a_teleservice_call(base: Any) -> N
     from drivers.errors import CardSwappedError
 
     m = KioskMetrics(base)
-    clients = instrument_clients(Teleservices(FakeInsi([Answer(Cr.FOUND)]), FakeDmp([KioskError("garde-fou")]), False), m)
+    clients = instrument_clients(
+        Teleservices(FakeInsi([Answer(Cr.FOUND)]), FakeDmp([KioskError("garde-fou")]), False), m
+    )
 
     def swapped() -> None:
         raise CardSwappedError("la carte a changé")

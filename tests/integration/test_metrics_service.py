@@ -43,8 +43,14 @@ def start(tmp_path: Path, port: int) -> subprocess.Popen[str]:
     env = dict(os.environ, KIOSK_CONFIG=str(config))
     for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
         env.pop(name, None)
-    return subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(tmp_path / "api.sock")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(tmp_path / "api.sock")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def test_headless_service_serves_metrics_and_writes_the_textfile(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 from tests.conftest import ROOT
 
 RULES = ROOT / "monitoring" / "kiosk-alerts.yml"
-pytestmark = pytest.mark.skipif(not shutil.which("promtool"), reason="promtool absent (Debian package prometheus; ./run test installs it as root)")
+pytestmark = pytest.mark.skipif(
+    not shutil.which("promtool"), reason="promtool absent (Debian package prometheus; ./run test installs it as root)"
+)
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -76,7 +76,9 @@ def nrpe() -> Iterator[tuple[int, Path]]:
     cfg.write_text(f"pid_file={work / 'nrpe.pid'}\nserver_port={port}\nserver_address=127.0.0.1\n"
                    "nrpe_user=nobody\nnrpe_group=nogroup\nallowed_hosts=127.0.0.1\ndont_blame_nrpe=0\n"
                    "command_timeout=120\n" + "".join(f"command[check_kiosk_{n}]={c}\n" for n, c in commands.items()))
-    daemon = subprocess.Popen([str(NRPE), "-c", str(cfg), "-f", "-n"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = subprocess.Popen(
+        [str(NRPE), "-c", str(cfg), "-f", "-n"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -93,7 +95,9 @@ def nrpe() -> Iterator[tuple[int, Path]]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.mark.parametrize(("name", "code"), [("ok", 0), ("warning", 1), ("critical", 2), ("unknown", 3), ("unreadable", 3)])
+@pytest.mark.parametrize(
+    ("name", "code"), [("ok", 0), ("warning", 1), ("critical", 2), ("unknown", 3), ("unreadable", 3)]
+)
 def test_check_nrpe_gets_the_plugins_answer_unchanged(nrpe: tuple[int, Path], name: str, code: int) -> None:
     port, _ = nrpe
     done = subprocess.run([str(CHECK_NRPE), "-H", "127.0.0.1", "-p", str(port), "-n", "-t", "120",

@@ -33,7 +33,9 @@ class Events:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"no {kind.value} for {reader!r}; got {[(e.kind.value, e.reader) for e in self.all]}")
+                raise AssertionError(
+                    f"no {kind.value} for {reader!r}; got {[(e.kind.value, e.reader) for e in self.all]}"
+                )
             try:
                 event = self.q.get(timeout=left)
             except queue.Empty:

@@ -23,8 +23,15 @@ class SimCard:
 
     def __init__(self, *args: str) -> None:
         env = dict(os.environ, KIOSK_CONFIG="/nonexistent/kiosk.toml")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk", "sim", "card", *args, "--json"], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "sim", "card", *args, "--json"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         first = self.next()
         assert first.get("event") == "inserted", first
 
@@ -83,7 +90,12 @@ def test_cpx_card_and_scripted_movements(run_kiosk, sim_card) -> None:
     card = sim_card("--kind", "cpe", "--slot", "1")
     read = run_kiosk("read", "--json", "--timeout", "10")
     data = json.loads(read.stdout)
-    assert (data["card"], data["card_type"], data["nom"], data["idnat"]) == ("cpx", "CPE", "ACCUEIL", "3760021832/000000018")
+    assert (data["card"], data["card_type"], data["nom"], data["idnat"]) == (
+        "cpx",
+        "CPE",
+        "ACCUEIL",
+        "3760021832/000000018",
+    )
     card.send("insert cps:medecin")
     assert [card.next()["event"], card.next()["event"]] == ["removed", "inserted"]
     data = json.loads(run_kiosk("read", "--json", "--timeout", "10").stdout)

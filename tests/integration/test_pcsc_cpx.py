@@ -56,7 +56,11 @@ def test_carte_de_service_and_contactless_through_pcscd(manager, staff_card) -> 
 
     first = staff_card(cards.demo_cpe_service())
     holder = read_cpx(manager, timeout=20)
-    assert (holder.display_name, holder.idnat, holder.card_type.label) == ("EMPLOYE000000027", "3760021832/000000027", "CPE")
+    assert (holder.display_name, holder.idnat, holder.card_type.label) == (
+        "EMPLOYE000000027",
+        "3760021832/000000027",
+        "CPE",
+    )
     assert verify_pin(manager, holder, "1234").ok
     first.remove()
     wait_empty(1)

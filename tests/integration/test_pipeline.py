@@ -25,7 +25,9 @@ OD = parse_matricule("297022A02077878")
 
 def person(index: int, nom: str, prenom: str, date: str, nir: str = "", **kw) -> Beneficiary:
     own = parse_matricule(nir, strict=False) if nir else None
-    return Beneficiary(index=index, nom_usuel=nom, prenom=prenom, date_naissance=date, nir_individuel=own, nir_ouvrant_droit=OD, **kw)
+    return Beneficiary(
+        index=index, nom_usuel=nom, prenom=prenom, date_naissance=date, nir_individuel=own, nir_ouvrant_droit=OD, **kw
+    )
 
 
 FAMILY = (

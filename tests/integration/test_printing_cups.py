@@ -82,7 +82,12 @@ def test_ticket_and_link_through_cups_read_back(cupsd, world, tmp_path) -> None:
 
     ticket_pdf, link_pdf = cupsd.wait_pdfs(2)  # the jobs completed: cups-pdf has written both
     ticket = pdf_text(ticket_pdf)
-    for expected in ("Ticket d'admission", world.config.site.name, "D'ALEMBERT-LÉVÊQUE MARIE-ÈVE", "Né(e) le 11/09/1982"):
+    for expected in (
+        "Ticket d'admission",
+        world.config.site.name,
+        "D'ALEMBERT-LÉVÊQUE MARIE-ÈVE",
+        "Né(e) le 11/09/1982",
+    ):
         assert expected in ticket, ticket
     assert any(len(w) == 10 and w[2] == w[5] == "/" for w in ticket.split())  # the date printed
 
@@ -95,7 +100,10 @@ def test_ticket_and_link_through_cups_read_back(cupsd, world, tmp_path) -> None:
     assert qr_codes(pdf_to_png(link_pdf, tmp_path / "link")) == [resolved.url]
 
     # privacy: fixed job titles, no patient data in file names nor anywhere in the server's spool and logs
-    assert sorted(p.name.split("-job_")[0].split("__")[0] for p in (ticket_pdf, link_pdf)) == ["Lien_Web_PS", "Ticket_d_admission"]
+    assert sorted(p.name.split("-job_")[0].split("__")[0] for p in (ticket_pdf, link_pdf)) == [
+        "Lien_Web_PS",
+        "Ticket_d_admission",
+    ]
     everything = b"".join(p.read_bytes() for p in cupsd.root.rglob("*") if p.is_file() and cupsd.out not in p.parents)
     for secret in ("ALEMBERT", "LÉVÊQUE", "19820911", "11/09/1982", str(row.insi.ins.value)):
         assert secret.encode() not in everything
@@ -151,7 +159,9 @@ def test_print_job_raises_the_reason(cupsd) -> None:
     with pytest.raises(PrinterError) as raised:
         print_job(PrinterConfig(kind="cups", target=cupsd.url("hang"), timeout_s=2), job)
     assert raised.value.reason is PrintFailure.NOT_COMPLETED
-    jobs = subprocess.run(["lpstat", "-h", str(cupsd.socket), "-o", "hang"], check=False, capture_output=True, text=True).stdout
+    jobs = subprocess.run(
+        ["lpstat", "-h", str(cupsd.socket), "-o", "hang"], check=False, capture_output=True, text=True
+    ).stdout
     assert jobs.strip() == ""  # cancelled, not left in the queue
 
 
@@ -193,5 +203,7 @@ def test_doctor_checks_the_local_cupsd_keeps_nothing(cupsd, monkeypatch, tmp_pat
     monkeypatch.setattr(checks, "CUPSD_CONF", kept)
     monkeypatch.setattr(checks, "CUPS_FILES_CONF", on_disk)
     found = checks.check_print_privacy(ctx)
-    assert found.level is Level.FAIL and "PreserveJobFiles Yes" in found.message and f"spool {tmp_path}" in found.message
+    assert (
+        found.level is Level.FAIL and "PreserveJobFiles Yes" in found.message and f"spool {tmp_path}" in found.message
+    )
     assert "PreserveJobFiles No" in found.action

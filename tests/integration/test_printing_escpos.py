@@ -62,8 +62,14 @@ def test_link_sheet_bytes_read_back(printer, qr, tmp_path) -> None:
     receipt = printer.receipt()
     kinds = receipt.kinds()
     assert kinds[:2] == ["init", "codepage"] and receipt.events[1] == ("codepage", 16)  # WPC1252
-    assert receipt.lines[:3] == ["Accès au DMP - Web PS", "Hôpital Saint-Éloi — Cœur", "Page : Récapitulatif du DMP du patient"]
-    assert kinds[-1] == "cut" and kinds.index("cut") > max(kinds.index("qr") if qr == "native" else kinds.index("raster"), 0)
+    assert receipt.lines[:3] == [
+        "Accès au DMP - Web PS",
+        "Hôpital Saint-Éloi — Cœur",
+        "Page : Récapitulatif du DMP du patient",
+    ]
+    assert kinds[-1] == "cut" and kinds.index("cut") > max(
+        kinds.index("qr") if qr == "native" else kinds.index("raster"), 0
+    )
     assert receipt.status_requests == [4, 1]  # paper before, on line after
     if has_zbar():
         assert qr_png_decodes(receipt, tmp_path) == [URL]
@@ -136,7 +142,9 @@ def test_a_printer_that_stops_reading_gives_a_bounded_error(printer) -> None:
     """Its buffer full, the printer holds the line: a long job cannot be written, the status is not answered.
     Either way the desk hears of it within printer.timeout_s, not never."""
     printer.behaviour.stalled = True
-    long_job = PrintJob(tuple(f"ligne {i:05d} " + "é" * 60 for i in range(4000)))  # ~280 kB: more than any buffer on the way
+    long_job = PrintJob(
+        tuple(f"ligne {i:05d} " + "é" * 60 for i in range(4000))
+    )  # ~280 kB: more than any buffer on the way
     with pytest.raises(PrinterError) as raised:
         print_job(config(printer, timeout_s=3, confirm=False), long_job)
     assert raised.value.reason is PrintFailure.NOT_READING
@@ -174,7 +182,9 @@ def test_cli_test_print(run_kiosk, tmp_path) -> None:
         assert [q.data.decode() for q in stand.receipt().qr_codes] == ["https://wps-cps.dmp.monespacesante.fr/AccesDirect/TableauDeBord"]
         stand.behaviour.paper_status = PAPER_END
         done = run_kiosk("link", "TableauDeBord", "--print", "--json", config=cfg)
-        assert done.returncode == 3 and '"error": "printer_paper_out"' in done.stdout and "plus de papier" in done.stdout
+        assert (
+            done.returncode == 3 and '"error": "printer_paper_out"' in done.stdout and "plus de papier" in done.stdout
+        )
     finally:
         stand.stop()
 

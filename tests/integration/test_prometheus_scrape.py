@@ -35,8 +35,10 @@ from tests.support.orgpki import Authority
 NODE_EXPORTER = "prometheus-node-exporter"
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (shutil.which("prometheus") and shutil.which(NODE_EXPORTER)),
-                       reason="Debian's prometheus and prometheus-node-exporter absent (./run test installs them as root)"),
+    pytest.mark.skipif(
+        not (shutil.which("prometheus") and shutil.which(NODE_EXPORTER)),
+        reason="Debian's prometheus and prometheus-node-exporter absent (./run test installs them as root)",
+    ),
 ]
 DEADLINE_S = 180.0  # generous: two Go daemons and the desk on a loaded 2-CPU machine
 
@@ -102,7 +104,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         expired = MetricsServer(KioskMetrics(expired_config), "127.0.0.1", ports["expired"]).start()
 
         rules = work / "kiosk-alerts.yml"  # the shipped rules, `for:` at 0s so the test need not wait them out
-        rules.write_text(re.sub(r"(?m)^(\s+for:) \S+$", r"\1 0s", (ROOT / "monitoring" / "kiosk-alerts.yml").read_text()))
+        rules.write_text(
+            re.sub(r"(?m)^(\s+for:) \S+$", r"\1 0s", (ROOT / "monitoring" / "kiosk-alerts.yml").read_text())
+        )
         config = work / "prometheus.yml"
         config.write_text(f"""
 global:
@@ -123,8 +127,16 @@ scrape_configs:
       - targets: ["127.0.0.1:{ports['node']}"]
         labels: {{kiosk: accueil-1}}
 """)
-        node = _daemon([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{ports['node']}", "--collector.disable-defaults",
-                        "--collector.textfile", f"--collector.textfile.directory={node_dir}"], work / "node.log")
+        node = _daemon(
+            [
+                NODE_EXPORTER,
+                f"--web.listen-address=127.0.0.1:{ports['node']}",
+                "--collector.disable-defaults",
+                "--collector.textfile",
+                f"--collector.textfile.directory={node_dir}",
+            ],
+            work / "node.log",
+        )
         prom = _daemon(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={work / 'tsdb'}",
                         f"--web.listen-address=127.0.0.1:{ports['prometheus']}"], work / "prometheus.log")
         stop = threading.Event()
@@ -132,7 +144,9 @@ scrape_configs:
             with serve_metrics(metrics, world.runtime):
                 world.runtime.start_duties(stop)  # the service's timed duties: param-lps refreshed at start
                 api = PromApi(f"http://127.0.0.1:{ports['prometheus']}")
-                wait_for("Prometheus ready", lambda: urllib.request.urlopen(f"{api.base}/-/ready", timeout=10).status == 200)
+                wait_for(
+                    "Prometheus ready", lambda: urllib.request.urlopen(f"{api.base}/-/ready", timeout=10).status == 200
+                )
                 yield {"world": world, "api": api, "work": work, "ports": ports}
         finally:
             stop.set()
@@ -187,7 +201,9 @@ def test_an_expired_certificate_fires_its_alert(stack: dict[str, Any]) -> None:
     firing = 'ALERTS{alertname="KioskCertificateExpired", alertstate="firing"}'
     (alert,) = wait_for("KioskCertificateExpired firing", lambda: api.series(firing))
     assert alert["kiosk"] == "accueil-2" and alert["certificate"] == "insi_auth" and alert["severity"] == "critical"
-    assert api.value('kiosk_certificate_expiry_timestamp_seconds{kiosk="accueil-2", certificate="insi_auth"} - time()') < 0
+    assert (
+        api.value('kiosk_certificate_expiry_timestamp_seconds{kiosk="accueil-2", certificate="insi_auth"} - time()') < 0
+    )
     assert not api.series('ALERTS{kiosk="accueil-1", alertname=~"KioskCertificate.*"}')  # its certificates are fine
 
 
@@ -246,7 +262,9 @@ def test_the_headless_service_on_pcscd_is_scraped(stack: dict[str, Any], pcscd: 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**env, "KIOSK_CONFIG": str(config)})
     events: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [events.put(json.loads(line)["event"]) for line in proc.stdout], daemon=True).start()
+    threading.Thread(
+        target=lambda: [events.put(json.loads(line)["event"]) for line in proc.stdout], daemon=True
+    ).start()
 
     def until(kind: str) -> None:
         deadline = time.monotonic() + DEADLINE_S

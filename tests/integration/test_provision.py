@@ -81,9 +81,16 @@ def provision(run_kiosk, etc: Path, *args: str, input: str | None = None):
 
 def provision_interactively(etc: Path, cwd: Path, answers: str) -> subprocess.CompletedProcess[str]:
     """Answers on stdin, not a tty (the prompts then go to stderr), from the directory holding the files."""
-    return subprocess.run([sys.executable, "-m", "kiosk", "provision", "--config", str(etc / "kiosk.toml")],
-                          input=answers, capture_output=True, text=True, cwd=cwd, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "provision", "--config", str(etc / "kiosk.toml")],
+        input=answers,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        check=False,
+    )
 
 
 def test_provisioning_file_installs_certificates_and_a_valid_configuration(run_kiosk, tmp_path, bootfs):
@@ -91,7 +98,10 @@ def test_provisioning_file_installs_certificates_and_a_valid_configuration(run_k
     done = provision(run_kiosk, etc, "--from", str(bootfs / "kiosk-provision.toml"))
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert {c["role"]: c["cn"] for c in summary["certificates"]} == {"auth": "INSI-AUTO", "signing": "CH DE TEST SIGNATURE"}
+    assert {c["role"]: c["cn"] for c in summary["certificates"]} == {
+        "auth": "INSI-AUTO",
+        "signing": "CH DE TEST SIGNATURE",
+    }
 
     config = tomllib.loads((etc / "kiosk.toml").read_text())
     assert config["environment"] == "test" and config["site"]["finess"] == "750712184"
@@ -99,7 +109,10 @@ def test_provisioning_file_installs_certificates_and_a_valid_configuration(run_k
     assert config["insi"]["pkcs12"] == config["dmp"]["pkcs12"] == str(etc / "certs/auth.p12")
     assert config["insi"]["ca_bundle"] == str(etc / "certs/ca-bundle.pem")
     assert config["dmp"]["signing_pkcs12"] == str(etc / "certs/signing.p12")
-    assert (config["dmp"]["responsible_idnat"], config["dmp"]["responsible_name"]) == ("3750712184/ACCUEIL01", "DUPONT Marie")
+    assert (config["dmp"]["responsible_idnat"], config["dmp"]["responsible_name"]) == (
+        "3750712184/ACCUEIL01",
+        "DUPONT Marie",
+    )
     assert config["sync"] == {"enabled": True, "url": "https://flotte.example.org/kiosks", "device_id": "accueil-01",
                               "site_id": "ch-test", "trusted_root": str(etc / "fleet-root.json")}
     assert "p12-secret" not in (etc / "kiosk.toml").read_text()  # fresh passwords, in files

@@ -331,8 +331,10 @@ def test_pyserial_url_transport() -> None:
     from drivers.cards.vitale import read_vitale
 
     a, h = _free_port(), _free_port()
-    relay = subprocess.Popen(["socat", f"TCP-LISTEN:{a},bind=127.0.0.1,reuseaddr", f"TCP-LISTEN:{h},bind=127.0.0.1,reuseaddr"],
-                             stderr=subprocess.DEVNULL)
+    relay = subprocess.Popen(
+        ["socat", f"TCP-LISTEN:{a},bind=127.0.0.1,reuseaddr", f"TCP-LISTEN:{h},bind=127.0.0.1,reuseaddr"],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + PATIENCE_S
         while True:

@@ -53,8 +53,13 @@ def test_identities_dmp_states_and_page_for_the_current_card(world, tmp_path) ->
         page = _ask(api.path, {"op": "page", "page": "DossierPatient", "index": 1, "card": card})
         assert page["ok"] and 'name="INS" value="109076322083489"' in page["xhtml"].replace("'", '"')
         assert _ask(api.path, {"op": "page", "page": "DossierPatient", "index": 0, "card": card})["error"] == "state"
-        assert _ask(api.path, {"op": "qualify", "index": 1, "document": "PASSEPORT", "card": card}) == {"ok": True, "ins_status": "qualifiée"}
-        assert _ask(api.path, {"op": "qualify", "index": 1, "document": "PERMIS", "card": card})["error"] == "bad_request"
+        assert _ask(api.path, {"op": "qualify", "index": 1, "document": "PASSEPORT", "card": card}) == {
+            "ok": True,
+            "ins_status": "qualifiée",
+        }
+        assert (
+            _ask(api.path, {"op": "qualify", "index": 1, "document": "PERMIS", "card": card})["error"] == "bad_request"
+        )
         world.backend.remove(VITALE_READER)
         assert _ask(api.path, {"op": "identities"})["beneficiaries"] == []
         world.backend.remove(STAFF_READER)

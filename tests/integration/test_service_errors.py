@@ -78,8 +78,11 @@ def test_no_printer_and_no_browser_are_said_plainly(world, tmp_path) -> None:
     events = []
     c.add_listener(lambda view, event: events.append(event))
     ports = c.ports
-    ports.config = dataclasses.replace(ports.config, printer=dataclasses.replace(ports.config.printer, kind="none"),
-                                       webps=dataclasses.replace(ports.config.webps, browser=[str(tmp_path / "absent")]))
+    ports.config = dataclasses.replace(
+        ports.config,
+        printer=dataclasses.replace(ports.config.printer, kind="none"),
+        webps=dataclasses.replace(ports.config.webps, browser=[str(tmp_path / "absent")]),
+    )
     c.print_page(None, "TableauDeBord")
     c.open_page(None, "TableauDeBord")
     c.wait_idle(30)

@@ -36,7 +36,7 @@ backend = "sim"
 """
 
 
-def _lines(stream) -> queue.Queue:
+def event_lines(stream) -> queue.Queue:
     q: queue.Queue = queue.Queue()
 
     def pump() -> None:
@@ -48,7 +48,7 @@ def _lines(stream) -> queue.Queue:
     return q
 
 
-def _next_event(q: queue.Queue, kind: str, timeout: float = PATIENCE_S) -> dict:
+def next_event(q: queue.Queue, kind: str, timeout: float = PATIENCE_S) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = q.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -79,7 +79,7 @@ def service(tmp_path):
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run", "--headless", "--api-socket", str(api)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    yield proc, notify, api, config, _lines(proc.stdout)
+    yield proc, notify, api, config, event_lines(proc.stdout)
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -107,13 +107,17 @@ def test_headless_service_lifecycle(service) -> None:
 
     drain = threading.Thread(target=pump, daemon=True)
     drain.start()
-    ready = _next_event(out, "ready")
+    ready = next_event(out, "ready")
     assert ready["api"] == str(api) and ready["environment"] == "demo"
     assert stat.S_IMODE(api.stat().st_mode) == 0o660 and stat.S_ISSOCK(api.stat().st_mode)
 
     status = _ask(api, {"op": "status"})
     assert status["ok"] and status["staff"] == "absent" and status["rows"] == []
-    assert _ask(api, {"op": "identities"}) == {"ok": False, "error": "locked", "message": "poste verrouillé : aucune donnée patient"}
+    assert _ask(api, {"op": "identities"}) == {
+        "ok": False,
+        "error": "locked",
+        "message": "poste verrouillé : aucune donnée patient",
+    }
     assert _ask(api, {"op": "pin", "pin": "1234"})["error"] == "state"
     assert _ask(api, {"op": "nope"})["error"] == "unknown_op"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -128,14 +132,14 @@ def test_headless_service_lifecycle(service) -> None:
     assert any(params.glob("*")), "param-lps was not refreshed at start"
 
     config.write_text(config.read_text() + '\n[ui]\ntexts = { title = "Bienvenue" }\n')
-    _next_event(out, "config_reloaded")
+    next_event(out, "config_reloaded")
     config.write_text(config.read_text() + "\nenvironment = 12\n")
-    refused = _next_event(out, "config_refused")
+    refused = next_event(out, "config_refused")
     assert "configuration" in refused["message"]
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=PATIENCE_S) == 0, proc.stderr.read()
-    _next_event(out, "stopped")
+    next_event(out, "stopped")
     drain.join(timeout=30)
     assert any(m.startswith("STOPPING=1") for m in seen) and not api.exists()
     print(f"READY after {ready_s:.2f} s (subprocess start included)")

@@ -23,10 +23,14 @@ class Tmux:
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         full = f"cd {ROOT} && unset COLUMNS LINES && export {exports} TERM=xterm-256color && exec {command}"
         subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-x", "132", "-y", "40", full], check=True)
-        subprocess.run(["tmux", "-L", self.socket, "resize-window", "-x", "132", "-y", "40"], capture_output=True, check=False)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "resize-window", "-x", "132", "-y", "40"], capture_output=True, check=False
+        )
 
     def screen(self) -> str:
-        out = subprocess.run(["tmux", "-L", self.socket, "capture-pane", "-p"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, "capture-pane", "-p"], capture_output=True, text=True, check=False
+        )
         return out.stdout
 
     def wait(self, text: str, timeout: float = PATIENCE_S) -> str:
@@ -67,8 +71,10 @@ def test_kiosk_demo_tui_with_function_keys(tmp_path) -> None:
 
 def test_kiosk_run_tui_starts_on_configured_readers(tmp_path) -> None:
     config = tmp_path / "kiosk.toml"
-    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[ui]\ntheme = "plain"\ntexts = {{ "waiting.staff" = "Badgez ici" }}\n'
-                      '[[readers]]\nname = "vitale"\nrole = "patient"\nbackend = "sim"\n')
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[ui]\ntheme = "plain"\ntexts = {{ "waiting.staff" = "Badgez ici" }}\n'
+        '[[readers]]\nname = "vitale"\nrole = "patient"\nbackend = "sim"\n'
+    )
     t = Tmux(f"{sys.executable} -m kiosk run", {"KIOSK_CONFIG": str(config), "PYTHONUNBUFFERED": "1"})
     try:
         t.wait("Badgez ici")
@@ -82,7 +88,7 @@ def test_kiosk_run_tui_starts_on_configured_readers(tmp_path) -> None:
         t.wait("Badgez ici")
         t.keys("C-q")
         deadline = time.monotonic() + 30
-        while subprocess.run(["tmux", "-L", t.socket, "has-session"], capture_output=True).returncode == 0:
+        while subprocess.run(["tmux", "-L", t.socket, "has-session"], capture_output=True, check=False).returncode == 0:
             assert time.monotonic() < deadline, "Ctrl+Q did not quit"
             time.sleep(0.1)
     finally:

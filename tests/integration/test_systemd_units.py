@@ -49,7 +49,10 @@ def verifiable(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stubs.mkdir()
     for unit in UNIT_FILES:
         text = unit.read_text().replace("/opt/kiosk/bin/kiosk", str(kiosk))
-        for binary in sorted(set(re.findall(r"^Exec\w*=[-@:+!]*(/\S+)", text, re.MULTILINE)) | set(re.findall(r"(/usr/bin/[\w.-]+)", text))):
+        for binary in sorted(
+            set(re.findall(r"^Exec\w*=[-@:+!]*(/\S+)", text, re.MULTILINE))
+            | set(re.findall(r"(/usr/bin/[\w.-]+)", text))
+        ):
             if not Path(binary).exists():
                 stub = stubs / Path(binary).name
                 stub.write_text("#!/bin/sh\nexit 0\n")
@@ -112,7 +115,9 @@ def test_every_service_has_a_timer_where_it_is_periodic() -> None:
 
 
 def seconds(span: str) -> float:
-    done = subprocess.run(["systemd-analyze", "timespan", span], capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        ["systemd-analyze", "timespan", span], capture_output=True, text=True, timeout=30, check=False
+    )
     found = re.search(r"μs:\s*(\d+)", done.stdout)
     assert found, done.stdout
     return int(found.group(1)) / 1e6
@@ -122,7 +127,10 @@ def test_param_lps_refresh_is_at_most_24_hours_apart_even_with_the_random_delay(
     d = directives(UNITS / "kiosk-params.timer")
     done = subprocess.run(["systemd-analyze", "calendar", "--iterations=4", d["OnCalendar"][0]],
                           capture_output=True, text=True, timeout=30, check=False)
-    times = [datetime.strptime(m, "%Y-%m-%d %H:%M:%S") for m in re.findall(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", done.stdout)]
+    times = [
+        datetime.strptime(m, "%Y-%m-%d %H:%M:%S")
+        for m in re.findall(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", done.stdout)
+    ]
     assert len(times) == 4, done.stdout
     widest = max(b - a for a, b in pairwise(times))
     assert widest + timedelta(seconds=seconds(d["RandomizedDelaySec"][0])) <= timedelta(hours=24)
@@ -158,7 +166,11 @@ def test_tmpfiles_makes_etc_kiosk_setgid_for_the_kiosk_group(tmp_path: Path) -> 
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     st = (tmp_path / "etc/kiosk").stat()
-    gid = int(next(line for line in (tmp_path / "etc/group").read_text().splitlines() if line.startswith("kiosk:")).split(":")[2])
+    gid = int(
+        next(line for line in (tmp_path / "etc/group").read_text().splitlines() if line.startswith("kiosk:")).split(
+            ":"
+        )[2]
+    )
     assert stat.S_IMODE(st.st_mode) == 0o2770 and st.st_uid == 0 and st.st_gid == gid
     assert stat.S_IMODE((tmp_path / "var/lib/kiosk").stat().st_mode) == 0o750
 
@@ -170,7 +182,8 @@ const polkit = { addRule: (f) => rules.push(f), Result: { YES: "yes", NO: "no", 
 eval(fs.readFileSync(process.argv[2], "utf8"));
 const out = {};
 for (const user of ["kiosk", "someone"]) {
-  for (const id of ["org.debian.pcsc-lite.access_pcsc", "org.debian.pcsc-lite.access_card", "org.freedesktop.login1.reboot"]) {
+  for (const id of ["org.debian.pcsc-lite.access_pcsc", "org.debian.pcsc-lite.access_card",
+  "org.freedesktop.login1.reboot"]) {
     let result = null;
     for (const rule of rules) { result = rule({ id }, { user }); if (result) break; }
     out[user + " " + id] = result;

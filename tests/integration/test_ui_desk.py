@@ -66,7 +66,10 @@ def settled(app: DeskApp) -> bool:
 
 async def open_desk(app: DeskApp, pilot) -> None:
     await pilot.press("f2")
-    await until(pilot, lambda: isinstance(app.screen, PinScreen) and app.controller.view().staff_phase is StaffPhase.PIN_REQUIRED)
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, PinScreen) and app.controller.view().staff_phase is StaffPhase.PIN_REQUIRED,
+    )
     await pilot.press("1", "2", "3", "4", "enter")
     await until(pilot, lambda: isinstance(app.screen, OpenDeskScreen))
 
@@ -80,13 +83,18 @@ async def test_whole_workflow_keyboard_only(world) -> None:
 
         # staff login: wrong PIN, tries left, then the right one
         await pilot.press("f2")
-        await until(pilot, lambda: isinstance(app.screen, PinScreen) and "Essais restants : 3" in text_of(app, "#tries"))
+        await until(
+            pilot, lambda: isinstance(app.screen, PinScreen) and "Essais restants : 3" in text_of(app, "#tries")
+        )
         assert "Claire ACCUEIL" in text_of(app, "#holder")
         pin = app.screen.query_one("#pin", Input)
         await pilot.press("0", "0", "0", "0")
         assert pin.password and pin.value == "0000"
         await pilot.press("enter")
-        await until(pilot, lambda: "Code incorrect." in text_of(app, "#message") and "Essais restants : 2" in text_of(app, "#tries"))
+        await until(
+            pilot,
+            lambda: "Code incorrect." in text_of(app, "#message") and "Essais restants : 2" in text_of(app, "#tries"),
+        )
         await pilot.press("1", "2", "3", "4", "enter")
         await until(pilot, lambda: isinstance(app.screen, OpenDeskScreen))
         assert "Insérez la carte Vitale" in text_of(app, "#waiting")
@@ -186,7 +194,10 @@ async def test_pin_must_have_four_digits_and_errors_are_french(world) -> None:
     app = make_app(world)
     async with app.run_test(size=(140, 44)) as pilot:
         await pilot.press("f2")
-        await until(pilot, lambda: isinstance(app.screen, PinScreen) and app.controller.view().staff_phase is StaffPhase.PIN_REQUIRED)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, PinScreen) and app.controller.view().staff_phase is StaffPhase.PIN_REQUIRED,
+        )
         await pilot.press("1", "2", "enter")
         assert "4 chiffres" in text_of(app, "#message")
         await pilot.press("a", "b")  # letters are refused by the field
@@ -207,7 +218,9 @@ async def test_idle_lock_asks_the_pin_again(world) -> None:
 
 
 def test_traits_form_checks_each_field() -> None:
-    t = parse_traits({"nom": " houilles ", "prenoms": "pierre", "sexe": "m", "naissance": "27/01/1993", "lieu": "INSEE 63220"})
+    t = parse_traits(
+        {"nom": " houilles ", "prenoms": "pierre", "sexe": "m", "naissance": "27/01/1993", "lieu": "INSEE 63220"}
+    )
     assert (t.nom_naissance, t.prenoms, t.sexe, t.date_naissance) == ("HOUILLES", ("PIERRE",), "M", "1993-01-27")
     from kiosk.desk import DeskStateError
 

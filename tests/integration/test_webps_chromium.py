@@ -77,7 +77,9 @@ def _toml(tmp_path: Path, wps: WebPsStandIn, browser: Chromium) -> str:
             f"browser = {json.dumps(browser.command)}\n")
 
 
-def test_cpx_link_from_the_cli_posts_ins_and_type(run_kiosk, tmp_path: Path, wps: WebPsStandIn, chromium: Chromium) -> None:
+def test_cpx_link_from_the_cli_posts_ins_and_type(
+    run_kiosk, tmp_path: Path, wps: WebPsStandIn, chromium: Chromium
+) -> None:
     config = tmp_path / "kiosk.toml"
     config.write_text(_toml(tmp_path, wps, chromium))
     done = run_kiosk("link", "DossierPatient", "--ins", NIR, "--open", "--json", config=config)

@@ -94,7 +94,9 @@ def test_missing_or_failing_browser(tmp_path: Path) -> None:
 
 def test_cli_link_open(run_kiosk, tmp_path: Path) -> None:
     config = tmp_path / "kiosk.toml"
-    config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = {json.dumps([sys.executable, "-c", FETCHER])}\n')
+    config.write_text(
+        f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = {json.dumps([sys.executable, "-c", FETCHER])}\n'
+    )
     done = run_kiosk("link", "DossierPatient", "--ins", NIR, "--open", "--json", config=config)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -102,7 +104,9 @@ def test_cli_link_open(run_kiosk, tmp_path: Path) -> None:
     config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "pass"]\n')
     done = run_kiosk("link", "TableauDeBord", "--open", "--ttl", "1", config=config)
     assert done.returncode == 3 and "expirée" in done.stderr
-    config.write_text(f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "raise SystemExit(5)"]\n')
+    config.write_text(
+        f'state_dir = "{tmp_path}/state"\n[webps]\nbrowser = ["{sys.executable}", "-c", "raise SystemExit(5)"]\n'
+    )
     done = run_kiosk("link", "TableauDeBord", "--open", config=config)
     assert done.returncode == 3 and "code 5" in done.stderr
 

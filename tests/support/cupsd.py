@@ -23,7 +23,9 @@ TOOLS = ("cupsd", "lpadmin", "cupsdisable", "cupsreject", "pdftotext", "pdftoppm
 
 
 def unavailable_reason() -> str | None:
-    missing = [t for t in TOOLS if not shutil.which(t)] + [str(p) for p in (CUPS_PDF_PPD, CUPS_PDF_CONF) if not p.exists()]
+    missing = [t for t in TOOLS if not shutil.which(t)] + [
+        str(p) for p in (CUPS_PDF_PPD, CUPS_PDF_CONF) if not p.exists()
+    ]
     if missing:
         return f"not installed: {', '.join(missing)} (./run test installs them when root)"
     if os.environ.get("KIOSK_TEST_PRIVATE_PCSCD") != "1":
@@ -111,8 +113,11 @@ Sandboxing Relaxed
                                          f"Log {r}/log\nAnonUMask 0077\nUserUMask 0077\n")
         subprocess.run(["mount", "--bind", str(r / "cups-pdf.conf"), str(CUPS_PDF_CONF)], check=True)
         with open(r / "log" / "cupsd.stderr", "ab") as stderr:
-            self.process = subprocess.Popen(["cupsd", "-f", "-c", str(self.cupsd_conf), "-s", str(r / "etc" / "cups-files.conf")],
-                                            stdout=subprocess.DEVNULL, stderr=stderr)
+            self.process = subprocess.Popen(
+                ["cupsd", "-f", "-c", str(self.cupsd_conf), "-s", str(r / "etc" / "cups-files.conf")],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -126,7 +131,9 @@ Sandboxing Relaxed
     def admin(self, *args: str) -> None:
         """A CUPS client tool against this daemon (its domain socket: root is trusted there)."""
         tool, *rest = args
-        done = subprocess.run([tool, "-h", str(self.socket), *rest], check=False, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [tool, "-h", str(self.socket), *rest], check=False, capture_output=True, text=True, timeout=60
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
 

@@ -59,9 +59,15 @@ class Authority:
         """Organisation certificates carry RSA keys (IGC-Santé); the test server an EC one (faster)."""
         key = ec.generate_private_key(ec.SECP256R1()) if server else rsa.generate_private_key(65537, 2048)
         now = dt.datetime.now(dt.UTC)
-        builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.cert.subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now + dt.timedelta(days=start_days)).not_valid_after(now + dt.timedelta(days=days)))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(cn))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + dt.timedelta(days=start_days))
+            .not_valid_after(now + dt.timedelta(days=days))
+        )
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)

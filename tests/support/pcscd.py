@@ -65,8 +65,8 @@ class Pcscd:
         for i, entry in enumerate(self.entries):
             (conf / f"{i:02d}-reader").write_text(entry)
         args = ["pcscd", "--foreground", "--config", str(conf)] + (["--debug", "--apdu"] if debug else [])
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:  # the daemon keeps its own copy of the descriptor
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + PATIENCE_S
         while not SOCKET.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:

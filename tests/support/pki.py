@@ -17,7 +17,13 @@ from kiosk.dmp import AuthnMethod, DmpClient, PatientOid, Requester, VihfProfile
 from kiosk.insi import InsiClient, LpsIdentity
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
 
-LPS = LpsIdentity(idam="IDAM-TEST-01", name="KIOSK-TEST", version="9.9", instance="0b7c2f4e-1111-4222-8333-944455556666", emitter="1750000001")
+LPS = LpsIdentity(
+    idam="IDAM-TEST-01",
+    name="KIOSK-TEST",
+    version="9.9",
+    instance="0b7c2f4e-1111-4222-8333-944455556666",
+    emitter="1750000001",
+)
 PROFILE = VihfProfile(
     structure_id="1750000001", secteur_activite="SA07^1.2.250.1.71.4.2.4",
     lps_name="KIOSK-TEST", lps_version="9.9", lps_id="1.2.250.1.999.1.1", lps_homologation="HOMOLOG-1",
@@ -73,9 +79,15 @@ def make_dmp(sims: TeleserviceSimulators) -> Iterator[Callable[..., DmpClient]]:
     def make(*, signer: Any = None, timeout_s: float = 5.0, environment: str = "demo", endpoint: str | None = None,
              profile: VihfProfile = PROFILE, patient_oid: PatientOid = PatientOid.AS_RECEIVED) -> DmpClient:
         client = DmpClient(
-            endpoint or sims.dmp_url, profile, identity=identity(sims.pki.auth), signer=identity(signer or sims.pki.signing),
-            ca_bundle=str(sims.ca_bundle), limits=tlsclient.HttpLimits(connect_timeout_s=2.0, timeout_s=timeout_s),
-            environment=environment, responsible=RESPONSIBLE, patient_oid=patient_oid,
+            endpoint or sims.dmp_url,
+            profile,
+            identity=identity(sims.pki.auth),
+            signer=identity(signer or sims.pki.signing),
+            ca_bundle=str(sims.ca_bundle),
+            limits=tlsclient.HttpLimits(connect_timeout_s=2.0, timeout_s=timeout_s),
+            environment=environment,
+            responsible=RESPONSIBLE,
+            patient_oid=patient_oid,
         )
         made.append(client)
         return client

@@ -57,7 +57,12 @@ def test_set_keeps_other_values_and_validates(tmp_path: Path) -> None:
     assert data["readers"][1] == {"name": "cps"}
     assert cfg.stat().st_mode & 0o777 == 0o640
     before = cfg.read_bytes()
-    for key, value in [("insi.timeout_s", "-1"), ("environment", "staging"), ("readers.0.role", "chef"), ("insi.nope", "1")]:
+    for key, value in [
+        ("insi.timeout_s", "-1"),
+        ("environment", "staging"),
+        ("readers.0.role", "chef"),
+        ("insi.nope", "1"),
+    ]:
         with pytest.raises(ConfigError):
             set_value(key, value, cfg)
         assert cfg.read_bytes() == before

@@ -63,7 +63,11 @@ def test_cps_doctor() -> None:
 def test_cpe_receptionist_and_cpf() -> None:
     cpe = read_cpx(CardOnChannel(cards.demo_cpe()))
     assert cpe.card_type is CpxCardType.CPE and cpe.idnat == "3760021832/000000018"
-    assert (cpe.organisation, cpe.organisation_id, cpe.display_name) == ("CH DE DEMONSTRATION", "1760021832", "Claire ACCUEIL")
+    assert (cpe.organisation, cpe.organisation_id, cpe.display_name) == (
+        "CH DE DEMONSTRATION",
+        "1760021832",
+        "Claire ACCUEIL",
+    )
     assert read_cpx(CardOnChannel(cards.test_cpf())).card_type is CpxCardType.CPF
 
 
@@ -84,10 +88,16 @@ def test_old_gip_cps_subject_gives_its_profession() -> None:
 
 def _certificate(*rdns: list[x509.NameAttribute]) -> bytes:
     ca, key, _ = card_ca()
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.RelativeDistinguishedName(r) for r in rdns]))
-            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(1)
-            .not_valid_before(dt.datetime(2025, 1, 1, tzinfo=dt.UTC)).not_valid_after(dt.datetime(2028, 1, 1, tzinfo=dt.UTC))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.RelativeDistinguishedName(r) for r in rdns]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(dt.datetime(2028, 1, 1, tzinfo=dt.UTC))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -158,7 +168,12 @@ def test_spent_usage_counter_blocks_before_any_verify() -> None:
 def test_cps4_command_set(atr_kind: str) -> None:
     ch = CardOnChannel(cards.demo_cps4(atr_kind))
     data = read_cpx(ch)
-    assert (data.family.name, data.card_type, data.serial, data.display_name) == ("CPS4", "CPE", "00000036", "Sophie ACCUEIL")
+    assert (data.family.name, data.card_type, data.serial, data.display_name) == (
+        "CPS4",
+        "CPE",
+        "00000036",
+        "Sophie ACCUEIL",
+    )
     assert data.pin_reference == 0x81  # not 01: taken from the AODF
     assert ch.sent[0] == L.CPS4_SELECT_CHIPDOC
     assert ch.sent[1] == bytes.fromhex("01A4080002D003")  # a path without 3F00, FCI asked: the size from tag 80
@@ -237,7 +252,10 @@ def test_bad_certificate() -> None:
 @given(st.integers(1, 24), st.binary(max_size=260), st.booleans(), st.sampled_from(["cps", "cps4"]))
 def test_fuzzed_responses_only_raise_card_data_error(step: int, junk: bytes, keep_sw: bool, kind: str) -> None:
     def mangle(n: int, apdu: bytes, response: bytes) -> bytes:
-        return (junk + response[-2:] if keep_sw else junk or b"\x6f") if n == step else response  # empty = transport loss
+        return (
+            (junk + response[-2:] if keep_sw else junk or b"\x6f") if n == step else response
+        )  # empty = transport loss
+
     try:
         read_cpx(CardOnChannel(cards.make_card(kind), mangle))
     except CardDataError:

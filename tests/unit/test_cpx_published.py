@@ -8,7 +8,7 @@ from collections.abc import Container
 
 import pytest
 
-from drivers.cards.cpx import _Chip, pin_state, read_serial
+from drivers.cards.cpx import Chip, pin_state, read_serial
 from drivers.sim.cpx_card import CPS3_ATR, VirtualCps4, VirtualCpx
 from drivers.sim.pki import Holder
 from tests.support.published_apdus import CPS3_OPENSC_2275, CPX_OPENSC_2223, RecordedCard, Trace
@@ -19,7 +19,7 @@ HOLDER = Holder("810101234567", "MEDECIN", "PAUL", "Médecin")
 
 def test_reader_gets_the_serial_of_the_real_cps3() -> None:
     card = RecordedCard(CPS3_OPENSC_2275, CPS3_ATR)
-    sn = read_serial(_Chip(CardOnChannel(card)))
+    sn = read_serial(Chip(CardOnChannel(card)))
     assert (sn.serial, sn.check_ok) == ("99213845", True)
     assert card.unexpected == []
 

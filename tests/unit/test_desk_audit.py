@@ -102,7 +102,7 @@ def test_malformed_journal_files_give_verdicts_not_tracebacks(tmp_path) -> None:
     entry["seq"] = "quatre"
     day.write_bytes(json.dumps(entry).encode() + b"\n" + b"\xff\xfe\x00binaire\n" + b"".join(lines[1:]))
     (tmp_path / "audit-2026-10-01.jsonl").mkdir()  # a directory named like a day
-    count, problems = verify_journal(tmp_path)
+    _count, problems = verify_journal(tmp_path)
     messages = " | ".join(p.message for p in problems)
     assert "numéro d'entrée invalide" in messages and "non UTF-8" in messages and "fichier illisible" in messages
     assert "supprimée ou insérée" in messages  # the entry whose seq was rewritten is missing from the chain

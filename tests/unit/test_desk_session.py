@@ -83,7 +83,11 @@ def test_staff_login_wrong_pin_then_right_pin() -> None:
     assert s.view().staff_phase is StaffPhase.CHECKING_PIN
     s.pin_result(1, ok=False, tries_left=2)
     v = s.view()
-    assert v.staff_phase is StaffPhase.PIN_REQUIRED and v.pin_tries_left == 2 and v.staff_problem == Problem(Reason.PIN_WRONG)
+    assert (
+        v.staff_phase is StaffPhase.PIN_REQUIRED
+        and v.pin_tries_left == 2
+        and v.staff_problem == Problem(Reason.PIN_WRONG)
+    )
     s.pin_submitted()
     s.pin_result(1, ok=True, tries_left=3)
     assert s.view().is_open and s.view().staff_problem is None

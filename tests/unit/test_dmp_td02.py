@@ -52,7 +52,10 @@ def test_production_shape_puts_the_status_where_production_software_reads_it() -
     from lxml import etree
 
     event = etree.fromstring(production).find(f".//{h}registrationEvent")
-    assert event.find(f"{h}statusCode") is None and event.find(f"{h}subject1/{h}patient/{h}statusCode").get("code") == "completed"
+    assert (
+        event.find(f"{h}statusCode") is None
+        and event.find(f"{h}subject1/{h}patient/{h}statusCode").get("code") == "completed"
+    )
     assert etree.fromstring(production).find(f".//{h}controlActProcess/{h}reasonOf") is not None
     event = etree.fromstring(registration).find(f".//{h}registrationEvent")
     assert event.find(f"{h}statusCode").get("code") == "completed" and event.find(f"{h}reasonOf") is not None
@@ -88,13 +91,18 @@ def test_unknown_codes_are_reported_as_such() -> None:
 
 
 def test_negative_acknowledgement_and_faults_are_errors() -> None:
-    refused = answer("authorised").replace(b'typeCode="AA"', b'typeCode="AE"').replace(b'code="DMPFound"', b'code="PatientInconnu"')
+    refused = (
+        answer("authorised")
+        .replace(b'typeCode="AA"', b'typeCode="AE"')
+        .replace(b'code="DMPFound"', b'code="PatientInconnu"')
+    )
     with pytest.raises(DmpFaultError, match="PatientInconnu"):
         parse_td02_reply(200, refused)
     fault = (
         f'<soap:Envelope xmlns:soap="{SOAP12}"><soap:Body><soap:Fault><soap:Code><soap:Value>soap:Sender</soap:Value>'
         '<soap:Subcode><soap:Value xmlns:d="urn:dmp">d:VIHF_INVALIDE</soap:Value></soap:Subcode></soap:Code>'
-        '<soap:Reason><soap:Text xml:lang="fr">VIHF refusé</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>'
+        '<soap:Reason><soap:Text xml:lang="fr">VIHF '
+        'refusé</soap:Text></soap:Reason></soap:Fault></soap:Body></soap:Envelope>'
     ).encode()
     with pytest.raises(DmpFaultError, match="VIHF_INVALIDE"):
         parse_td02_reply(500, fault)
@@ -106,7 +114,11 @@ def test_negative_acknowledgement_and_faults_are_errors() -> None:
         (b"<html>502 Bad Gateway</html>", "HTTP 502"),
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>', "DOCTYPE"),
         (b"<soap:Envelope", "mal formée"),
-        (f'<soap:Envelope xmlns:soap="{SOAP12}"><soap:Body><PRPA_IN201308UV02/></soap:Body></soap:Envelope>'.encode(), "PRPA_IN201308UV02"),
+        (
+            f'<soap:Envelope xmlns:soap="{SOAP12}"><soap:Body><PRPA_IN201308UV02/></soap:Body>'
+            "</soap:Envelope>".encode(),
+            "PRPA_IN201308UV02",
+        ),
     ],
 )
 def test_bad_answers_are_clear_errors(payload: bytes, message: str) -> None:

@@ -1,4 +1,5 @@
-"""The VIHF assertion: establishment mode, enveloped signature, exclusive c14n, RSA-SHA256, verifiable against the CA."""
+("""The VIHF assertion: establishment mode, enveloped signature, exclusive c14n, RSA-SHA256, verifiable against the "
+ "CA.""")
 
 from __future__ import annotations
 
@@ -37,12 +38,17 @@ def test_assertion_is_signed_as_the_dmp_requires(pki) -> None:
     assert signature.find(f".//{{{DS}}}Reference").get("URI") == "#" + assertion.get("ID")
     assert assertion.find(f"{{{SAML}}}Issuer").text == signer.subject_dn
     assert assertion.find(f".//{{{SAML}}}AuthnContextClassRef").text.endswith(":SmartcardPKI")  # CPx card + PIN
-    assert assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID").text == "3750000001/0007"  # the person, not the structure
+    assert (
+        assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID").text == "3750000001/0007"
+    )  # the person, not the structure
     values = {a.get("Name"): a for a in assertion.iterfind(f".//{{{SAML}}}Attribute")}
     assert "".join(values["VIHF_Version"].itertext()) == "3.0"
     assert "".join(values["Identifiant_Structure"].itertext()) == "1750000001"
     assert "".join(values["urn:oasis:names:tc:xspa:1.0:subject:subject-id"].itertext()) == "DURAND Sophie"
-    assert "".join(values["urn:oasis:names:tc:xacml:2.0:resource:resource-id"].itertext()) == "297022A02077878^^^&1.2.250.1.213.1.4.8&ISO^NH"
+    assert (
+        "".join(values["urn:oasis:names:tc:xacml:2.0:resource:resource-id"].itertext())
+        == "297022A02077878^^^&1.2.250.1.213.1.4.8&ISO^NH"
+    )
     roles = [v[0] for v in values["urn:oasis:names:tc:xacml:2.0:subject:role"].iterfind(f"{{{SAML}}}AttributeValue")]
     # Staff without a health profession: TRE_A00-ProducteurDocNonPS, never a fixed 10 (Médecin).
     assert [(r.get("code"), r.get("codeSystem"), r.get("codeSystemName")) for r in roles] == [
@@ -50,7 +56,14 @@ def test_assertion_is_signed_as_the_dmp_requires(pki) -> None:
     ]
     purpose = values["urn:oasis:names:tc:xspa:1.0:subject:purposeofuse"].find(f"{{{SAML}}}AttributeValue")[0]
     assert (purpose.get("code"), purpose.get("codeSystemName")) == ("normal", "mode acces VIHF 1.0")
-    for name in ("LPS_Nom", "LPS_Version", "LPS_ID", "LPS_ID_HOMOLOGATION_DMP", "Identifiant_Structure", "Secteur_Activite"):
+    for name in (
+        "LPS_Nom",
+        "LPS_Version",
+        "LPS_ID",
+        "LPS_ID_HOMOLOGATION_DMP",
+        "Identifiant_Structure",
+        "Secteur_Activite",
+    ):
         assert "".join(values[name].itertext())
     # Survives being embedded in an envelope and serialised, then verifies against the organisation CA.
     wrapped = etree.fromstring(b'<e:Envelope xmlns:e="urn:e"><e:Header/></e:Envelope>')
@@ -82,12 +95,26 @@ def _roles(assertion) -> list[tuple[str, str, str]]:
 def test_roles_come_from_who_asks(pki) -> None:
     signer = load_identity(str(pki.signing.pkcs12), str(pki.signing.password_file), "", "signature")
     doctor = build_vihf(PROFILE, DOCTOR, signer, "297022A02077878", "1.2.250.1.213.1.4.8")
-    assert _roles(doctor) == [("10", "1.2.250.1.71.1.2.7", "professions"), ("SM26", "1.2.250.1.71.4.2.5", "specialites RPPS")]
-    nurse = build_vihf(PROFILE, Requester("810000000002", "PETIT Anne", profession="60"), signer, "297022A02077878", "1.2.250.1.213.1.4.8")
+    assert _roles(doctor) == [
+        ("10", "1.2.250.1.71.1.2.7", "professions"),
+        ("SM26", "1.2.250.1.71.4.2.5", "specialites RPPS"),
+    ]
+    nurse = build_vihf(
+        PROFILE,
+        Requester("810000000002", "PETIT Anne", profession="60"),
+        signer,
+        "297022A02077878",
+        "1.2.250.1.213.1.4.8",
+    )
     assert _roles(nurse) == [("60", "1.2.250.1.71.1.2.7", "professions")]
     pharmacist = Requester("810000000003", "ROUX Luc", profession="21", savoir_faire="G15_21/H")
-    assert _roles(build_vihf(PROFILE, pharmacist, signer, "297022A02077878", "1.2.250.1.213.1.4.8"))[1][1] == "1.2.250.1.71.4.2.6"
-    cli = build_vihf(replace(PROFILE, vihf_version="4.0"), RESPONSIBLE, signer, "297022A02077878", "1.2.250.1.213.1.4.8")
+    assert (
+        _roles(build_vihf(PROFILE, pharmacist, signer, "297022A02077878", "1.2.250.1.213.1.4.8"))[1][1]
+        == "1.2.250.1.71.4.2.6"
+    )
+    cli = build_vihf(
+        replace(PROFILE, vihf_version="4.0"), RESPONSIBLE, signer, "297022A02077878", "1.2.250.1.213.1.4.8"
+    )
     assert cli.find(f".//{{{SAML}}}AuthnContextClassRef").text.endswith(":TLSClient")
     assert "".join(cli.find(f".//{{{SAML}}}Attribute[@Name='VIHF_Version']").itertext()) == "4.0"
 

@@ -125,7 +125,9 @@ def test_certificate_valid_insi_auto_from_the_test_ca_is_ok(tmp_path, ca):
 def test_certificate_expiring_soon_is_a_warning_with_days_left(tmp_path, ca):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-MANU", days=12)
     finding = certificates.check_certificates(context(tmp_path, cert_config(p12)))
-    assert finding.level == Level.WARN and "expire dans 11 jour(s)" in finding.message and "renouveler" in finding.action
+    assert (
+        finding.level == Level.WARN and "expire dans 11 jour(s)" in finding.message and "renouveler" in finding.action
+    )
 
 
 @pytest.mark.parametrize("cn, kwargs, expected", [

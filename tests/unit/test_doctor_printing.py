@@ -49,7 +49,10 @@ def test_cupsd_defaults_keep_documents(tmp_path: Path) -> None:
 
 def test_other_kinds(tmp_path: Path) -> None:
     assert check_print_privacy(ctx(tmp_path, 'kind = "escpos-network"\ntarget = "10.0.0.5"')).level is Level.OK
-    assert check_print_privacy(ctx(tmp_path, 'kind = "cups"\ntarget = "ipp://print.chu.example/printers/a"')).level is Level.OK
+    assert (
+        check_print_privacy(ctx(tmp_path, 'kind = "cups"\ntarget = "ipp://print.chu.example/printers/a"')).level
+        is Level.OK
+    )
     found = check_print_privacy(ctx(tmp_path, f'kind = "file"\ntarget = "{tmp_path / "t.bin"}"'))
     assert found.level is Level.WARN and "fichier" in found.message
     if os.path.exists("/dev/null"):

@@ -128,14 +128,22 @@ def test_pdq_by_ins_for_a_qualified_identity_and_by_traits_otherwise() -> None:
     assert str(qpd[1]) == "IHE PDQ Query" and str(qpd[2]) == "Q1"
     assert str(qpd[3]) == "@PID.3.1^297022A02077878~@PID.3.4.2^1.2.250.1.213.1.4.8~@PID.3.4.3^ISO~@PID.3.5^INS"
     assert str(hl7.parse(by_ins.text).segment("MSH")[9]) == "QBP^Q22^QBP_Q21"
-    by_traits = build_qbp(ENV, "Q2", PdqQuery(birth_name="TCHITCHI", first_name="CATARINA", birth_date="1936-06-21", sex="F"), NOW)
-    assert str(hl7.parse(by_traits.text).segment("QPD")[3]) == "@PID.5.1.1^TCHITCHI~@PID.5.2^CATARINA~@PID.7.1^19360621~@PID.8^F"
+    by_traits = build_qbp(
+        ENV, "Q2", PdqQuery(birth_name="TCHITCHI", first_name="CATARINA", birth_date="1936-06-21", sex="F"), NOW
+    )
+    assert (
+        str(hl7.parse(by_traits.text).segment("QPD")[3])
+        == "@PID.5.1.1^TCHITCHI~@PID.5.2^CATARINA~@PID.7.1^19360621~@PID.8^F"
+    )
     assert str(hl7.parse(by_traits.text).segment("RCP")) == "RCP|I|10^RD"
 
 
 def test_the_simulator_rejects_the_french_rule_breaches() -> None:
     good = build_adt(ENV, "K10", identity(), NOW).text
-    assert check_adt(good.replace("|QUAL", "|RECUP")) == ("AE", ["PID-3 : INS transmis pour une identité non qualifiée"])
+    assert check_adt(good.replace("|QUAL", "|RECUP")) == (
+        "AE",
+        ["PID-3 : INS transmis pour une identité non qualifiée"],
+    )
     assert check_adt(good.replace("|QUAL", "|VALIDE"))[0] == "AE"
     assert check_adt(good.replace("^^^^L", "^^^^D"))[1] == ["PID-5 : nom de naissance (type L) absent"]
     assert check_adt(good.replace("|2.5^FRA^2.11|", "|2.3|"))[0] == "AR"

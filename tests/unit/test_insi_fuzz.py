@@ -1,4 +1,5 @@
-"""Damaged INSi and DMP answers (bytes flipped, cut, inserted; elements moved): a result or a clear error, never a crash."""
+("""Damaged INSi and DMP answers (bytes flipped, cut, inserted; elements moved): a result or a clear error, never a "
+ "crash.""")
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from kiosk.sim.identities import IDENTITIES
 from kiosk.sim.insi_server import InsiSimulator
 from kiosk.states import DmpState
 
-INSI_ANSWERS = [InsiSimulator()._resultat([i], "uuid:x") for i in IDENTITIES[:5]] + [InsiSimulator()._resultat([], "uuid:x")]
+INSI_ANSWERS = [InsiSimulator()._resultat([i], "uuid:x") for i in IDENTITIES[:5]] + [
+    InsiSimulator()._resultat([], "uuid:x")
+]
 DMP_ANSWERS = [  # every state the DMP answers, in both answer shapes
     answer_bytes("297022A02077878", "1.2.250.1.213.1.4.8", state, shape)
     for state in DmpState if state is not DmpState.NO_INS for shape in SHAPES
@@ -30,7 +33,9 @@ def damaged(draw: st.DrawFn, answers: list[bytes]) -> bytes:
         elif kind == "cut":
             del data[at:]
         elif kind == "insert":
-            data[at:at] = draw(st.sampled_from([b"<", b">", b"&", b"<!DOCTYPE x>", b"&amp;", b"<x>", b"</CR>", b"\x00", b"\xc3"]))
+            data[at:at] = draw(
+                st.sampled_from([b"<", b">", b"&", b"<!DOCTYPE x>", b"&amp;", b"<x>", b"</CR>", b"\x00", b"\xc3"])
+            )
         elif data:
             del data[at : at + draw(st.integers(1, 40))]
     return bytes(data)

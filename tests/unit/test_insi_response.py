@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from kiosk.errors import TeleserviceError
-from kiosk.states import InsiCode, InsStatus
 from kiosk.insi.response import InsiFaultError, parse_insi_reply
 from kiosk.soapxml import UntrustedXmlError
+from kiosk.states import InsiCode, InsStatus
 
 ENV = '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>{}</soap:Body></soap:Envelope>'
 RES = '<RESULTAT xmlns="http://www.cnamts.fr/INSiResultat">{}</RESULTAT>'
@@ -17,7 +17,8 @@ CR00 = "<CR><CodeCR>00</CodeCR><LibelleCR>OK</LibelleCR></CR>"
 
 
 def ins(tag: str, nir: str, key: str, *, dates_first: bool = True, fin: str = "") -> str:
-    ident = f"<IdIndividu><Cle>{key}</Cle><NumIdentifiant>{nir}</NumIdentifiant><TypeMatricule>NIR</TypeMatricule></IdIndividu>"
+    ident = (f"<IdIndividu><Cle>{key}</Cle><NumIdentifiant>{nir}</NumIdentifiant><TypeMatricule>NIR</TypeMatricule>"
+             "</IdIndividu>")
     dates = "<DateDeb>2020-01-01</DateDeb>" + (f"<DateFin>{fin}</DateFin>" if fin else "")
     oid = "<OID>1.2.250.1.213.1.4.8</OID>"
     return f"<{tag}>{dates + ident + oid if dates_first else oid + ident + dates}</{tag}>"
@@ -58,13 +59,22 @@ def test_cr00_with_dates_before_idindividu_and_children_in_any_order() -> None:
         assert identity.traits.nom_naissance == "HERMANN" and identity.traits.lieu_naissance == "63220"
         assert identity.status is InsStatus.RECUPEREE
     # CR placed after INDIVIDU, fields of INS in schema order: still read
-    result = reply("<INDIVIDU>" + ins("INSACTIF", "297022A020778", "78", dates_first=False) + TIQ + "</INDIVIDU>" + CR00)
+    result = reply(
+        "<INDIVIDU>" + ins("INSACTIF", "297022A020778", "78", dates_first=False) + TIQ + "</INDIVIDU>" + CR00
+    )
     assert result.found and result.identity.active.matricule.key_ok
 
 
 def test_key_failing_mod97_is_kept_and_flagged_never_dropped() -> None:
     # HERMANN's CNDA answer: key 60 where 76 would satisfy the rule.
-    result = reply(CR00 + "<INDIVIDU>" + ins("INSACTIF", "1810363220456", "60") + ins("INSHISTO", "2810363220456", "10") + TIQ + "</INDIVIDU>")
+    result = reply(
+        CR00
+        + "<INDIVIDU>"
+        + ins("INSACTIF", "1810363220456", "60")
+        + ins("INSHISTO", "2810363220456", "10")
+        + TIQ
+        + "</INDIVIDU>"
+    )
     assert result.found
     assert result.identity.active.matricule.value == "181036322045660"
     assert not result.identity.active.key_consistent and not result.identity.consistent
@@ -77,7 +87,10 @@ def test_key_failing_mod97_is_kept_and_flagged_never_dropped() -> None:
 
 @pytest.mark.parametrize("code", ["01", "02"])
 def test_cr01_cr02_never_pick_an_identity(code: str) -> None:
-    result = reply(f"<CR><CodeCR>{code}</CodeCR><LibelleCR>x</LibelleCR></CR><INDIVIDU>{ins('INSACTIF', '297022A020778', '78')}{TIQ}</INDIVIDU>")
+    result = reply(
+        f"<CR><CodeCR>{code}</CodeCR><LibelleCR>x</LibelleCR></CR>"
+        f"<INDIVIDU>{ins('INSACTIF', '297022A020778', '78')}{TIQ}</INDIVIDU>"
+    )
     assert result.code is InsiCode(code) and result.identity is None and not result.found
 
 
@@ -127,10 +140,16 @@ def test_siram_fault_becomes_a_clear_error() -> None:
             b'<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd"><x/>',
             "DOCTYPE",
         ),
-        (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope>', "SOAP 1.2"),
-        (b'<Envelope><Body><RESULTAT/></Body></Envelope>', "SOAP 1.2"),
+        (
+            b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><a/></soap:Body></soap:Envelope>',
+            "SOAP 1.2",
+        ),
+        (b"<Envelope><Body><RESULTAT/></Body></Envelope>", "SOAP 1.2"),
         (ENV.format("").encode(), "Body SOAP vide"),
-        (ENV.format('<RESULTAT xmlns="urn:autre"><CR><CodeCR>00</CodeCR></CR></RESULTAT>').encode(), "RESULTAT attendu"),
+        (
+            ENV.format('<RESULTAT xmlns="urn:autre"><CR><CodeCR>00</CodeCR></CR></RESULTAT>').encode(),
+            "RESULTAT attendu",
+        ),
     ],
 )
 def test_hostile_or_broken_xml_is_refused_quickly(payload: bytes, message: str) -> None:

@@ -33,17 +33,25 @@ def _holding(secret: bytes, *dirs: str) -> set[str]:
     return out
 
 
-def test_pkcs12_opens_and_the_key_never_touches_a_filesystem(pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pkcs12_opens_and_the_key_never_touches_a_filesystem(
+    pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     identity = load_identity(str(pki.auth.pkcs12), str(pki.auth.password_file), "", "insi.pkcs12")
     assert identity.subject_cn == "INSI-AUTO" and identity.chain
-    key_pem = identity.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = identity.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     secret = key_pem.splitlines()[5]  # one line of the key's base64, as any written copy would hold
-    watched = [d for d in (str(tmp_path), "/tmp", "/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")) if d and os.path.isdir(d)]
+    watched = [
+        d for d in (str(tmp_path), "/tmp", "/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")) if d and os.path.isdir(d)
+    ]
     fds_before = set(os.listdir("/proc/self/fd"))
     opened: list[str] = []
     real_open = os.open
-    monkeypatch.setattr(os, "open", lambda path, flags, *a, **k: opened.append(str(path)) or real_open(path, flags, *a, **k))
+    monkeypatch.setattr(
+        os, "open", lambda path, flags, *a, **k: opened.append(str(path)) or real_open(path, flags, *a, **k)
+    )
     context = client_ssl_context(identity, str(pki.ca_bundle))
     monkeypatch.undo()
     assert opened == []  # no file opened from Python: the key went to an anonymous memory file

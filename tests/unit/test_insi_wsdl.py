@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from kiosk.errors import TeleserviceError
-from kiosk.insi.client import WSDL, _BoundedTransport
+from kiosk.insi.client import WSDL, BoundedTransport
 from kiosk.tlsclient import HttpLimits
 
 
@@ -17,7 +17,7 @@ def test_wsdl_and_schemas_ship_in_the_package_and_load_offline() -> None:
 
     names = {p.name for p in WSDL.parent.iterdir()}
     assert {"ICIR-v1.wsdl", "INSiRecVit.xsd", "INSiRecSans.xsd", "INSiResultat.xsd"} <= names
-    transport = _BoundedTransport(requests.Session(), HttpLimits())
+    transport = BoundedTransport(requests.Session(), HttpLimits())
     client = zeep.Client(str(WSDL), transport=transport)
     binding = client.wsdl.bindings["{http://www.cnamts.fr/webservice}ICIRBinding"]
     actions = {name: op.soapaction for name, op in binding._operations.items()}
@@ -29,9 +29,11 @@ def test_wsdl_and_schemas_ship_in_the_package_and_load_offline() -> None:
     assert "ICIRPort" in service.ports
 
 
-@pytest.mark.parametrize("url", ["https://example.org/ICIR-v1.wsdl", "http://127.0.0.1:9/x.xsd", "/etc/passwd", "../../etc/hosts"])
+@pytest.mark.parametrize(
+    "url", ["https://example.org/ICIR-v1.wsdl", "http://127.0.0.1:9/x.xsd", "/etc/passwd", "../../etc/hosts"]
+)
 def test_transport_refuses_anything_outside_the_package(url: str) -> None:
-    transport = _BoundedTransport(requests.Session(), HttpLimits())
+    transport = BoundedTransport(requests.Session(), HttpLimits())
     with pytest.raises(TeleserviceError, match="refusé"):
         transport.load(url)
     assert transport.load(str(WSDL)) == Path(WSDL).read_bytes()

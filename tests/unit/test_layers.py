@@ -40,3 +40,15 @@ def test_no_import_runs_back_up(package, forbidden, exempt):
 
 def test_the_kiosk_reaches_readers_only_through_drivers():
     assert offenders("kiosk", ("smartcard",)) == []
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    bad = []
+    for package in ("kiosk", "drivers", "ui", "benchmarks", "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                if isinstance(node, ast.ImportFrom) and node.module and node.module != "__future__":
+                    names = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                    if names:
+                        bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.module} {', '.join(names)}")
+    assert bad == []

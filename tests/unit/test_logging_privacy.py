@@ -35,7 +35,14 @@ def _assert_clean(text: str) -> None:
 def test_patient_data_is_masked_above_debug(capture: io.StringIO, level: int) -> None:
     log = logging.getLogger("kiosk.test")
     b = Beneficiary(0, NAME, FIRST, BIRTH, nir_individuel=parse_matricule(NIR))
-    log.log(level, "lecture %s %s né(e) le %s NIR %s", Sensitive.name(NAME), Sensitive.name(FIRST), Sensitive.date(BIRTH), parse_matricule(NIR))
+    log.log(
+        level,
+        "lecture %s %s né(e) le %s NIR %s",
+        Sensitive.name(NAME),
+        Sensitive.name(FIRST),
+        Sensitive.date(BIRTH),
+        parse_matricule(NIR),
+    )
     log.log(level, "bénéficiaire %r", b)
     log.log(level, "plain strings by mistake: %s %s %s", NIR, "1997-02-26", "26/02/1997")
     log.log(level, "f-string by mistake: %s", f"{NIR[:13]} {NIR[13:]} {BIRTH}")

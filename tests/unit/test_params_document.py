@@ -30,16 +30,20 @@ def test_sample_document_maps_every_known_setting_and_keeps_the_rest() -> None:
     assert doc.version == "2024-04-29"
 
 
-@pytest.mark.parametrize("xml", [
-    # nested elements named by tag, a namespace, accents and another case
-    b"""<?xml version="1.0" encoding="ISO-8859-1"?>
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # nested elements named by tag, a namespace, accents and another case
+        b"""<?xml version="1.0" encoding="ISO-8859-1"?>
     <p:Parametres xmlns:p="urn:exemple"><p:WebPS><p:URL_WebPS_CPx>https://wps-cps.dmp.monespacesante.fr</p:URL_WebPS_CPx>
     </p:WebPS><p:Mineurs><p:AgeMajorit\xe9>18</p:AgeMajorit\xe9><p:GestionMineurs>oui</p:GestionMineurs></p:Mineurs>
     <p:NouvelleCle>x</p:NouvelleCle></p:Parametres>""",
-    # key/value attributes
-    b"""<params><param cle="url-webps-cpx" valeur="https://wps-cps.dmp.monespacesante.fr"/>
-    <param cle="age_majorite" valeur="18"/><param cle="gestion-mineurs" valeur="1"/><param cle="autre" valeur="y"/></params>""",
-])
+        # key/value attributes
+        b"""<params><param cle="url-webps-cpx" valeur="https://wps-cps.dmp.monespacesante.fr"/>
+    <param cle="age_majorite" valeur="18"/><param cle="gestion-mineurs" valeur="1"/><param cle="autre"
+    valeur="y"/></params>""",
+    ],
+)
 def test_other_layouts_are_read(xml: bytes) -> None:
     doc = parse_document(xml, DOMAINS)
     assert doc.settings["webps.cpx_base"] == "https://wps-cps.dmp.monespacesante.fr"

@@ -14,7 +14,9 @@ from kiosk.sim.paramlps import sample_document
 
 
 def _copy(data: bytes, when: str = "2026-01-01T00:00:00+00:00") -> Copy:
-    return Copy(hashlib.sha256(data).hexdigest(), "https://www.dmp.fr/p", "https://www.dmp.fr/p", when, len(data), '"e"')
+    return Copy(
+        hashlib.sha256(data).hexdigest(), "https://www.dmp.fr/p", "https://www.dmp.fr/p", when, len(data), '"e"'
+    )
 
 
 def _config(tmp_path: Path, extra: str = ""):  # type: ignore[no-untyped-def]
@@ -56,12 +58,17 @@ def test_an_unreadable_index_means_no_copy_not_a_crash(tmp_path: Path) -> None:
 
 def test_sources_config_over_param_lps_over_built_in(tmp_path: Path) -> None:
     data = sample_document(urls={"webPsPsc": "https://wps-psc.nouveau.monespacesante.fr"})
-    Store(tmp_path).commit(data, _copy(data, iso(utcnow() - timedelta(hours=2)) or ""), Store(tmp_path).load(), utcnow())
+    Store(tmp_path).commit(
+        data, _copy(data, iso(utcnow() - timedelta(hours=2)) or ""), Store(tmp_path).load(), utcnow()
+    )
     config_file = tmp_path / "kiosk.toml"
     config_file.write_text("")
     config = _config(tmp_path, '[webps]\ncpx_base = "https://wps-cps.ailleurs.example"\n')
     settings = current_settings(config, config_path=config_file)
-    assert (settings["webps.cpx_base"].value, settings["webps.cpx_base"].source) == ("https://wps-cps.ailleurs.example", "config")
+    assert (settings["webps.cpx_base"].value, settings["webps.cpx_base"].source) == (
+        "https://wps-cps.ailleurs.example",
+        "config",
+    )
     assert settings["webps.cpx_base"].age_s() is not None
     psc = settings["webps.psc_base"]
     assert (psc.value, psc.source) == ("https://wps-psc.nouveau.monespacesante.fr", "param-lps")

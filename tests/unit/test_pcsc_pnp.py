@@ -35,7 +35,9 @@ class ScriptedPcscd:
         self.cancelled = threading.Event()
         self.asked: list[list[str]] = []
 
-    def step(self, readers: list[str], changes: list[tuple[str, int, list[int]]], rc: int = scard.SCARD_S_SUCCESS) -> None:
+    def step(
+        self, readers: list[str], changes: list[tuple[str, int, list[int]]], rc: int = scard.SCARD_S_SUCCESS
+    ) -> None:
         self.answers.put((readers, rc, changes))
 
     # -- the functions the backend calls
@@ -98,7 +100,9 @@ def test_pnp_notification_adds_and_removes_readers(pcscd: ScriptedPcscd) -> None
         _wait_for(events, seen, 1)
         assert events[0] == ReaderEvent(EventKind.READER_ADDED, "Reader A 00 00")
         # A second reader is plugged in: pcscd wakes the PnP pseudo-reader with the new count.
-        pcscd.step(["Reader A 00 00", "Reader B 00 00"], [(PNP, CHANGED | (2 << 16), []), ("Reader A 00 00", EMPTY, [])])
+        pcscd.step(
+            ["Reader A 00 00", "Reader B 00 00"], [(PNP, CHANGED | (2 << 16), []), ("Reader A 00 00", EMPTY, [])]
+        )
         _wait_for(events, seen, 2)
         assert events[1] == ReaderEvent(EventKind.READER_ADDED, "Reader B 00 00")
         # A card goes into B, then A is unplugged (reported UNKNOWN|IGNORE, and PnP changes again).

@@ -13,12 +13,28 @@ from ui.screens.traits import parse_traits
 
 # Rows shaped as @etalab/decoupage-administratif's data/communes.json has them (fields used by kiosk.places).
 SAMPLE = [
-    {"code": "63113", "nom": "Clermont-Ferrand", "departement": "63", "type": "commune-actuelle",
-     "codesPostaux": ["63000", "63100"]},
+    {
+        "code": "63113",
+        "nom": "Clermont-Ferrand",
+        "departement": "63",
+        "type": "commune-actuelle",
+        "codesPostaux": ["63000", "63100"],
+    },
     {"code": "63279", "nom": "Picherande", "departement": "63", "type": "commune-actuelle", "codesPostaux": ["63113"]},
-    {"code": "93066", "nom": "Saint-Denis", "departement": "93", "type": "commune-actuelle",
-     "codesPostaux": ["93200", "93210"]},
-    {"code": "97411", "nom": "Saint-Denis", "departement": "974", "type": "commune-actuelle", "codesPostaux": ["97400"]},
+    {
+        "code": "93066",
+        "nom": "Saint-Denis",
+        "departement": "93",
+        "type": "commune-actuelle",
+        "codesPostaux": ["93200", "93210"],
+    },
+    {
+        "code": "97411",
+        "nom": "Saint-Denis",
+        "departement": "974",
+        "type": "commune-actuelle",
+        "codesPostaux": ["97400"],
+    },
     {"code": "2A004", "nom": "Ajaccio", "departement": "2A", "type": "commune-actuelle", "codesPostaux": ["20000"]},
     {"code": "49999", "nom": "Ancienne", "departement": "49", "type": "commune-deleguee", "codesPostaux": ["49000"]},
 ]
@@ -57,7 +73,9 @@ def test_ambiguous_and_unknown_are_said_never_guessed(sample: Path) -> None:
     assert edition(sample).communes == 5 and edition(sample).date == "2026-03-09"
 
 
-@pytest.mark.skipif(not (data_dir() / "communes.json").exists(), reason="list of communes not installed (./run fetches it with npm)")
+@pytest.mark.skipif(
+    not (data_dir() / "communes.json").exists(), reason="list of communes not installed (./run fetches it with npm)"
+)
 def test_the_installed_official_list() -> None:
     found = edition()
     assert found.communes > 34000 and found.version != "?"

@@ -15,7 +15,9 @@ from kiosk.printing.targets import target_problem
 
 def test_cups_targets() -> None:
     assert parse_target("accueil") == CupsTarget("accueil")
-    assert parse_target("ipp://print.chu.example:8631/printers/accueil-2") == CupsTarget("accueil-2", "print.chu.example", 8631)
+    assert parse_target("ipp://print.chu.example:8631/printers/accueil-2") == CupsTarget(
+        "accueil-2", "print.chu.example", 8631
+    )
     assert parse_target("ipps://print.chu.example/printers/q") == CupsTarget("q", "print.chu.example", 631, tls=True)
     for bad in ("", "a/b", "http://h/printers/q", "ipp://h/classes/q", "ipp:///printers/q", "ipp://h:99999/printers/q"):
         with pytest.raises(ValueError):
@@ -36,7 +38,10 @@ def test_escpos_targets() -> None:
 
 
 def test_config_check_names_the_key_in_french() -> None:
-    assert target_problem("escpos-usb", "epson") == "identifiant USB VID:PID attendu en hexadécimal (ex. 04b8:0e15, voir lsusb)"
+    assert (
+        target_problem("escpos-usb", "epson")
+        == "identifiant USB VID:PID attendu en hexadécimal (ex. 04b8:0e15, voir lsusb)"
+    )
     assert target_problem("cups", "ipp://h/q") is not None
     assert target_problem("escpos-serial", "/dev/ttyUSB0") is None
     problems = list(PrinterConfig(kind="cups", target="", timeout_s=0).check(None))
@@ -46,7 +51,10 @@ def test_config_check_names_the_key_in_french() -> None:
 
 def test_errors_carry_a_reason_and_a_french_text() -> None:
     e = PrinterError(PrintFailure.STOPPED, "file « accueil »")
-    assert e.reason is PrintFailure.STOPPED and str(e) == "imprimante arrêtée sur le serveur d'impression : file « accueil »"
+    assert (
+        e.reason is PrintFailure.STOPPED
+        and str(e) == "imprimante arrêtée sur le serveur d'impression : file « accueil »"
+    )
     assert all(str(PrinterError(r)) for r in PrintFailure)
 
 

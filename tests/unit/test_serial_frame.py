@@ -155,8 +155,14 @@ def test_fuzz_one_shot_decode_only_raises_frame_error(data):
         pass
 
 
-@given(st.lists(st.tuples(st.binary(max_size=20).map(lambda b: bytes(x for x in b if x not in (0x03, 0x50) and x < 0x80)),
-                          messages), max_size=8))
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=20).map(lambda b: bytes(x for x in b if x not in (0x03, 0x50) and x < 0x80)), messages
+        ),
+        max_size=8,
+    )
+)
 def test_frames_survive_surrounding_noise(chunks):
     stream = b"".join(noise + encode_frame(m) for noise, m in chunks)
     frames = [e.message for e in FrameDecoder().feed(stream) if isinstance(e, Frame)]

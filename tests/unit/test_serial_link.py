@@ -222,7 +222,9 @@ def test_truncated_answer_is_resynchronised_and_asked_again(make_link):
 def test_card_movements_reach_the_callback_without_any_command(make_link):
     seen = []
     got = threading.Event()
-    _link, reader = make_link(lambda n, m, raw: [], on_slot_change=lambda p: (seen.append(p), got.set() if len(seen) == 2 else None))
+    _link, reader = make_link(
+        lambda n, m, raw: [], on_slot_change=lambda p: (seen.append(p), got.set() if len(seen) == 2 else None)
+    )
     reader.write(b"\x50\x03")
     reader.write(b"\x50\x02")
     assert got.wait(PATIENCE_S)

@@ -85,20 +85,20 @@ def test_malformed_answers_give_clear_errors(step: int, answer: str, message: st
 
 
 def test_bad_nir_and_date() -> None:
-    from drivers.sim.vitale_card import _tlv
+    from drivers.sim.vitale_card import tlv
 
     def ident(date: bytes) -> bytes:
-        return _tlv(0x65, _tlv(0x80, b"A") + _tlv(0x81, b"B") + _tlv(0x82, date))
+        return tlv(0x65, tlv(0x80, b"A") + tlv(0x81, b"B") + tlv(0x82, date))
 
-    rights = _tlv(0x65, _tlv(0x90, b"FRA"))
+    rights = tlv(0x65, tlv(0x90, b"FRA"))
     with pytest.raises(CardDataError, match="date de naissance"):
         parse_vitale(ident(b"1997-02"), rights)
     with pytest.raises(CardDataError, match="NIR mal formé"):
-        parse_vitale(ident(b"19970226"), _tlv(0x65, _tlv(0x93, b"29702XX")))
+        parse_vitale(ident(b"19970226"), tlv(0x65, tlv(0x93, b"29702XX")))
     with pytest.raises(CardDataError, match="contrôle"):
-        parse_vitale(_tlv(0x65, _tlv(0x80, b"A\x07") + _tlv(0x81, b"B") + _tlv(0x82, b"19970226")), rights)
+        parse_vitale(tlv(0x65, tlv(0x80, b"A\x07") + tlv(0x81, b"B") + tlv(0x82, b"19970226")), rights)
     with pytest.raises(CardDataError, match="prénom absent"):
-        parse_vitale(_tlv(0x65, _tlv(0x80, b"A")), rights)
+        parse_vitale(tlv(0x65, tlv(0x80, b"A")), rights)
     assert parse_vitale(ident(b"19650000"), rights).beneficiaries[0].date_naissance == "19650000"
 
 
@@ -125,15 +125,15 @@ def test_fuzzed_responses_only_raise_card_data_error(step: int, junk: bytes, kee
 
 
 def _ident(*fields: tuple[int, bytes]) -> bytes:
-    from drivers.sim.vitale_card import _tlv
+    from drivers.sim.vitale_card import tlv
 
-    return _tlv(0x65, b"".join(_tlv(t, v) for t, v in ((0x80, b"DUPONT"), (0x81, b"ANNE"), (0x82, b"19800101"), *fields)))
+    return tlv(0x65, b"".join(tlv(t, v) for t, v in ((0x80, b"DUPONT"), (0x81, b"ANNE"), (0x82, b"19800101"), *fields)))
 
 
 def _rights(nir: bytes = b"", card: bytes = b"") -> bytes:
-    from drivers.sim.vitale_card import _tlv
+    from drivers.sim.vitale_card import tlv
 
-    return _tlv(0x65, (_tlv(0x93, nir) if nir else b"") + _tlv(0x90, b"FRA")) + card
+    return tlv(0x65, (tlv(0x93, nir) if nir else b"") + tlv(0x90, b"FRA")) + card
 
 
 NIR_OD = nir_with_key("2800175123456").encode()
@@ -153,15 +153,17 @@ def test_doubtful_assumed_field_is_left_empty_and_flagged(tag: int, value: bytes
 
 
 def test_doubtful_card_template_never_loses_the_card() -> None:
-    from drivers.sim.vitale_card import _tlv
+    from drivers.sim.vitale_card import tlv
 
-    bad_field = _tlv(0x66, _tlv(0x80, b"20240101") + _tlv(0x83, b"\x07\x07") + _tlv(0x87, b"NOTANIR"))
+    bad_field = tlv(0x66, tlv(0x80, b"20240101") + tlv(0x83, b"\x07\x07") + tlv(0x87, b"NOTANIR"))
     data = parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, bad_field))
-    assert set(data.doubtful) == {"carte.regime", "carte.nir_ouvrant_droit"} and data.card["debut_validite"] == "20240101"
+    assert (
+        set(data.doubtful) == {"carte.regime", "carte.nir_ouvrant_droit"} and data.card["debut_validite"] == "20240101"
+    )
     assert data.nir_ouvrant_droit == NIR_OD.decode()
-    broken = _tlv(0x66, b"\x80\x09ABC")  # the template's content does not parse
+    broken = tlv(0x66, b"\x80\x09ABC")  # the template's content does not parse
     assert parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, broken)).doubtful == ("carte",)
-    twice = _tlv(0x66, _tlv(0x80, b"1")) * 2
+    twice = tlv(0x66, tlv(0x80, b"1")) * 2
     assert parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, twice)).doubtful == ("carte",)
 
 
@@ -189,11 +191,11 @@ def test_child_never_inherits_the_insured_nir() -> None:
 
 
 def test_doubtful_fields_reach_the_kiosk_model_and_json() -> None:
-    from kiosk.cards import _to_vitale_read
+    from kiosk.cards import to_vitale_read
     from kiosk.cli.commands.read_cmd import vitale_dict
 
     data = parse_vitale(_ident((0x83, b"X"), (0x84, b"00")) + _ident((0x84, b"06")), _rights(NIR_OD) * 2)
-    read = _to_vitale_read(data, "patient", 1, bytes.fromhex("3B751300004409EA9000"))
+    read = to_vitale_read(data, "patient", 1, bytes.fromhex("3B751300004409EA9000"))
     assert read.beneficiaries[0].doubtful == ("rang_naissance",)
     out = vitale_dict(read, reveal=False)
     assert out["beneficiaries"][0]["doubtful"] == ["rang_naissance"] and out["doubtful"] == []

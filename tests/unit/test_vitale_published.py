@@ -56,7 +56,9 @@ def test_cardpeek_sequence() -> None:
     (pointers,) = tlv.parse(_read(ch))
     assert pointers.tag == 0xE0
     apps = {o.value[:2]: o.value[4:] for o in pointers.children[0].children if o.tag == 0x82}
-    files = [(o.value[:8].decode().strip(), o.value[8:10], o.value[10:12]) for o in pointers.children[1:] if o.tag == 0x80]
+    files = [
+        (o.value[:8].decode().strip(), o.value[8:10], o.value[10:12]) for o in pointers.children[1:] if o.tag == 0x80
+    ]
     assert set(apps.values()) == {L.AID_MF_VITALE, L.AID_VITALE}
     names = []
     for name, entry, fid in files:

@@ -46,12 +46,16 @@ def test_psc_base_and_nia_oid(tmp_path: Path) -> None:
     root = _parse(build_page(_config(tmp_path), "Documents", ins=NIA, oid=InsOid.NIA, access="psc"))
     form = root.find(f".//{XHTML}form")
     assert form.get("action") == "https://wps-psc.dmp.monespacesante.fr/AccesDirect/Documents"
-    assert {i.get("name"): i.get("value") for i in form.iter(f"{XHTML}input") if i.get("name")}["typeINS"] == InsOid.NIA.value
+    assert {i.get("name"): i.get("value") for i in form.iter(f"{XHTML}input") if i.get("name")}[
+        "typeINS"
+    ] == InsOid.NIA.value
 
 
 def test_the_oid_decides_nia_never_the_first_digit(tmp_path: Path) -> None:
     """CNDA TEST_2.05: a NIA (OID .9) whose matricule starts with 1 opens its page with typeINS .9."""
-    form = _parse(build_page(_config(tmp_path), "DossierPatient", ins="109076322088835", oid=InsOid.NIA)).find(f".//{XHTML}form")
+    form = _parse(build_page(_config(tmp_path), "DossierPatient", ins="109076322088835", oid=InsOid.NIA)).find(
+        f".//{XHTML}form"
+    )
     hidden = {i.get("name"): i.get("value") for i in form.iter(f"{XHTML}input") if i.get("type") == "hidden"}
     assert hidden == {"INS": "109076322088835", "typeINS": InsOid.NIA.value}
 
@@ -78,7 +82,9 @@ def test_tableau_de_bord_may_carry_an_ins(tmp_path: Path) -> None:
     ({"page": "TableauDeBord", "oid": InsOid.NIR.value}, "ins", "OID sans matricule"),
     ({"page": "DossierPatient", "ins": NIR, "access": "web"}, "access", "inconnu"),
 ])
-def test_anything_invalid_gives_a_clear_error_and_no_page(tmp_path: Path, kwargs: dict, code: str, fragment: str) -> None:
+def test_anything_invalid_gives_a_clear_error_and_no_page(
+    tmp_path: Path, kwargs: dict, code: str, fragment: str
+) -> None:
     with pytest.raises(LinkError) as info:
         build_page(_config(tmp_path), **kwargs)
     assert info.value.code == code and fragment in str(info.value)

@@ -141,7 +141,9 @@ class OpenDeskScreen(DeskScreen):
         from ui.screens.his import his_detail
 
         his = self.desk.controller.his
-        self.query_one("#detail", Static).update(detail(row, self.t) + his_detail(his.row(row.index), his.enabled, self.t))
+        self.query_one("#detail", Static).update(
+            detail(row, self.t) + his_detail(his.row(row.index), his.enabled, self.t)
+        )
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()

@@ -47,9 +47,11 @@ def his_detail(his: HisRow | None, enabled: bool, texts: Texts) -> Text:
         t.append(f"{len(his.candidates)} patient(s) connu(s)" + (" (recherche par INS)" if his.by_ins else "") + "\n")
     for n, c in enumerate(his.candidates, start=1):
         mark = "→ " if his.choice == n - 1 else "  "
-        t.append(f"{mark}{n}. IPP {c.ipp.value}  {c.birth_name} {' '.join(c.first_names)}"
-                 f"{' (' + c.used_name + ')' if c.used_name else ''}, {c.sex or '?'}, né(e) le {birth_date(c.birth_date)}"
-                 f"{', lieu ' + c.birthplace if c.birthplace else ''}{', INS connu' if c.ins else ''}\n")
+        t.append(
+            f"{mark}{n}. IPP {c.ipp.value}  {c.birth_name} {' '.join(c.first_names)}"
+            f"{' (' + c.used_name + ')' if c.used_name else ''}, {c.sex or '?'}, né(e) le {birth_date(c.birth_date)}"
+            f"{', lieu ' + c.birthplace if c.birthplace else ''}{', INS connu' if c.ins else ''}\n"
+        )
     if his.choice == NEW_PATIENT:
         t.append("→ nouveau patient\n")
     if his.sent:

@@ -32,7 +32,9 @@ class QualifyScreen(DeskModal):
                        f"né(e) le {birth_date(traits.date_naissance)}")
         else:
             b = self.row.beneficiary
-            against = t("qualify.no_traits", traits=f"{b.birth_name} {b.prenom}, né(e) le {birth_date(b.date_naissance)}")
+            against = t(
+                "qualify.no_traits", traits=f"{b.birth_name} {b.prenom}, né(e) le {birth_date(b.date_naissance)}"
+            )
         with Vertical(classes="dialog"):
             yield self.test_card_line()
             yield Static(t("qualify.title"), classes="dialog-title")

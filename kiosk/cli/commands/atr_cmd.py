@@ -13,7 +13,12 @@ ORDER = 32
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("atr", parents=[parent], help="classify an ATR (card family)")
-    p.add_argument("hex", nargs="+", metavar="HEX", help='the ATR in hexadecimal ("3B 75 13 00 00 44 09 EA 90 00", spaces or colons allowed)')
+    p.add_argument(
+        "hex",
+        nargs="+",
+        metavar="HEX",
+        help='the ATR in hexadecimal ("3B 75 13 00 00 44 09 EA 90 00", spaces or colons allowed)',
+    )
     p.set_defaults(handler=cmd_atr)
 
 

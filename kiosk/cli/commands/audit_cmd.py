@@ -19,12 +19,18 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="audit_verb", metavar="VERBE", required=True)
     verify = verbs.add_parser("verify", parents=[parent],
                               help="vérifie la chaîne (code 1 si une entrée a été retirée ou modifiée)")
-    verify.add_argument("--anchors", metavar="FICHIER",
-                        help="ancrages en lignes JSON (journalctl -o json, ou collecteur syslog) ; par défaut journalctl")
+    verify.add_argument(
+        "--anchors",
+        metavar="FICHIER",
+        help="ancrages en lignes JSON (journalctl -o json, ou collecteur syslog) ; par défaut journalctl",
+    )
     verify.add_argument("--no-anchors", action="store_true", help="ne pas comparer aux ancrages du journal système")
     verify.set_defaults(handler=cmd_verify)
-    seal = verbs.add_parser("seal-key", parents=[parent],
-                            help="scelle la clé du journal avec systemd-creds (migration, ou --generate au premier démarrage)")
+    seal = verbs.add_parser(
+        "seal-key",
+        parents=[parent],
+        help="scelle la clé du journal avec systemd-creds (migration, ou --generate au premier démarrage)",
+    )
     seal.add_argument("--generate", action="store_true", help="crée la clé (journal sans entrées seulement)")
     seal.add_argument("--out", metavar="FICHIER", help="credential chiffré (défaut /etc/kiosk/audit-key.cred)")
     seal.set_defaults(handler=cmd_seal_key)

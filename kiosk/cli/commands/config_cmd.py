@@ -41,8 +41,10 @@ def cmd_check(ctx: CliContext) -> int:
     try:
         text = read_config_text(path)
     except FileNotFoundError:
-        ctx.emit({"ok": False, "path": str(path), "problems": [{"key": "", "line": None, "message": "fichier introuvable"}]},
-                 f"{path}: fichier introuvable")
+        ctx.emit(
+            {"ok": False, "path": str(path), "problems": [{"key": "", "line": None, "message": "fichier introuvable"}]},
+            f"{path}: fichier introuvable",
+        )
         return exitcodes.USAGE
     except (OSError, UnicodeDecodeError, ConfigError) as e:
         ctx.emit({"ok": False, "path": str(path), "problems": [{"key": "", "line": None, "message": str(e)}]},

@@ -17,8 +17,12 @@ ORDER = 1
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("demo", parents=[parent], help="the whole desk on the embedded simulators (no hardware, no network)")
-    p.add_argument("--headless", action="store_true", help="play a scripted morning at the desk and print what happened")
+    p = sub.add_parser(
+        "demo", parents=[parent], help="the whole desk on the embedded simulators (no hardware, no network)"
+    )
+    p.add_argument(
+        "--headless", action="store_true", help="play a scripted morning at the desk and print what happened"
+    )
     p.set_defaults(handler=cmd_demo)
 
 

@@ -33,7 +33,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="dmp_verb", metavar="VERB", required=True)
     exists = verbs.add_parser("exists", parents=[parent], help="does this INS have a DMP, and in which state")
     exists.add_argument("matricule", help="the INS: 15 characters (13 + key)")
-    exists.add_argument("--oid", default=None, help="the INS OID INSi returned (NIR 1.2.250.1.213.1.4.8, NIA .9); default: the NIR OID")
+    exists.add_argument(
+        "--oid", default=None, help="the INS OID INSi returned (NIR 1.2.250.1.213.1.4.8, NIA .9); default: the NIR OID"
+    )
     exists.set_defaults(handler=cmd_exists)
 
 
@@ -48,12 +50,17 @@ def cmd_exists(ctx: CliContext) -> int:
         ctx.emit({"ok": False, "error": e.code, "message": e.reason}, f"refusé : {e.reason}")
         return exitcodes.USAGE
     if not ctx.config.dmp.enabled:
-        ctx.emit({"ok": False, "error": "disabled", "message": "DMP désactivé (dmp.enabled = false)"}, "refusé : DMP désactivé (dmp.enabled = false)")
+        ctx.emit(
+            {"ok": False, "error": "disabled", "message": "DMP désactivé (dmp.enabled = false)"},
+            "refusé : DMP désactivé (dmp.enabled = false)",
+        )
         return exitcodes.USAGE
     with open_teleservices_or_simulators(ctx.config, insi=False) as services:
         if services.simulated:
             ctx.say("environnement demo : simulateur DMP embarqué")
         assert services.dmp is not None  # enabled, asked for
         status = services.dmp.exists(matricule, oid)
-    ctx.emit({"ok": True, "ins": matricule.masked, "oid": oid, **status.as_dict()}, f"{matricule.masked} : {status.label}")
+    ctx.emit(
+        {"ok": True, "ins": matricule.masked, "oid": oid, **status.as_dict()}, f"{matricule.masked} : {status.label}"
+    )
     return EXIT_CODES[status.state]

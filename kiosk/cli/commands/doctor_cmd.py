@@ -17,7 +17,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
                                    "certificats, horloge, téléservices, param-lps, flotte, espace disque, service. "
                                    "Code de sortie : 0 tout va bien, 1 avertissement, 2 configuration invalide, "
                                    "3 échec.")
-    p.add_argument("--only", action="append", metavar="NAME", help="run only this check (repeatable); --list shows names")
+    p.add_argument(
+        "--only", action="append", metavar="NAME", help="run only this check (repeatable); --list shows names"
+    )
     p.add_argument("--list", action="store_true", help="list the checks and exit")
     p.add_argument("--skip", action="append", metavar="NAME", help="leave this check out (repeatable), e.g. endpoints")
     plugin = p.add_argument_group("monitoring plugin (Nagios, Centreon, Icinga, Zabbix)")
@@ -25,11 +27,15 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
                         help="monitoring-plugin output: one status line with performance data, exit 0 OK, 1 WARNING, "
                              "2 CRITICAL, 3 UNKNOWN (unreadable configuration, bad option, timeout)")
     # Thresholds are read as text: a bad value must be UNKNOWN (3), not argparse's usage error (2).
-    plugin.add_argument("--cert-warn", metavar="DAYS", default="30", help="WARNING when a certificate expires within DAYS (30)")
+    plugin.add_argument(
+        "--cert-warn", metavar="DAYS", default="30", help="WARNING when a certificate expires within DAYS (30)"
+    )
     plugin.add_argument("--cert-crit", metavar="DAYS", default="0", help="CRITICAL within DAYS (0: once expired)")
     plugin.add_argument("--params-warn", metavar="HOURS", default="24", help="WARNING when param-lps is older (24)")
     plugin.add_argument("--params-crit", metavar="HOURS", default="72", help="CRITICAL when older (72)")
-    plugin.add_argument("--fleet-warn", metavar="HOURS", default="12", help="WARNING when the fleet metadata expires within HOURS (12)")
+    plugin.add_argument(
+        "--fleet-warn", metavar="HOURS", default="12", help="WARNING when the fleet metadata expires within HOURS (12)"
+    )
     plugin.add_argument("--fleet-crit", metavar="HOURS", default="0", help="CRITICAL within HOURS (0: once expired)")
     plugin.add_argument("--timeout", metavar="SECONDS", default="50", help="UNKNOWN after SECONDS (50; NRPE waits 60)")
     p.set_defaults(handler=cmd_doctor)
@@ -115,7 +121,9 @@ def _plugin(ctx: CliContext) -> int:
     except _Timeout:
         answer = plugin.unknown(f"contrôles inachevés après {timeout:g} s (--timeout ; réseau lent ? --skip endpoints)")
     except Exception as e:  # noqa: BLE001 - a plugin never dies with a traceback: the monitoring shows UNKNOWN and why
-        answer = plugin.unknown(f"erreur interne du contrôle ({e.__class__.__name__}) : relancer `kiosk doctor` sur la borne")
+        answer = plugin.unknown(
+            f"erreur interne du contrôle ({e.__class__.__name__}) : relancer `kiosk doctor` sur la borne"
+        )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -21,7 +21,9 @@ ORDER = 33
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("his", parents=[parent], help="the hospital system link (HL7 v2.5 PDQ/PAM over MLLP)")
     verbs = p.add_subparsers(dest="his_verb", metavar="VERB", required=True)
-    ping = verbs.add_parser("ping", parents=[parent], help="send a PDQ query with no match expected, report the round trip")
+    ping = verbs.add_parser(
+        "ping", parents=[parent], help="send a PDQ query with no match expected, report the round trip"
+    )
     ping.add_argument("--endpoint", metavar="HOST:PORT", help="override his.endpoint for this check")
     ping.set_defaults(handler=cmd_ping)
 

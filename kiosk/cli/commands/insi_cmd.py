@@ -22,7 +22,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="insi_verb", metavar="VERB", required=True)
     traits = verbs.add_parser("traits", parents=[parent], help="lookup by identity traits (first-name strategy)")
     traits.add_argument("--nom", required=True, help="birth name")
-    traits.add_argument("--prenom", action="append", default=[], help="first name; repeat or separate with commas for several")
+    traits.add_argument(
+        "--prenom", action="append", default=[], help="first name; repeat or separate with commas for several"
+    )
     traits.add_argument("--sexe", required=True, help="M or F")
     traits.add_argument("--naissance", required=True, help="birth date, YYYY-MM-DD (or DD/MM/YYYY)")
     traits.add_argument("--lieu", default="", help="birth place, INSEE code (5 characters, e.g. 63220, 2A020, 99100)")
@@ -30,7 +32,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     traits.set_defaults(handler=cmd_traits)
     vitale = verbs.add_parser("vitale", parents=[parent], help="read the Vitale card, INSi lookup for each beneficiary")
     vitale.add_argument("--reader", default=None, help="logical reader name (default: the patient reader)")
-    vitale.add_argument("--timeout", type=bounded_float(0.1, 86400), default=30.0, help="seconds to wait for a card (default 30)")
+    vitale.add_argument(
+        "--timeout", type=bounded_float(0.1, 86400), default=30.0, help="seconds to wait for a card (default 30)"
+    )
     vitale.add_argument("--dmp", action="store_true", help="also run the DMP existence test for each INS found")
     vitale.add_argument("--reveal", action="store_true", help="show INS and traits in clear")
     vitale.set_defaults(handler=cmd_vitale)
@@ -98,7 +102,11 @@ def cmd_vitale(ctx: CliContext) -> int:
             for update in check_beneficiaries(read, services.insi, services.dmp, card_check=card_check):  # type: ignore[arg-type]
                 person = update.beneficiary
                 row = rows.setdefault(update.index, {"index": update.index, "qualite": person.qualite})
-                shown = (person.prenom, person.nom_usuel) if args.reveal else (mask_name(person.prenom), mask_name(person.nom_usuel))
+                shown = (
+                    (person.prenom, person.nom_usuel)
+                    if args.reveal
+                    else (mask_name(person.prenom), mask_name(person.nom_usuel))
+                )
                 name = f"{shown[0]} {shown[1]} ({QUALITES.get(person.qualite, 'qualité inconnue')})"
                 if update.stage is Stage.INSI and update.insi is not None:
                     row["insi"] = update.insi.as_dict(args.reveal)
@@ -115,7 +123,9 @@ def cmd_vitale(ctx: CliContext) -> int:
                     row["error"] = str(update.error)
                     text.append(f"[{update.index + 1}] échec : {update.error}")
     ordered = [rows[i] for i in sorted(rows)]
-    ctx.emit({"ok": True, "reader": read.reader, "nature": read.nature.value, "beneficiaries": ordered}, "\n".join(text))
+    ctx.emit(
+        {"ok": True, "reader": read.reader, "nature": read.nature.value, "beneficiaries": ordered}, "\n".join(text)
+    )
     if any("error" in r for r in ordered):
         return exitcodes.EXTERNAL
     return exitcodes.OK if any(r.get("insi", {}).get("code_cr") == "00" for r in ordered) else exitcodes.NEGATIVE

@@ -1,4 +1,5 @@
-"""`kiosk link PAGE [--ins M --oid OID] [--psc] [--open | --out FILE | --text | --print]`: the Web PS page of PDT-INF-547.
+"""`kiosk link PAGE [--ins M --oid OID] [--psc] [--open | --out FILE | --text | --print]`: the Web PS page of
+PDT-INF-547.
 
 By default the XHTML goes to stdout. `--out` writes it with mode 0600 (it holds the matricule); `--open`
 hands it to the configured browser through a one-shot loopback URL, so it never reaches a disk; `--text`
@@ -31,7 +32,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     mode.add_argument("--out", metavar="FILE", help="write the XHTML to FILE (mode 0600)")
     mode.add_argument("--text", action="store_true", help="print-friendly text with a QR code of the URL")
     mode.add_argument("--print", action="store_true", help="print that text and QR code on [printer] (test print)")
-    p.add_argument("--ttl", type=bounded_float(1, 3600), default=60.0, help="--open: seconds the page stays available (default 60)")
+    p.add_argument(
+        "--ttl", type=bounded_float(1, 3600), default=60.0, help="--open: seconds the page stays available (default 60)"
+    )
     p.set_defaults(handler=cmd_link)
 
 
@@ -70,12 +73,16 @@ def cmd_link(ctx: CliContext) -> int:
 
         out = Path(args.out)
         if out.is_dir():
-            return _fail(ctx, "out", f"--out {args.out} est un répertoire : un chemin de fichier est attendu", exitcodes.USAGE)
+            return _fail(
+                ctx, "out", f"--out {args.out} est un répertoire : un chemin de fichier est attendu", exitcodes.USAGE
+            )
         try:
             atomic_write(out, xhtml.encode("utf-8"), 0o600)
         except OSError as e:
             return _fail(ctx, "out", f"--out {args.out} : écriture impossible ({e.strerror or e})", exitcodes.USAGE)
-        ctx.emit({"ok": True, **link.describe(), "out": args.out}, f"page écrite dans {args.out} (mode 0600) : {link.url}")
+        ctx.emit(
+            {"ok": True, **link.describe(), "out": args.out}, f"page écrite dans {args.out} (mode 0600) : {link.url}"
+        )
         return exitcodes.OK
     if ctx.json:
         ctx.emit({"ok": True, **link.describe(), "xhtml": xhtml}, xhtml)
@@ -93,7 +100,11 @@ def _print(ctx: CliContext, link: Any) -> int:
     try:
         print_job(printer, link_job(printable.text, printable.url))
     except PrinterError as e:
-        code = exitcodes.USAGE if e.reason in (PrintFailure.NOT_CONFIGURED, PrintFailure.BAD_TARGET) else exitcodes.EXTERNAL
+        code = (
+            exitcodes.USAGE
+            if e.reason in (PrintFailure.NOT_CONFIGURED, PrintFailure.BAD_TARGET)
+            else exitcodes.EXTERNAL
+        )
         return _fail(ctx, f"printer_{e.reason.value}", str(e), code, {**link.describe(), "printer": printer.kind})
     ctx.emit({"ok": True, **link.describe(), "printer": printer.kind, "target": printer.target},
              f"imprimé ({printer.kind} {printer.target}) : {link.url}")

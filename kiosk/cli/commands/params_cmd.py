@@ -19,7 +19,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     sync = verbs.add_parser("sync", parents=[parent], help="download, check and store param-lps now")
     sync.add_argument("--url", help="another https URL than params.url (e.g. a test environment's file)")
     sync.set_defaults(handler=cmd_sync)
-    show = verbs.add_parser("show", parents=[parent], help="every value with its source (built-in, config, param-lps) and age")
+    show = verbs.add_parser(
+        "show", parents=[parent], help="every value with its source (built-in, config, param-lps) and age"
+    )
     show.set_defaults(handler=cmd_show)
 
 
@@ -43,7 +45,8 @@ def cmd_sync(ctx: CliContext) -> int:
     with simulator_for_default_url(ctx.config, ctx.args.url) as source:  # demo: the embedded simulator
         result = sync(ctx.config, ctx.args.url, source=source)  # ParamsError -> exit 3, the last good copy kept
     texts = {
-        "updated": f"param-lps mis à jour : {result.entries} entrées (sha256 {result.sha256[:12] if result.sha256 else '?'})",
+        "updated": f"param-lps mis à jour : {result.entries} entrées (sha256 "
+                   f"{result.sha256[:12] if result.sha256 else '?'})",
         "not-modified": "param-lps inchangé (304 Not Modified) : copie actuelle confirmée",
         "unchanged": "param-lps inchangé (contenu identique) : copie actuelle confirmée",
     }
@@ -72,8 +75,10 @@ def cmd_show(ctx: CliContext) -> int:
         lines.append("Fichier param-lps : aucune copie valide enregistrée (kiosk params sync)")
     else:
         lines.append(f"Fichier param-lps : {copy.url}")
-        lines.append(f"  téléchargé le {copy.fetched_at}, confirmé le {state.checked_at or '-'}, "
-                     f"{copy.size} octets, sha256 {copy.sha256[:12]}, {len(state.previous)} copie(s) précédente(s) gardée(s)")
+        lines.append(
+            f"  téléchargé le {copy.fetched_at}, confirmé le {state.checked_at or '-'}, "
+            f"{copy.size} octets, sha256 {copy.sha256[:12]}, {len(state.previous)} copie(s) précédente(s) gardée(s)"
+        )
     if state.last_error:
         lines.append(f"  dernier essai ({state.last_attempt_at}) en échec : {state.last_error}")
     if effective.extras:

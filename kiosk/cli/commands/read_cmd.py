@@ -18,8 +18,16 @@ ORDER = 31
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("read", parents=[parent], help="wait for a card, read it (Vitale beneficiaries / CPx holder)")
-    p.add_argument("--reader", metavar="NAME", help="logical reader ([[readers]] name, patient, staff) or PC/SC reader name")
-    p.add_argument("--timeout", type=bounded_float(0.1, 86400), default=30.0, metavar="S", help="seconds to wait for a card (default 30)")
+    p.add_argument(
+        "--reader", metavar="NAME", help="logical reader ([[readers]] name, patient, staff) or PC/SC reader name"
+    )
+    p.add_argument(
+        "--timeout",
+        type=bounded_float(0.1, 86400),
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for a card (default 30)",
+    )
     p.add_argument("--reveal", action="store_true", help="show names, birth dates and NIRs in clear (desk screen only)")
     p.set_defaults(handler=cmd_read)
 
@@ -51,12 +59,15 @@ def vitale_dict(read: Any, reveal: bool) -> dict[str, Any]:
 
 
 def _vitale_text(data: dict[str, Any]) -> str:
-    lines = [f"{data['card_type']} ({data['nature']}) dans « {data['reader']} » : {len(data['beneficiaries'])} bénéficiaire(s)"]
+    count = len(data["beneficiaries"])
+    lines = [f"{data['card_type']} ({data['nature']}) dans « {data['reader']} » : {count} bénéficiaire(s)"]
     for b in data["beneficiaries"]:
         born = f" né(e) {b['nom_naissance']}" if b["nom_naissance"] else ""
         lines.append(
-            f"  [{b['index'] + 1}] {b['nom']} {b['prenom']}{born}, {b['date_naissance']}, rang {b['rang_naissance'] or '?'}, "
-            f"{b['qualite_label'] or b['qualite'] or 'qualité inconnue'}, NIR {b['nir'] or '—'} (ouvrant droit {b['nir_ouvrant_droit'] or '—'})"
+            f"  [{b['index'] + 1}] {b['nom']} {b['prenom']}{born}, {b['date_naissance']}, rang "
+            f"{b['rang_naissance'] or '?'}, "
+            f"{b['qualite_label'] or b['qualite'] or 'qualité inconnue'}, NIR {b['nir'] or '—'} (ouvrant droit "
+            f"{b['nir_ouvrant_droit'] or '—'})"
             + (f" — à vérifier (illisible sur la carte) : {', '.join(b['doubtful'])}" if b["doubtful"] else "")
         )
     if data["doubtful"]:

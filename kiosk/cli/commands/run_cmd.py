@@ -20,9 +20,15 @@ ORDER = 2
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("run", parents=[parent], help="the desk on the configured readers and teleservices (systemd runs --headless)")
+    p = sub.add_parser(
+        "run", parents=[parent], help="the desk on the configured readers and teleservices (systemd runs --headless)"
+    )
     p.add_argument("--headless", action="store_true", help="no screen: JSON lines on stdout, sd_notify, local API")
-    p.add_argument("--api-socket", metavar="PATH", help="local API socket (default: $RUNTIME_DIRECTORY/api.sock or /run/kiosk/api.sock)")
+    p.add_argument(
+        "--api-socket",
+        metavar="PATH",
+        help="local API socket (default: $RUNTIME_DIRECTORY/api.sock or /run/kiosk/api.sock)",
+    )
     p.add_argument("--no-api", action="store_true", help="headless without the local API")
     p.set_defaults(handler=cmd_run)
 
@@ -38,10 +44,13 @@ def cmd_run(ctx: CliContext) -> int:
     metrics = _metrics(config)
     # The composition root: in demo, teleservices without an endpoint and the default param-lps URL are served
     # by the embedded simulators (started when first needed); elsewhere, what the configuration says.
-    runtime = DeskRuntime(config, lambda c: LivePorts(c, config_path=path, metrics=metrics,
-                                                      teleservices=open_teleservices_or_simulators),
-                          config_path=path if path.exists() else None, on_config=metrics.reconfigure if metrics else None,
-                          params_source=simulator_for_default_url)
+    runtime = DeskRuntime(
+        config,
+        lambda c: LivePorts(c, config_path=path, metrics=metrics, teleservices=open_teleservices_or_simulators),
+        config_path=path if path.exists() else None,
+        on_config=metrics.reconfigure if metrics else None,
+        params_source=simulator_for_default_url,
+    )
     with contextlib.ExitStack() as stack:
         if metrics is not None:
             from kiosk.metrics.exposition import serve_metrics

@@ -30,11 +30,24 @@ ORDER = 89
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p = sub.add_parser("sim", parents=[parent], help="start a simulator (virtual card, serial reader, teleservices)")
     verbs = p.add_subparsers(dest="sim_verb", metavar="VERB", required=True)
-    card = verbs.add_parser("card", parents=[parent], help="serve a virtual Vitale / CPx card to vpcd (pcscd's virtual reader)")
+    card = verbs.add_parser(
+        "card", parents=[parent], help="serve a virtual Vitale / CPx card to vpcd (pcscd's virtual reader)"
+    )
     card.add_argument("kind", nargs="?", choices=("vitale", "cpe", "cps", "cpf", "cps4"), help="card type")
-    card.add_argument("--kind", dest="kind_opt", choices=("vitale", "cpe", "cps", "cpf", "cps4"), help="card type (same as the positional)")
+    card.add_argument(
+        "--kind",
+        dest="kind_opt",
+        choices=("vitale", "cpe", "cps", "cpf", "cps4"),
+        help="card type (same as the positional)",
+    )
     card.add_argument("--profile", metavar="NAME", help="card profile (see --list); default: the first of its type")
-    card.add_argument("--slot", type=bounded_int(0, 9), default=0, metavar="N", help="vpcd slot: reader 'Virtual PCD 00 0N' (default 0)")
+    card.add_argument(
+        "--slot",
+        type=bounded_int(0, 9),
+        default=0,
+        metavar="N",
+        help="vpcd slot: reader 'Virtual PCD 00 0N' (default 0)",
+    )
     card.add_argument("--port", type=bounded_int(1, 65535), metavar="PORT", help="vpcd TCP port (default 35963 + slot)")
     card.add_argument("--host", default="127.0.0.1", help="vpcd host (default 127.0.0.1)")
     card.add_argument("--list", action="store_true", help="list the card profiles and exit")
@@ -83,7 +96,9 @@ def cmd_card(ctx: CliContext) -> int:
     def report(event: str, **extra: Any) -> None:
         label = getattr(state["card"].card, "label", kind)
         if ctx.json:
-            ctx.stdout.write(json.dumps({"event": event, "port": port, "card": label, **extra}, ensure_ascii=False) + "\n")
+            ctx.stdout.write(
+                json.dumps({"event": event, "port": port, "card": label, **extra}, ensure_ascii=False) + "\n"
+            )
             ctx.stdout.flush()
         else:
             ctx.say(f"{event} : {label} (vpcd {args.host}:{port})")

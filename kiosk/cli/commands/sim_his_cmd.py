@@ -23,12 +23,22 @@ ORDER = 92
 def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from kiosk.sim.his_server import Scenario
 
-    p = verbs.add_parser("his", parents=[parent], help="hospital patient administration system simulator (HL7 v2.5 over MLLP)")
+    p = verbs.add_parser(
+        "his", parents=[parent], help="hospital patient administration system simulator (HL7 v2.5 over MLLP)"
+    )
     p.add_argument("--port", type=bounded_int(0, 65535), default=0, help="TCP port (default: any free port)")
-    p.add_argument("--scenario", choices=[s.value for s in Scenario], default="normal", help="how to answer every message")
-    p.add_argument("--slow", type=bounded_float(0, 600), default=3.0, metavar="S", help="delay of the 'slow' scenario (default 3)")
+    p.add_argument(
+        "--scenario", choices=[s.value for s in Scenario], default="normal", help="how to answer every message"
+    )
+    p.add_argument(
+        "--slow", type=bounded_float(0, 600), default=3.0, metavar="S", help="delay of the 'slow' scenario (default 3)"
+    )
     p.add_argument("--tls", action="store_true", help="MLLP inside TLS, client certificate required (test PKI)")
-    p.add_argument("--workdir", metavar="DIR", help="where to write the test PKI with --tls (default: a private tmpfs directory, removed on exit)")
+    p.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="where to write the test PKI with --tls (default: a private tmpfs directory, removed on exit)",
+    )
     p.set_defaults(handler=cmd_sim_his)
     return p
 

@@ -31,14 +31,36 @@ def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.Argument
                     "l'entrée standard : insert [TYPE[:PROFIL]], remove, quit.",
     )
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--port", metavar="PTY", help="the reader's end of the line: a pty (one end of a socat pair) or a pyserial URL")
+    where.add_argument(
+        "--port", metavar="PTY", help="the reader's end of the line: a pty (one end of a socat pair) or a pyserial URL"
+    )
     where.add_argument("--pty", metavar="PATH", help="create a pty pair with socat; the kiosk (or pcscd) opens PATH")
-    p.add_argument("--card", metavar="TYPE[:PROFIL]", help="card inserted at start: vitale, vitale:enfant, cpe, cps:medecin, cpf...")
-    p.add_argument("--protocol", choices=("ccid", "gbp"), default="ccid", help="ccid (GemPC Twin family) or gbp (GemCore readers)")
+    p.add_argument(
+        "--card",
+        metavar="TYPE[:PROFIL]",
+        help="card inserted at start: vitale, vitale:enfant, cpe, cps:medecin, cpf...",
+    )
+    p.add_argument(
+        "--protocol", choices=("ccid", "gbp"), default="ccid", help="ccid (GemPC Twin family) or gbp (GemCore readers)"
+    )
     p.add_argument("--model", default="GemPCTwin", help="model whose echo behaviour to reproduce (default GemPCTwin)")
-    p.add_argument("--echo", choices=("auto", "on", "off"), default="auto", help="echo every command frame (auto: by model)")
-    p.add_argument("--time-extensions", type=bounded_int(0, 1000), default=0, metavar="N", help="T=0 time-extension bytes before each card answer")
-    p.add_argument("--noise", type=bounded_float(0, 1, ""), default=0.0, metavar="P", help="probability of damaging each answer (tests)")
+    p.add_argument(
+        "--echo", choices=("auto", "on", "off"), default="auto", help="echo every command frame (auto: by model)"
+    )
+    p.add_argument(
+        "--time-extensions",
+        type=bounded_int(0, 1000),
+        default=0,
+        metavar="N",
+        help="T=0 time-extension bytes before each card answer",
+    )
+    p.add_argument(
+        "--noise",
+        type=bounded_float(0, 1, ""),
+        default=0.0,
+        metavar="P",
+        help="probability of damaging each answer (tests)",
+    )
     p.add_argument("--seed", type=int, help="random seed for --noise")
     p.set_defaults(handler=cmd_serial_reader)
     return p
@@ -105,7 +127,10 @@ def cmd_serial_reader(ctx: CliContext) -> int:
                         state["card"] = _card(words[1]) if len(words) > 1 else (state["card"] or _card("vitale"))
                         if sim:
                             sim.insert(state["card"])
-                        say("inserted", f"carte insérée : {getattr(state['card'], 'label', '') or type(state['card']).__name__}")
+                        say(
+                            "inserted",
+                            f"carte insérée : {getattr(state['card'], 'label', '') or type(state['card']).__name__}",
+                        )
                     elif words[0] == "remove":
                         state["card"] = None
                         if sim:
@@ -133,10 +158,13 @@ def cmd_serial_reader(ctx: CliContext) -> int:
             sim: SimulatedGemCoreReader | SimulatedSerialReader
             try:
                 if args.protocol == "gbp":
-                    sim = SimulatedGemCoreReader(port, card=state["card"], time_extensions=args.time_extensions, noise=noise)
+                    sim = SimulatedGemCoreReader(
+                        port, card=state["card"], time_extensions=args.time_extensions, noise=noise
+                    )
                 else:
-                    sim = SimulatedSerialReader(port, card=state["card"], echo=echo, time_extensions=args.time_extensions,
-                                                noise=noise)
+                    sim = SimulatedSerialReader(
+                        port, card=state["card"], echo=echo, time_extensions=args.time_extensions, noise=noise
+                    )
             except ReaderError as e:
                 say("waiting", f"port {port} indisponible ({e}) : attente")
                 if not wait_for_device(port, stop, wake, attempt):
@@ -147,8 +175,14 @@ def cmd_serial_reader(ctx: CliContext) -> int:
             with lock:
                 state["sim"] = sim
             sim.start()
-            say("ready", f"lecteur série simulé sur {port} (écho {'oui' if echo else 'non'})"
-                         + (f" ; le kiosque ouvre {args.pty}" if pair else ""), port=port, host=args.pty or None, echo=echo)
+            say(
+                "ready",
+                f"lecteur série simulé sur {port} (écho {'oui' if echo else 'non'})"
+                + (f" ; le kiosque ouvre {args.pty}" if pair else ""),
+                port=port,
+                host=args.pty or None,
+                echo=echo,
+            )
             sim.stopped.wait()
             with lock:
                 state["sim"] = None

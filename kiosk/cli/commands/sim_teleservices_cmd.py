@@ -27,14 +27,37 @@ _DESCRIPTION = (
 def add_parser(verbs: Any, parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """`kiosk sim teleservices` (sim_cmd.py calls this with its sub-verbs)."""
     p = verbs.add_parser("teleservices", parents=[parent], help=_HELP, description=_DESCRIPTION)
-    p.add_argument("--workdir", metavar="DIR", help="where to write the test PKI (default: a private tmpfs directory, removed on exit)")
-    p.add_argument("--latency", type=bounded_float(0, 600), default=0.0, metavar="S", help="seconds added to every answer (default 0)")
-    p.add_argument("--slow", type=bounded_float(0, 600), default=3.0, metavar="S", help="delay of the 'slow reply' scenarios (default 3)")
+    p.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="where to write the test PKI (default: a private tmpfs directory, removed on exit)",
+    )
+    p.add_argument(
+        "--latency",
+        type=bounded_float(0, 600),
+        default=0.0,
+        metavar="S",
+        help="seconds added to every answer (default 0)",
+    )
+    p.add_argument(
+        "--slow",
+        type=bounded_float(0, 600),
+        default=3.0,
+        metavar="S",
+        help="delay of the 'slow reply' scenarios (default 3)",
+    )
     p.add_argument("--insi-port", type=bounded_int(0, 65535), default=0, help="INSi port (default: any free port)")
     p.add_argument("--dmp-port", type=bounded_int(0, 65535), default=0, help="DMP port (default: any free port)")
-    p.add_argument("--dmp-shape", choices=("production", "registration"), default="production",
-                   help="where TD0.2 answers carry the DMP status: production (subject1/patient, default) or registration (registrationEvent)")
-    p.add_argument("--write-config", metavar="FILE", help="also write the kiosk configuration using them to FILE (mode 0600)")
+    p.add_argument(
+        "--dmp-shape",
+        choices=("production", "registration"),
+        default="production",
+        help="where TD0.2 answers carry the DMP status: production (subject1/patient, default) or registration "
+             "(registrationEvent)",
+    )
+    p.add_argument(
+        "--write-config", metavar="FILE", help="also write the kiosk configuration using them to FILE (mode 0600)"
+    )
     p.set_defaults(handler=cmd_teleservices)
     return p
 
@@ -65,10 +88,15 @@ def cmd_teleservices(ctx: CliContext) -> int:
             if args.write_config:
                 atomic_write(Path(args.write_config), toml.encode(), 0o600)
             data = {
-                "insi_url": sims.insi_url, "dmp_url": sims.dmp_url, "ca_bundle": str(sims.ca_bundle),
-                "pkcs12": str(sims.auth_pkcs12), "pkcs12_password_file": str(sims.auth_password_file),
-                "signing_pkcs12": str(sims.signing_pkcs12), "signing_pkcs12_password_file": str(sims.signing_password_file),
-                "workdir": str(workdir), "config": toml,
+                "insi_url": sims.insi_url,
+                "dmp_url": sims.dmp_url,
+                "ca_bundle": str(sims.ca_bundle),
+                "pkcs12": str(sims.auth_pkcs12),
+                "pkcs12_password_file": str(sims.auth_password_file),
+                "signing_pkcs12": str(sims.signing_pkcs12),
+                "signing_pkcs12_password_file": str(sims.signing_password_file),
+                "workdir": str(workdir),
+                "config": toml,
             }
             ctx.emit(data, f"INSi : {sims.insi_url}\nDMP  : {sims.dmp_url}\n\n{toml}")
             ctx.stdout.flush()

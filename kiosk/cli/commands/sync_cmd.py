@@ -23,7 +23,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--offline", action="store_true",
                       help="no network: re-apply the last verified fleet layers with the local layer")
-    mode.add_argument("--status", action="store_true", help="sync age, metadata expiry, last error (no network; exit 1 when it warns)")
+    mode.add_argument(
+        "--status", action="store_true", help="sync age, metadata expiry, last error (no network; exit 1 when it warns)"
+    )
     p.set_defaults(handler=cmd_sync)
 
 

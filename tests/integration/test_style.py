@@ -1,0 +1,32 @@
+"""The tools enforce the style, from the suite itself (so `./run test`, hence CI, runs them): ruff with the project's
+rules (pyproject.toml, line length included) on every Python file, mypy on the product, and mypy --strict on the
+modules that hold the domain's values and the card protocols."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STRICT = ("kiosk/desk", "kiosk/ins.py", "kiosk/insi", "kiosk/dmp", "drivers/cards", "drivers/apdu.py")
+
+
+def tool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          check=False)
+
+
+def test_ruff_is_clean() -> None:
+    done = tool("ruff", "check", "--no-cache", ".")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_mypy_is_clean() -> None:
+    done = tool("mypy", "kiosk", "drivers", "ui")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_mypy_strict_on_the_domain_and_the_card_protocols() -> None:
+    done = tool("mypy", "--strict", *STRICT)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
