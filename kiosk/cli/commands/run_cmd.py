@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,23 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_run)
 
 
+def _teleservices(config: Config) -> AbstractContextManager[Any]:
+    """The clients; in demo, the simulators where no endpoint is set (their modules loaded only then, not at start)."""
+    from kiosk.sim.teleservices import open_teleservices_or_simulators
+
+    return open_teleservices_or_simulators(config)
+
+
+def _params_source(config: Config) -> AbstractContextManager[Any]:
+    """Where param-lps comes from; in demo with the default URL, the embedded simulator (loaded only then)."""
+    from kiosk.sim.paramlps import simulator_for_default_url
+
+    return simulator_for_default_url(config)
+
+
 def cmd_run(ctx: CliContext) -> int:
     from kiosk.service.runtime import DeskRuntime
     from kiosk.service.wiring import LivePorts
-    from kiosk.sim.paramlps import simulator_for_default_url
-    from kiosk.sim.teleservices import open_teleservices_or_simulators
 
     config = ctx.config  # ConfigError -> exit 2 before anything starts
     path = ctx.config_path
@@ -46,10 +59,10 @@ def cmd_run(ctx: CliContext) -> int:
     # by the embedded simulators (started when first needed); elsewhere, what the configuration says.
     runtime = DeskRuntime(
         config,
-        lambda c: LivePorts(c, config_path=path, metrics=metrics, teleservices=open_teleservices_or_simulators),
+        lambda c: LivePorts(c, config_path=path, metrics=metrics, teleservices=_teleservices),
         config_path=path if path.exists() else None,
         on_config=metrics.reconfigure if metrics else None,
-        params_source=simulator_for_default_url,
+        params_source=_params_source,
     )
     with contextlib.ExitStack() as stack:
         if metrics is not None:
