@@ -46,9 +46,8 @@ mkdir -p "${WORKDIR}"
 DISK="${WORKDIR}/disk.img"
 LOOP="" MNT="${WORKDIR}/mnt"
 cleanup() {
-	umount "${MNT}/boot" 2>/dev/null || true
 	umount "${MNT}/root" 2>/dev/null || true
-	[ -n "${LOOP}" ] && losetup -d "${LOOP}" 2>/dev/null || true
+	for dev in ${LOOP}; do losetup -d "${dev}" 2>/dev/null || true; done
 	[ -n "${CARD_PID:-}" ] && kill "${CARD_PID}" 2>/dev/null || true
 	[ "${KEEP}" = 0 ] && rm -f "${DISK}"
 	return 0
@@ -74,11 +73,17 @@ fi
 say "test copy of $(basename "${IMAGE}")"
 cp --sparse=always "${IMAGE}" "${DISK}"
 truncate -s +1G "${DISK}"  # room after the root: the first boot makes KIOSK-STATE there
-LOOP="$(losetup -P -f --show "${DISK}")"
-for _ in $(seq 50); do [ -b "${LOOP}p2" ] && break; sleep 0.1; done
-mkdir -p "${MNT}/root" "${MNT}/boot"
-mount "${LOOP}p2" "${MNT}/root"
-mount "${LOOP}p1" "${MNT}/boot"
+# One loop device per partition, by offset: partition device nodes (loopNpM) need udev, which a build host or a
+# container may not run.
+# container may not run. The FAT boot partition is written with mtools (no vfat module needed on the host).
+part() { sfdisk -d "${DISK}" | awk -v n="$1" -F'[=,]' '$1 ~ ("img" n " *:") {print $2, $4}'; }
+read -r root_start root_size < <(part 2)
+read -r boot_start _ < <(part 1)
+BOOT_FAT="${DISK}@@$((boot_start * 512))"
+LOOP_ROOT="$(losetup -f --show -o $((root_start * 512)) --sizelimit $((root_size * 512)) "${DISK}")"
+LOOP="${LOOP_ROOT}"
+mkdir -p "${MNT}/root"
+mount "${LOOP_ROOT}" "${MNT}/root"
 R="${MNT}/root"
 cp "$(ls "${R}"/boot/vmlinuz-* | sort -V | tail -1)" "${WORKDIR}/vmlinuz"
 cp "$(ls "${R}"/boot/initrd.img-* | sort -V | tail -1)" "${WORKDIR}/initrd.img"
@@ -94,15 +99,15 @@ cat > "${R}/etc/systemd/system/kiosk.service.d/90-boot-check.conf" <<'EOF'
 WatchdogSec=180s
 TimeoutStartSec=600s
 EOF
-root_mib=$(( $(blockdev --getsize64 "${LOOP}p2") / 1048576 ))
+root_mib=$(( $(blockdev --getsize64 "${LOOP_ROOT}") / 1048576 ))
 sed -i "s/^KIOSK_ROOT_SIZE=.*/KIOSK_ROOT_SIZE=$((root_mib + 64))M/" "${R}/usr/lib/kiosk/image.env"
 boot_src="${WORKDIR}/bootfs"
 rm -rf "${boot_src}" && mkdir -p "${boot_src}"
 (cd "${SRC}" && PYTHONPATH="${SRC}" "${PY}" "${HERE}/boot-check/provision-files.py" "${boot_src}")
-cp "${boot_src}"/* "${MNT}/boot/"
-cmdline="$(cat "${MNT}/boot/cmdline.txt")"
-umount "${MNT}/boot" "${MNT}/root"
-losetup -d "${LOOP}"; LOOP=""
+mcopy -o -i "${BOOT_FAT}" "${boot_src}"/* ::/
+cmdline="$(mtype -i "${BOOT_FAT}" ::cmdline.txt)"
+umount "${MNT}/root"
+for dev in ${LOOP}; do losetup -d "${dev}"; done; LOOP=""
 
 # -- boot -----------------------------------------------------------------------------------------------------
 # The Raspberry Pi's own cmdline.txt, with the virt machine's console (ttyAMA0) instead of the Pi's.
@@ -115,7 +120,7 @@ start=$(date +%s)
 timeout "${KIOSK_BOOT_TIMEOUT:-2400}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 2048 -nographic -no-reboot \
 	-kernel "${WORKDIR}/vmlinuz" -initrd "${WORKDIR}/initrd.img" -append "${append}" \
 	-drive "file=${DISK},if=virtio,format=raw" \
-	-nic "user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${port}-:35963" \
+	-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:${port}-:35963" -device virtio-net-pci,netdev=net0,romfile= \
 	-serial "file:${console}" -monitor none </dev/null >"${WORKDIR}/qemu.log" 2>&1 &
 QEMU_PID=$!
 # The host side of the card: once the kiosk is READY, a virtual Vitale card goes into the guest's vpcd reader.
@@ -154,5 +159,8 @@ for key, value in report.items():
         print(f"{key:<26} {value}")
 print("build:\n  " + "\n  ".join(str(report.get("build_summary", "")).splitlines()))
 print("journal (kiosk.service):\n  " + "\n  ".join(journal.splitlines()))
+if not report.get("ready"):
+    print("qemu-boot-check: the kiosk did not reach READY (console: " + str(work / "console.log") + ")", file=sys.stderr)
+    sys.exit(1)
 PYEOF
 echo "report: ${WORKDIR}/boot-report.json"
