@@ -1,9 +1,12 @@
-"""The INSi wire against the official artifacts (tests/peers/insi, from padoa/tlsi-ins, MIT): every request part
-the simulator receives validates against the official XSDs, and every recorded CNDA answer and fault is read
-by the kiosk's reader."""
+"""The INSi wire against the official artifacts: every request part the simulator receives validates against
+the official XSDs (read from ../shared/peers/insi, the CNAM files as padoa/tlsi-ins ships them, MIT; the test
+skips where they are absent), and every recorded CNDA answer and fault (tests/peers/insi, published sample
+answers used as test data, sources in its README) is read by the kiosk's reader."""
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import pytest
@@ -19,22 +22,32 @@ make_insi = teleservice_fixtures.make_insi
 sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators
 
-PEERS = Path(__file__).resolve().parents[1] / "peers" / "insi"
+ROOT = Path(__file__).resolve().parents[2]
+ANSWERS = ROOT / "tests" / "peers" / "insi"
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 CTXLPS, CTXBAM = "urn:siram:lps:ctxlps", "urn:siram:bam:ctxbam"
 RECVIT, RECSANS = "http://www.cnamts.fr/INSiRecVit", "http://www.cnamts.fr/INSiRecSans"
-
-
-def _schema(name: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(PEERS / name)))
-
-
-SCHEMAS = {
-    f"{{{CTXLPS}}}ContexteLPS": _schema("ROOT_ctxlps_CTXLPS_V01_00.xsd"),
-    f"{{{CTXBAM}}}ContexteBAM": _schema("ROOT_ctxbam_CTXBAM_V01_02.xsd"),
-    f"{{{RECVIT}}}RECVITALE": _schema("INSi_RECVITALE_INS.xsd"),
-    f"{{{RECSANS}}}RECSANSVITALE": _schema("INSi_RECSANS_INS.xsd"),
+SCHEMA_FILES = {
+    f"{{{CTXLPS}}}ContexteLPS": "ROOT_ctxlps_CTXLPS_V01_00.xsd",
+    f"{{{CTXBAM}}}ContexteBAM": "ROOT_ctxbam_CTXBAM_V01_02.xsd",
+    f"{{{RECVIT}}}RECVITALE": "INSi_RECVITALE_INS.xsd",
+    f"{{{RECSANS}}}RECSANSVITALE": "INSi_RECSANS_INS.xsd",
 }
+
+
+def _official_dir() -> Path | None:
+    """The official schemas stay outside the project: $KIOSK_INSI_PEERS, or ../shared/peers/insi above the repo."""
+    env = os.environ.get("KIOSK_INSI_PEERS")
+    candidates = [Path(env)] if env else [up / "shared" / "peers" / "insi" for up in ROOT.parents]
+    return next((c for c in candidates if all((c / name).exists() for name in SCHEMA_FILES.values())), None)
+
+
+@functools.cache
+def _schemas() -> dict[str, etree.XMLSchema]:
+    official = _official_dir()
+    if official is None:
+        pytest.skip("the official INSi XSDs (../shared/peers/insi or $KIOSK_INSI_PEERS) are not on this machine")
+    return {tag: etree.XMLSchema(etree.parse(str(official / name))) for tag, name in SCHEMA_FILES.items()}
 
 
 def _validate_request(body: bytes) -> list[str]:
@@ -43,7 +56,7 @@ def _validate_request(body: bytes) -> list[str]:
     parts = [*envelope.find(f"{{{SOAP}}}Header"), *envelope.find(f"{{{SOAP}}}Body")]
     checked = []
     for part in parts:
-        schema = SCHEMAS.get(part.tag)
+        schema = _schemas().get(part.tag)
         if schema is None:
             continue
         document = etree.fromstring(etree.tostring(part))
@@ -57,6 +70,7 @@ def _card(*people: Beneficiary, extra: dict[str, str] | None = None) -> VitaleRe
 
 
 def test_every_request_part_validates_against_the_official_schemas(make_insi, sims) -> None:
+    _schemas()  # skips before any work where the official files are absent
     client = make_insi()
     insured = parse_matricule("181036322045660", strict=False)
     people = [
@@ -117,7 +131,7 @@ def test_every_request_part_validates_against_the_official_schemas(make_insi, si
 
 
 def _answer(name: str) -> InsiResult:
-    return parse_insi_reply(200, "application/soap+xml", (PEERS / "cnda-answers" / name).read_bytes())
+    return parse_insi_reply(200, "application/soap+xml", (ANSWERS / "cnda-answers" / name).read_bytes())
 
 
 def test_cnda_cr01() -> None:
@@ -152,14 +166,14 @@ def test_cnda_hermann_key_60_kept_and_flagged() -> None:
 
 
 def test_an_answer_without_cle_gets_the_computed_key_and_says_so() -> None:
-    data = (PEERS / "cnda-answers" / "TEST_2.08_cas1.xml").read_bytes().replace(b"<Cle>23</Cle>", b"", 1)
+    data = (ANSWERS / "cnda-answers" / "TEST_2.08_cas1.xml").read_bytes().replace(b"<Cle>23</Cle>", b"", 1)
     active = parse_insi_reply(200, "application/soap+xml", data).identity.active
     assert active.matricule.value == "180032B02040123" and not active.key_received
 
 
 def test_recorded_siram_40_fault_says_try_again_not_refused() -> None:
     with pytest.raises(InsiFaultError) as info:
-        parse_insi_reply(500, "application/soap+xml", (PEERS / "faults" / "siram_40-insi_102.xml").read_bytes())
+        parse_insi_reply(500, "application/soap+xml", (ANSWERS / "faults" / "siram_40-insi_102.xml").read_bytes())
     error = info.value
     assert (error.code, error.severity, error.subcode, error.fault_code) == (
         "insi_102",
@@ -173,7 +187,7 @@ def test_recorded_siram_40_fault_says_try_again_not_refused() -> None:
 
 def test_recorded_desir_550_fault_names_the_setting_to_fix() -> None:
     with pytest.raises(InsiFaultError) as info:
-        parse_insi_reply(500, "application/soap+xml", (PEERS / "faults" / "siram_100-desir_550.xml").read_bytes())
+        parse_insi_reply(500, "application/soap+xml", (ANSWERS / "faults" / "siram_100-desir_550.xml").read_bytes())
     error = info.value
     assert not error.transient and error.code == "desir_550"
     assert "refusé" in str(error) and "lps.insi_idam" in str(error)
