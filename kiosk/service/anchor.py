@@ -2,15 +2,15 @@
 system journal, which the kiosk user can append to but not rewrite, so whoever rewrites the state directory
 (a re-chained forgery, cut-off entries, deleted days, a forged anchor.json) cannot rewrite the anchors too.
 
-Sending: journald's native protocol, one datagram of `FIELD=value` lines to /run/systemd/journal/socket
-(`$KIOSK_JOURNAL_SOCKET` overrides it: the suite's stand-in socket, as these build machines have no systemd as
-PID 1). Non-blocking: a missing or full journal never holds the desk; the first failure time is kept, so
-verify can say "ancrage indisponible depuis ..." rather than cry tampering.
+Sending: journald's native protocol, one datagram of `FIELD=value` lines to /run/systemd/journal/socket.
+Non-blocking: a missing or full journal never holds the desk; the first failure time is kept, so verify can
+say "ancrage indisponible depuis ..." rather than cry tampering.
 
-Reading: `journalctl -o json SYSLOG_IDENTIFIER=kiosk-audit` (or a file of such JSON lines: the stand-in's
-record, or a copy taken from the hospital's syslog collector), then `check_anchors` compares them with the
-entries. A volatile or vacuumed journal simply has no anchors for older entries: that is reported as
-"ancrage indisponible", distinct from tampering.
+Reading: `journalctl -o json SYSLOG_IDENTIFIER=kiosk-audit` (or `-D` on a journal directory copied off the
+kiosk, or a file of such JSON lines: a copy taken from the hospital's syslog collector), then `check_anchors`
+compares them with the entries. A volatile or vacuumed journal simply has no anchors for older entries: that is
+reported as "ancrage indisponible", distinct from tampering. The suite proves both ends against Debian's real
+systemd-journald (tests/integration/test_audit_anchors.py).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Anchor:
 
 class JournalAnchor:
     def __init__(self, path: str | None = None) -> None:
-        self.path = path or os.environ.get("KIOSK_JOURNAL_SOCKET") or JOURNAL_SOCKET
+        self.path = path or JOURNAL_SOCKET
         self.unavailable_since: datetime | None = None
         self._sock: socket.socket | None = None
 
@@ -124,15 +124,21 @@ class Anchors:
 
 
 def read_anchors(source: str | None = None) -> list[Anchor]:
-    """From a file of journal JSON lines, or from `journalctl` when `source` is None (empty if unavailable)."""
-    if source:
+    """From `journalctl` when `source` is None (empty if unavailable), from a journal directory (`journalctl -D`:
+    a copy taken off a kiosk), or from a file of journal JSON lines (`journalctl -o json`, the syslog collector)."""
+    if source and not Path(source).is_dir():
         lines: Iterable[str] = Path(source).read_text(encoding="utf-8", errors="replace").splitlines()
     else:
+        where = ["-D", source] if source else []
         try:
-            done = subprocess.run(["journalctl", "--no-pager", "-o", "json", f"SYSLOG_IDENTIFIER={IDENTIFIER}"],
+            done = subprocess.run(["journalctl", "--no-pager", *where, "-o", "json", f"SYSLOG_IDENTIFIER={IDENTIFIER}"],
                                   capture_output=True, text=True, timeout=60, check=False)
-        except (OSError, subprocess.TimeoutExpired):
+        except (OSError, subprocess.TimeoutExpired) as e:
+            if source:
+                raise OSError(f"journalctl : {e}") from e
             return []
+        if done.returncode != 0 and source:  # a directory named by the technician: say why it cannot be read
+            raise OSError(f"journalctl -D {source} : {done.stderr.strip()[:200]}")
         lines = done.stdout.splitlines() if done.returncode == 0 else []
     anchors = []
     for line in lines:

@@ -1,15 +1,19 @@
 """The audit chain anchored outside the state directory (issue 14, point 5).
 
-These machines have no systemd as PID 1: a stand-in journal socket (a Unix datagram socket speaking journald's
-native protocol, `FIELD=value` lines) records what the kiosk sends, as `journalctl -o json` would give it back;
-`kiosk audit verify --anchors FILE` then checks the state directory against it. The opt-in qemu boot is where
-the real journald takes its place."""
+Every scenario runs against Debian's real systemd-journald (a private daemon per test, `tests/support/journald.py`:
+the kiosk sends to its native socket, the anchors come back through the real `journalctl -o json`), and against a
+stand-in socket that keeps the datagrams as journalctl's JSON lines (the same checks where journald cannot run: not
+root). `kiosk audit verify` then checks the state directory against them. The last tests are journald's own: a
+vacuumed journal, and the service's default socket and `journalctl` as on a kiosk."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +21,9 @@ import pytest
 
 from kiosk.service.anchor import JournalAnchor, read_anchors
 from kiosk.service.audit import AuditJournal, chain_digest, verify_anchors
+from tests.support import journald as real
 
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
@@ -27,6 +33,7 @@ class StandInJournal:
     def __init__(self, directory: Path) -> None:
         self.path = directory / "journal.socket"
         self.file = directory / "journal.json"
+        self.source = str(self.file)  # what `audit verify --anchors` reads
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(self.path))
         self.count = 0
@@ -50,22 +57,66 @@ class StandInJournal:
         with self.cond:
             assert self.cond.wait_for(lambda: self.count >= count, 60), "anchors not received"
 
+    def close(self) -> None:
+        self.sock.close()
+
+
+class RealJournal:
+    """The same interface on a private systemd-journald: its native socket, its files read by `journalctl -D`."""
+
+    def __init__(self) -> None:
+        self.daemon = real.Journald()
+        self.daemon.start()
+        self.path = self.daemon.socket
+        self.source = str(self.daemon.files)
+
+    def wait(self, count: int) -> None:
+        self.daemon.wait_records(count, "SYSLOG_IDENTIFIER=kiosk-audit")
+
+    def close(self) -> None:
+        self.daemon.stop()
+
+
+def _journal(kind: str, directory: Path) -> StandInJournal | RealJournal:
+    if kind == "stand-in":
+        return StandInJournal(directory)
+    reason = real.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return RealJournal()
+
+
+@pytest.fixture(params=["journald", "stand-in"])
+def journal(request, tmp_path) -> Iterator[StandInJournal | RealJournal]:
+    j = _journal(request.param, tmp_path)
+    yield j
+    j.close()
+
 
 @pytest.fixture
-def anchored(tmp_path):
-    journal = StandInJournal(tmp_path)
+def journald() -> Iterator[real.Journald]:
+    reason = real.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    daemon = real.Journald()
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def anchored(journal, tmp_path):
     audit = tmp_path / "audit"
     j = AuditJournal(audit, retention_days=2, anchor=JournalAnchor(str(journal.path)))
     for d in range(4):
         for i in range(3):
             j.record("insi_call", "CR 00", staff="x", now=T0 + timedelta(days=d, minutes=i))
     journal.wait(12)
-    yield j, audit, journal
-    journal.sock.close()
+    return j, audit, journal
 
 
-def _findings(audit: Path, journal: StandInJournal) -> tuple[list[str], str]:
-    problems, note = verify_anchors(audit, read_anchors(str(journal.file)))
+def _findings(audit: Path, journal: StandInJournal | RealJournal) -> tuple[list[str], str]:
+    problems, note = verify_anchors(audit, read_anchors(journal.source))
     return [p.message for p in problems], note
 
 
@@ -124,8 +175,7 @@ def test_a_forged_anchor_json_is_seen(anchored) -> None:
     assert any("anchor.json" in f for f in _findings(audit, journal)[0])
 
 
-def test_real_rotation_is_anchored(tmp_path) -> None:
-    journal = StandInJournal(tmp_path)
+def test_real_rotation_is_anchored(journal, tmp_path) -> None:
     audit = tmp_path / "audit"
     j = AuditJournal(audit, retention_days=2, anchor=JournalAnchor(str(journal.path)))
     for d in range(5):
@@ -133,7 +183,6 @@ def test_real_rotation_is_anchored(tmp_path) -> None:
     assert j.rotate(now=T0 + timedelta(days=30))
     journal.wait(6)
     assert _findings(audit, journal) == ([], "")
-    journal.sock.close()
 
 
 def test_anchors_unavailable_is_not_tampering(tmp_path) -> None:
@@ -151,11 +200,11 @@ def test_cli_verify_with_anchors(anchored, run_kiosk, tmp_path) -> None:
     _, audit, journal = anchored
     config = tmp_path / "kiosk.toml"
     config.write_text(f'state_dir = "{tmp_path}"\n')
-    ok = run_kiosk("audit", "verify", "--anchors", str(journal.file), config=config)
+    ok = run_kiosk("audit", "verify", "--anchors", journal.source, config=config)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     max(audit.glob("audit-*.jsonl")).unlink()
     (audit / "head.json").unlink()
-    bad = run_kiosk("audit", "verify", "--anchors", str(journal.file), config=config)
+    bad = run_kiosk("audit", "verify", "--anchors", journal.source, config=config)
     assert bad.returncode == 1 and "ancrage" in bad.stdout and "Traceback" not in bad.stderr
 
 
@@ -199,3 +248,73 @@ def test_anchors_also_go_to_a_tls_syslog_collector(tmp_path, pki) -> None:
     assert [int(m.split(b'seq="')[1].split(b'"')[0]) for m in received] == [1, 2, 3]
     listener.close()
     syslog.close()
+
+
+def _verify_inside(daemon: real.Journald, state: Path) -> tuple[int, str]:
+    """`kiosk audit verify` in journald's namespace, without --anchors: the real `journalctl` reads the anchors, as
+    a technician's verify does on a kiosk."""
+    config = state / "kiosk.toml"
+    config.write_text(f'state_dir = "{state}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    done = daemon.run_inside([sys.executable, "-m", "kiosk", "audit", "verify"],
+                             env=dict(env, KIOSK_CONFIG=str(config)), cwd=str(ROOT))
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout
+
+
+# The writer as the service builds it (runtime.py: JournalAnchor() with no path), run in journald's namespace.
+WRITER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from kiosk.service.anchor import JournalAnchor
+from kiosk.service.audit import AuditJournal
+j = AuditJournal(__import__("pathlib").Path(sys.argv[1]), anchor=JournalAnchor())
+t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+for d in range(int(sys.argv[2]), int(sys.argv[3])):
+    j.record("insi_call", "CR 00", staff="x", now=t0 + timedelta(days=d))
+assert j.anchor is not None and j.anchor.unavailable_since is None, "journald refused an anchor"
+"""
+
+
+def _write_inside(daemon: real.Journald, audit: Path, first_day: int, end_day: int) -> None:
+    done = daemon.run_inside([sys.executable, "-c", WRITER, str(audit), str(first_day), str(end_day)], cwd=str(ROOT))
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_service_default_socket_and_journalctl_on_the_real_journald(journald, tmp_path) -> None:
+    """No path given anywhere: the anchors go to /run/systemd/journal/socket and come back from plain `journalctl`
+    (here journald's own, in its namespace), with journald's trusted fields beside the kiosk's."""
+    audit = tmp_path / "audit"
+    _write_inside(journald, audit, 0, 3)
+    records = [json.loads(r) for r in journald.wait_records(3, "SYSLOG_IDENTIFIER=kiosk-audit")]
+    assert [r["KIOSK_AUDIT_SEQ"] for r in records] == ["1", "2", "3"]
+    assert all(r["_TRANSPORT"] == "journal" and r["_UID"] == str(os.geteuid()) for r in records)
+    assert records[0]["MESSAGE"] == "journal d'audit : entrée 1"  # UTF-8 kept as text by journalctl -o json
+    assert _verify_inside(journald, tmp_path) == (0, f"{audit} : 3 entrée(s) vérifiée(s)\n  chaîne intacte\n")
+    last = max(audit.glob("audit-*.jsonl"))
+    last.unlink()
+    (audit / "head.json").unlink()
+    code, out = _verify_inside(journald, tmp_path)
+    assert code == 1 and "troncature" in out, out
+
+
+def test_a_vacuumed_journal_says_anchors_unavailable_not_tampering(journald, tmp_path) -> None:
+    """The journal's older files rotated then vacuumed (`journalctl --vacuum-files`): the older entries have no
+    anchors any more. Verify says "ancrage indisponible depuis" the first of them, exit 0; the later ones are
+    still checked, and tampering with them is still seen."""
+    audit = tmp_path / "audit"
+    _write_inside(journald, audit, 0, 2)
+    journald.wait_records(2, "SYSLOG_IDENTIFIER=kiosk-audit")
+    journald.rotate()
+    _write_inside(journald, audit, 2, 4)
+    journald.wait_records(4, "SYSLOG_IDENTIFIER=kiosk-audit")
+    vacuum = journald.journalctl("--vacuum-files=1")
+    assert vacuum.returncode == 0 and "Deleted archived journal" in vacuum.stderr, vacuum.stderr
+    assert [json.loads(r)["KIOSK_AUDIT_SEQ"] for r in journald.records("SYSLOG_IDENTIFIER=kiosk-audit")] == ["3", "4"]
+    code, out = _verify_inside(journald, tmp_path)
+    assert code == 0 and "chaîne intacte" in out and "ancrage indisponible depuis 2026-11-01" in out, out
+    last = max(audit.glob("audit-*.jsonl"))
+    entry = json.loads(last.read_text())
+    last.write_text(json.dumps(dict(entry, outcome="CR 01"), sort_keys=True) + "\n")
+    code, out = _verify_inside(journald, tmp_path)
+    assert code == 1, out

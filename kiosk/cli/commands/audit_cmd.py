@@ -21,8 +21,9 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
                               help="vérifie la chaîne (code 1 si une entrée a été retirée ou modifiée)")
     verify.add_argument(
         "--anchors",
-        metavar="FICHIER",
-        help="ancrages en lignes JSON (journalctl -o json, ou collecteur syslog) ; par défaut journalctl",
+        metavar="FICHIER|RÉPERTOIRE",
+        help="ancrages en lignes JSON (journalctl -o json, ou collecteur syslog) ou répertoire de journal systemd "
+        "(journalctl -D) ; par défaut journalctl",
     )
     verify.add_argument("--no-anchors", action="store_true", help="ne pas comparer aux ancrages du journal système")
     verify.set_defaults(handler=cmd_verify)
