@@ -25,4 +25,12 @@ ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="qemu-secret")
     ca_bundle = "igc-sante.pem"
     [dmp]
     enabled = false            # INSi only: the boot check has no DMP signing certificate
+    [[readers]]                # the test overlay's vpcd readers (the host inserts its card in the first)
+    name = "vitale"
+    role = "patient"
+    match = "Virtual PCD 00 00"
+    [[readers]]
+    name = "cps"
+    role = "staff"
+    match = "Virtual PCD 00 01"
 """))
