@@ -81,7 +81,7 @@ def latency(latency_s: float, repeat: int) -> None:
                 done.set()
 
         c.add_listener(watch)
-        clients = c.ports._teleservices()  # warm: the desk has built its clients once, as in service
+        clients = c.ports.teleservices()  # warm: the desk has built its clients once, as in service
         for label, make in (
             ("famille (4, 1 DMP)", cards.demo_vitale_family),
             ("enfant (2, 1 DMP)", cards.demo_vitale_child),
@@ -100,7 +100,7 @@ def latency(latency_s: float, repeat: int) -> None:
                 total = marks["done"] - t0
                 rows_now = c.view().rows
                 person = rows_now[0].beneficiary
-                read_obj = c._vitale
+                read_obj = c.vitale()
                 t1 = time.perf_counter()
                 clients.insi.search_vitale(person, read_obj)
                 insi_s = time.perf_counter() - t1
@@ -154,7 +154,7 @@ def pdq_latency(latency_s: float, repeat: int) -> None:
                 marks["qualified"] = now
 
         c.add_listener(watch)
-        clients = c.ports._teleservices()
+        clients = c.ports.teleservices()
         his = c.ports.his_client()
         for label, make, by_ins in (("seul, par traits (1)", cards.demo_vitale_single, False),
                                     ("famille, par traits (4)", cards.demo_vitale_family, False),
@@ -177,7 +177,7 @@ def pdq_latency(latency_s: float, repeat: int) -> None:
                 read_s = marks["read"] - t0
                 first = c.view().rows[0]
                 t1 = time.perf_counter()
-                clients.insi.search_vitale(first.beneficiary, c._vitale)
+                clients.insi.search_vitale(first.beneficiary, c.vitale())
                 insi_s = time.perf_counter() - t1
                 query = PdqQuery(ins=first.insi.ins, ins_oid=first.insi.oid) if by_ins else PdqQuery(
                     birth_name=first.beneficiary.birth_name, first_name=first.beneficiary.prenom)

@@ -54,6 +54,10 @@ class PatientDataFilter(logging.Filter):
         return value
 
 
+class _KioskHandler(logging.StreamHandler):
+    """The handler `setup_logging` installs: found again by its class, replaced on the next call."""
+
+
 class _JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prefix = f"<{_SYSLOG_PRIORITY.get(record.levelno, 6)}>"
@@ -67,10 +71,9 @@ def setup_logging(verbosity: int = 0, stream: Any = None) -> logging.Handler:
     if env_level in _LEVELS:
         level = _LEVELS[env_level]
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_kiosk", False)]:
+    for old in [h for h in root.handlers if isinstance(h, _KioskHandler)]:
         root.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler._kiosk = True  # type: ignore[attr-defined]
+    handler = _KioskHandler(stream or sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
     else:

@@ -29,7 +29,7 @@ class QuietLinuxDriver(LinuxDriver):
         decode = getincrementaldecoder("utf-8")().decode
         try:
             while not self.exit_event.is_set() and not self._closing:
-                pending = parser._timeout_time is not None  # an ESC waiting to be told from a sequence
+                pending = parser._timeout_time is not None  # noqa: SLF001 -- textual has no public test; an ESC waiting to be told from a sequence
                 for key, _ in selector.select(0.1 if pending else None):
                     if key.fd == wake_r:
                         continue

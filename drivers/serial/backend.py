@@ -314,7 +314,7 @@ class _SerialReader:
 
     def transmit(self, channel: SerialChannel, apdu: bytes) -> bytes:
         with self.exclusive.held(channel, EXCLUSIVE_WAIT_S):
-            link = self._check(channel)
+            link = self.check_card(channel)
             response = self._command(link, ccid.Command.XFR_BLOCK, apdu)
             if response.failed:
                 if response.icc == ccid.IccStatus.ABSENT:
@@ -326,10 +326,11 @@ class _SerialReader:
                         raise CardSwappedError(f"la carte du lecteur {self.name!r} a été retirée ou changée")
                     raise ReaderError(f"carte du lecteur {self.name!r} hors tension : reconnectez-vous")
                 raise ReaderError(f"lecteur {self.name!r} : échange refusé ({ccid.error_text(response.error)})")
-            self._check(channel)
+            self.check_card(channel)
             return response.data
 
-    def _check(self, channel: SerialChannel) -> ReaderLink:
+    def check_card(self, channel: SerialChannel) -> ReaderLink:
+        """The line, if the card `channel` was opened on is still the one in the reader."""
         with self._state:
             link, present, counter = self.link, self.present, self.counter
         if link is None:
@@ -383,7 +384,7 @@ class SerialChannel(CardChannel):
             raise ReaderError(f"connexion à la carte du lecteur {self.reader!r} fermée")
         self._reader.exclusive.acquire(self, EXCLUSIVE_WAIT_S)
         try:
-            self._reader._check(self)
+            self._reader.check_card(self)
         except ReaderError:
             self._reader.exclusive.release(self)
             raise
@@ -442,6 +443,10 @@ class SerialBackend(ReaderBackend):
         if not self._started:
             return [info for r in self._readers.values() if (info := r.probe()) is not None]
         return [r.info() for r in self._readers.values() if r.online]
+
+    def link(self, name: str) -> ReaderLink | None:
+        """The open line to reader `name` (None while unplugged): its echo setting and repair counters."""
+        return self._reader(name).link
 
     def _reader(self, name: str) -> _SerialReader:
         reader = self._readers.get(name)

@@ -92,11 +92,12 @@ class SimulatedGemCoreReader(LineSimulator):
             if event.seq == self._last_seq and self._last:
                 self._send(self._last)  # already done: the host missed the answer
                 return
-            reply = self._command(event.data)
+            reply = self.command(event.data)
             self._last_seq = event.seq
             self._send(i_block(READER_NAD, event.seq, reply))
 
-    def _command(self, data: bytes) -> bytes:
+    def command(self, data: bytes) -> bytes:
+        """The reader's reply to one GemCore command (the I-block's data), before it is framed."""
         ins, body = (data[0], data[1:]) if data else (None, b"")
         if ins == 0x17:
             return bytes((OK, (0x04 if self.card else 0) | (0x02 if self.card and self.powered else 0)))

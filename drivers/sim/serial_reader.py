@@ -172,7 +172,7 @@ class SimulatedSerialReader(LineSimulator):
                 for sequence in self._pending:
                     self._send(sequence)
                 self._pending.clear()
-                answer = self._frame(self._answer(event.message))
+                answer = self._frame(self.answer(event.message))
                 self._last_answer = answer
                 self._send(self._damaged(answer))
 
@@ -195,7 +195,8 @@ class SimulatedSerialReader(LineSimulator):
     def _reply(kind: int, seq: int, status: int, error: int = 0, specific: int = 0, data: bytes = b"") -> bytes:
         return bytes((kind,)) + len(data).to_bytes(4, "little") + bytes((0, seq, status, error, specific)) + data
 
-    def _answer(self, message: bytes) -> bytes:
+    def answer(self, message: bytes) -> bytes:
+        """The reader's CCID answer to one host message (unframed), as it would go on the line."""
         kind, slot, seq = message[0], message[5], message[6]
         data = message[10:]
         expected = ccid.ANSWER_TO.get(ccid.Command(kind)) if kind in ccid.Command._value2member_map_ else None

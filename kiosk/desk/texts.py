@@ -189,12 +189,12 @@ _REASONS: dict[Reason, str] = {
                         "message (touche X), puis prévenez le référent d'identitovigilance.",
 }
 
-_INSI: dict[InsiCode, str] = {
+INSI_TEXTS: dict[InsiCode, str] = {
     InsiCode.FOUND: "INS trouvé",
     InsiCode.NOT_FOUND: "aucune identité trouvée",
     InsiCode.SEVERAL: "plusieurs identités : aucune retenue",
 }
-_DMP: dict[DmpState, str] = {
+DMP_TEXTS: dict[DmpState, str] = {
     DmpState.AUTHORISED: "DMP ouvert, accès autorisé",
     DmpState.NOT_AUTHORISED: "DMP ouvert, accès à autoriser",
     DmpState.BLOCKED: "DMP ouvert, accès bloqué par le patient",
@@ -204,7 +204,7 @@ _DMP: dict[DmpState, str] = {
     DmpState.NO_INS: "non interrogé (pas d'INS valide)",
     DmpState.UNKNOWN: "état du DMP non reconnu (voir le Web PS)",
 }
-_DMP_SHORT: dict[DmpState, str] = {
+DMP_SHORT_TEXTS: dict[DmpState, str] = {
     DmpState.AUTHORISED: "ouvert, autorisé",
     DmpState.NOT_AUTHORISED: "ouvert, à autoriser",
     DmpState.BLOCKED: "bloqué (patient)",
@@ -214,7 +214,7 @@ _DMP_SHORT: dict[DmpState, str] = {
     DmpState.NO_INS: "non interrogé",
     DmpState.UNKNOWN: "état inconnu",
 }
-_STATUS: dict[InsStatus, str] = {
+STATUS_TEXTS: dict[InsStatus, str] = {
     InsStatus.PROVISOIRE: "provisoire",
     InsStatus.RECUPEREE: "récupérée",
     InsStatus.VALIDEE: "validée",
@@ -244,10 +244,10 @@ _PAGES: dict[str, str] = {
 def _catalogue() -> dict[str, str]:
     out = dict(_SCREENS)
     out.update({f"reason.{k.value}": v for k, v in _REASONS.items()})
-    out.update({f"insi.{k.value}": v for k, v in _INSI.items()})
-    out.update({f"dmp.{k.value}": v for k, v in _DMP.items()})
-    out.update({f"dmp.short.{k.value}": v for k, v in _DMP_SHORT.items()})
-    out.update({f"status.{k.value}": v for k, v in _STATUS.items()})
+    out.update({f"insi.{k.value}": v for k, v in INSI_TEXTS.items()})
+    out.update({f"dmp.{k.value}": v for k, v in DMP_TEXTS.items()})
+    out.update({f"dmp.short.{k.value}": v for k, v in DMP_SHORT_TEXTS.items()})
+    out.update({f"status.{k.value}": v for k, v in STATUS_TEXTS.items()})
     out.update({f"step.{k.value}": v for k, v in _STEP.items()})
     out.update({f"document.{k.name}": v for k, v in _DOCUMENTS.items()})
     out.update({f"page.{k}": v for k, v in _PAGES.items()})

@@ -67,6 +67,11 @@ class MetricsServer:
         host, port = self._httpd.server_address[:2]
         return str(host), int(port)
 
+    @property
+    def thread(self) -> threading.Thread:
+        """The serving thread (tests check that it sleeps between scrapes)."""
+        return self._thread
+
     def start(self) -> MetricsServer:
         self._thread.start()
         return self
@@ -104,6 +109,11 @@ class TextfileWriter:
         self._failing = False
         self._thread = threading.Thread(target=self._loop, name="kiosk-metrics-file", daemon=True)
         metrics.add_listener(self.changed)
+
+    @property
+    def thread(self) -> threading.Thread:
+        """The writing thread (tests check that it sleeps while nothing changes)."""
+        return self._thread
 
     def start(self) -> TextfileWriter:
         self._thread.start()

@@ -125,7 +125,7 @@ class _UsbLink:
 
         self.printer.timeout = max(int((deadline - time.monotonic()) * 1000), 1)
         try:
-            self.printer._raw(data)  # python-escpos' USB write (endpoint found, kernel driver detached)
+            self.printer._raw(data)  # noqa: SLF001 -- python-escpos' USB write, its only raw one (endpoint found, kernel driver detached)
         except usb.core.USBTimeoutError:
             raise PrinterError(PrintFailure.NOT_READING) from None
 

@@ -213,6 +213,11 @@ class ApiServer:
         raise ConfigError(f"une autre instance écoute déjà sur {self.path} : arrêtez-la d'abord (systemctl stop kiosk)")
 
     @property
+    def accept_failing(self) -> bool:
+        """accept() is failing now (e.g. no descriptor left); `healthy` turns False if it lasts."""
+        return self._failing_since is not None
+
+    @property
     def healthy(self) -> bool:
         """False once accept() has failed for `unhealthy_after_s`, or the accept thread died."""
         if self._thread is None or self._stopping.is_set():

@@ -57,6 +57,14 @@ class AuditProblem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else None
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 class AuditJournal:
     def __init__(
         self, directory: Path, retention_days: int = 365, anchor: JournalAnchor | Anchors | None = None
@@ -70,7 +78,7 @@ class AuditJournal:
         self.segment_reason = ""  # set when this run had to open a new segment (damaged head)
         head_path = self.directory / "head.json"
         head = _valid_head(
-            self._read_json(head_path) if head_path.exists() else self._read_json(self.directory / "anchor.json") or {}
+            _read_json(head_path) if head_path.exists() else _read_json(self.directory / "anchor.json") or {}
         )
         last = _last_entry(self.directory)
         if head is not None and (last is None or (last.get("seq"), last.get("hash")) == head):
@@ -170,14 +178,6 @@ class AuditJournal:
 
         return load_key(self.directory, has_entries(self.directory))
 
-    @staticmethod
-    def _read_json(path: Path) -> dict[str, Any] | None:
-        try:
-            data = json.loads(path.read_text())
-            return data if isinstance(data, dict) else None
-        except (FileNotFoundError, ValueError):
-            return None
-
 
 def patient_ref(key: bytes, ins: InsMatricule | str | None) -> str:
     """The journal's name for a patient: HMAC-SHA-256 of the INS under the kiosk's key, truncated."""
@@ -256,9 +256,9 @@ def read_entries(directory: Path) -> Iterator[dict[str, Any]]:
 def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
     """Walk the chain from the anchor to the head in sequence order: (entries checked, problems)."""
     directory = Path(directory)
-    anchor = _valid_head(AuditJournal._read_json(directory / "anchor.json")) or (0, GENESIS)
+    anchor = _valid_head(_read_json(directory / "anchor.json")) or (0, GENESIS)
     head_path = directory / "head.json"
-    head = _valid_head(AuditJournal._read_json(head_path)) if head_path.exists() else None
+    head = _valid_head(_read_json(head_path)) if head_path.exists() else None
     problems: list[AuditProblem] = []
     if head_path.exists() and head is None:
         problems.append(AuditProblem("head.json", 0, "tête du journal illisible ou malformée"))
@@ -311,6 +311,6 @@ def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
 
 def verify_anchors(directory: Path, anchors: list[Anchor]) -> tuple[list[AuditProblem], str]:
     """The chain against the system journal's anchors: (tampering findings, "ancrage indisponible" note)."""
-    start = _valid_head(AuditJournal._read_json(Path(directory) / "anchor.json")) or (0, GENESIS)
+    start = _valid_head(_read_json(Path(directory) / "anchor.json")) or (0, GENESIS)
     findings, note = check_anchors(list(read_entries(directory)), anchors, start)
     return [AuditProblem("ancrage", 0, f) for f in findings], note

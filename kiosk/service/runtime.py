@@ -76,7 +76,7 @@ class DeskRuntime:
         if self.config_path is not None:
             from kiosk.config.watch import ConfigWatcher
 
-            self._watcher = ConfigWatcher(self.config_path, self.config, self._reload, self._refused)
+            self._watcher = ConfigWatcher(self.config_path, self.config, self.apply_config, self._refused)
             self._watcher.start()
 
     def stop(self) -> None:
@@ -143,7 +143,8 @@ class DeskRuntime:
             return 900.0
 
     # ---- live configuration -----------------------------------------------------------------------------------
-    def _reload(self, config: Config) -> None:
+    def apply_config(self, config: Config) -> None:
+        """Run under a new, validated configuration (the watcher calls this when kiosk.toml changes)."""
         old, self.config = self.config, config
         self.controller.texts = Texts(config.ui.texts)
         self.audit.retention_days = config.ui.audit_retention_days

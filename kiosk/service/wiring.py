@@ -200,7 +200,7 @@ class LivePorts:
         return read
 
     # ---- teleservices -----------------------------------------------------------------------------------------
-    def _teleservices(self) -> Any:
+    def teleservices(self) -> Any:
         """The INSi and DMP clients, built once (zeep parses its WSDL once) and shared by the workers."""
         with self._clients_lock:
             if self._clients is None:
@@ -217,7 +217,7 @@ class LivePorts:
                     on_update: Callable[[LookupUpdate], None]) -> None:
         from kiosk.pipeline import Stage, run_pipeline
 
-        clients = self._teleservices()
+        clients = self.teleservices()
 
         def relay(u: Any) -> None:
             insi = insi_outcome(u.insi) if u.insi is not None else None
@@ -244,7 +244,7 @@ class LivePorts:
     def insi_by_traits(self, traits: ReferenceTraits) -> InsiOutcome:
         from kiosk.insi import InvalidTraitsError, Traits
 
-        insi = self._teleservices().insi
+        insi = self.teleservices().insi
         try:
             query = Traits(
                 traits.nom_naissance, traits.prenoms, traits.sexe, traits.date_naissance, traits.lieu_naissance
@@ -254,7 +254,7 @@ class LivePorts:
         return insi_outcome(insi.search_traits_strategy(query))
 
     def dmp_state(self, ins: InsMatricule, oid: str) -> DmpOutcome:
-        dmp = self._teleservices().dmp
+        dmp = self.teleservices().dmp
         if dmp is None:
             raise KioskError("DMP désactivé (dmp.enabled = false)")
         return dmp_outcome(dmp.exists(ins, oid, requester=self._requester))

@@ -124,7 +124,7 @@ class InsiSimulator:
             found = self._match_vitale(request, ns, nom)
         else:
             found = self._match_traits(request, ns, nom)
-        return SimReply(200, self._resultat(found, message_id))
+        return SimReply(200, self.answer_for(found, message_id))
 
     @staticmethod
     def _match_vitale(request: etree._Element, ns: dict[str, str], nom: str) -> list[SimIdentity]:
@@ -153,7 +153,8 @@ class InsiSimulator:
             f"<TypeMatricule>NIR</TypeMatricule></IdIndividu><OID>{oid}</OID></{tag}>"
         )
 
-    def _resultat(self, found: list[SimIdentity], message_id: str) -> bytes:
+    def answer_for(self, found: list[SimIdentity], message_id: str) -> bytes:
+        """The RESULTAT envelope this simulator answers when `found` match (none: CR 01, several: CR 02)."""
         if not found:
             inner = "<CR><CodeCR>01</CodeCR><LibelleCR>Aucune identite trouvee</LibelleCR></CR>"
         elif len(found) > 1:
@@ -191,15 +192,16 @@ class InsiSimulator:
             reason = "Le service est temporairement inaccessible. Veuillez renouveler votre demande ultérieurement."
             return SimReply(500, soap12_fault("Receiver", "siram_40", reason, detail, lang="en"))
         if scenario == "slow":
-            return SimReply(200, self._resultat([], message_id), delay_s=self.slow_s)
+            return SimReply(200, self.answer_for([], message_id), delay_s=self.slow_s)
         if scenario == "hang":
             return SimReply(200, b"", hang=True)
         if scenario == "drip":
-            return SimReply(200, self._resultat([], message_id), drip_s=0.05)
+            return SimReply(200, self.answer_for([], message_id), drip_s=0.05)
         if scenario == "gzip":
-            return SimReply(200, gzip.compress(self._resultat([], message_id)), headers=(("Content-Encoding", "gzip"),))
+            packed = gzip.compress(self.answer_for([], message_id))
+            return SimReply(200, packed, headers=(("Content-Encoding", "gzip"),))
         if scenario == "broken":
-            return SimReply(200, self._resultat([], message_id)[:-40])
+            return SimReply(200, self.answer_for([], message_id)[:-40])
         if scenario == "entities":
             bomb = (
                 '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '

@@ -27,7 +27,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        body = self.server.owner._take(self.path)
+        body = self.server.owner.take(self.path)
         if body is None:
             self._reply(404, b"Page expir\xc3\xa9e ou d\xc3\xa9j\xc3\xa0 ouverte.\n", "text/plain; charset=utf-8")
         else:
@@ -97,7 +97,8 @@ class OneShotPage:
     def expired(self) -> bool:
         return self._body is None and not self.served
 
-    def _take(self, path: str) -> bytes | None:
+    def take(self, path: str) -> bytes | None:
+        """The page, once, for the right token before the deadline; None otherwise."""
         with self._lock:
             if self._body is None or time.monotonic() > self._deadline:
                 self._body = None

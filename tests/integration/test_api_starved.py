@@ -39,7 +39,7 @@ def test_accept_backs_off_on_emfile_turns_unhealthy_and_recovers(tmp_path) -> No
         for c in clients:
             c.settimeout(60)
             c.connect(str(api.path))  # queued in the backlog: needs no new descriptor on our side
-        _wait(lambda: api._failing_since is not None, "accept() never failed")
+        _wait(lambda: api.accept_failing, "accept() never failed")
         assert api.healthy
         now[0] += 31
         assert not api.healthy  # the headless loop stops pinging the watchdog now

@@ -87,7 +87,7 @@ class Desk:
                 new = dataclasses.replace(
                     config, lps=dataclasses.replace(config.lps, name=f"KIOSK-{rng.randrange(1000)}")
                 )
-            runtime._reload(new)
+            runtime.apply_config(new)
         await self.pilot.pause(rng.choice((0.0, 0.05, 0.3, 0.8)))
 
     async def open(self) -> None:
@@ -110,7 +110,7 @@ class Desk:
             return
         table = screen.query_one("#rows", DataTable)
         shown = [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
-        wanted = [row_cells(r, self.app.texts, screen._widths) for r in view.rows]
+        wanted = [row_cells(r, self.app.texts, screen.column_widths) for r in view.rows]
         assert shown == wanted, f"{label}: screen {shown} != controller {wanted}"
 
 

@@ -368,14 +368,14 @@ def test_http_server_serves_openmetrics_and_sleeps_between_scrapes(base: Any) ->
             assert answer.headers["Content-Type"].startswith("application/openmetrics-text")
             body = answer.read().decode()
         assert "kiosk_build_info{" in body and body.rstrip().endswith("# EOF")
-        thread = server._thread
+        thread = server.thread
         _wait_blocked(thread)
         before = _switches(thread)
         time.sleep(1.5)  # prometheus_client's serve_forever would have woken three times by now
         assert _switches(thread) == before
     finally:
         server.stop()
-    assert not server._thread.is_alive()
+    assert not server.thread.is_alive()
 
 
 def test_http_server_on_a_busy_address_is_a_clear_error(base: Any) -> None:
@@ -402,10 +402,10 @@ def test_textfile_is_written_atomically_when_something_changes_and_only_then(tmp
             time.sleep(0.05)
         assert path.stat().st_mtime_ns != first
         assert not [p for p in path.parent.iterdir() if p.name != "kiosk.prom"]  # no temp file left behind
-        _wait_blocked(writer._thread)
-        before = _switches(writer._thread)
+        _wait_blocked(writer.thread)
+        before = _switches(writer.thread)
         time.sleep(1.0)
-        assert _switches(writer._thread) == before  # idle: asleep on its condition, no timer
+        assert _switches(writer.thread) == before  # idle: asleep on its condition, no timer
     finally:
         writer.stop()
     families = {f.name for f in text_string_to_metric_families(path.read_text())}

@@ -270,7 +270,7 @@ def test_line_noise_is_survived(line) -> None:
             with b.connect(name) as channel:
                 data = read_vitale(channel)
             assert data.beneficiaries[0].nir == "297022A02077878"
-        link = b._readers[name].link
+        link = b.link(name)
         assert link.stats["naks_sent"] + link.stats["repeats"] > 0  # damage happened and was repaired
     finally:
         b.stop()
@@ -490,10 +490,10 @@ def test_echo_auto_believes_the_line_over_the_model_table(line, model, sim_echo)
     try:
         events.wait(EventKind.CARD_INSERTED)
         name = b.readers()[0].name
-        assert b._readers[name].link.echo is sim_echo
+        assert b.link(name).echo is sim_echo
         with b.connect(name) as channel:
             assert channel.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"
-        assert b._readers[name].link.stats["repeats"] == 0
+        assert b.link(name).stats["repeats"] == 0
     finally:
         b.stop()
         reader.stop()

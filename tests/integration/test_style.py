@@ -30,3 +30,18 @@ def test_mypy_is_clean() -> None:
 def test_mypy_strict_on_the_domain_and_the_card_protocols() -> None:
     done = tool("mypy", "--strict", *STRICT)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """ruff's SLF001 catches `obj._name`; this catches `from kiosk.x import _name` (PLC2701 is still preview)."""
+    import ast
+
+    first_party = ("kiosk", "drivers", "ui", "tests", "benchmarks")
+    found = []
+    for folder in (*first_party, "image"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in first_party:
+                    found += [f"{path.relative_to(ROOT)}:{node.lineno}: {node.module}.{a.name}" for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not found, "\n".join(found)

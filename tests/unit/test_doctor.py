@@ -26,8 +26,9 @@ def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
 
 @pytest.fixture
 def isolated_registry(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(registry, "_REGISTRY", {})
-    return registry._REGISTRY
+    empty: dict[str, registry.Check] = {}
+    monkeypatch.setattr(registry, "_REGISTRY", empty)  # the checks a test registers, and only those
+    return empty
 
 
 # -- registry and exit codes ----------------------------------------------------------------------------

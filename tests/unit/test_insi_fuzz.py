@@ -13,8 +13,8 @@ from kiosk.sim.identities import IDENTITIES
 from kiosk.sim.insi_server import InsiSimulator
 from kiosk.states import DmpState
 
-INSI_ANSWERS = [InsiSimulator()._resultat([i], "uuid:x") for i in IDENTITIES[:5]] + [
-    InsiSimulator()._resultat([], "uuid:x")
+INSI_ANSWERS = [InsiSimulator().answer_for([i], "uuid:x") for i in IDENTITIES[:5]] + [
+    InsiSimulator().answer_for([], "uuid:x")
 ]
 DMP_ANSWERS = [  # every state the DMP answers, in both answer shapes
     answer_bytes("297022A02077878", "1.2.250.1.213.1.4.8", state, shape)

@@ -20,7 +20,7 @@ def test_wsdl_and_schemas_ship_in_the_package_and_load_offline() -> None:
     transport = BoundedTransport(requests.Session(), HttpLimits())
     client = zeep.Client(str(WSDL), transport=transport)
     binding = client.wsdl.bindings["{http://www.cnamts.fr/webservice}ICIRBinding"]
-    actions = {name: op.soapaction for name, op in binding._operations.items()}
+    actions = {name: op.soapaction for name, op in binding.all().items()}
     assert actions == {
         "rechercherInsAvecCarteVitale": "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale",
         "rechercherInsAvecTraitsIdentite": "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite",

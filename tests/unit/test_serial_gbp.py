@@ -89,5 +89,5 @@ def test_simulated_gemcore_answers_any_command(data, with_card, powered):
 
     sim = SimulatedGemCoreReader(serial.serial_for_url("loop://"), card=Card() if with_card else None)
     sim.powered = powered and with_card
-    reply = sim._command(data)
+    reply = sim.command(data)
     assert reply and reply[0] in (0x00, 0xE7, 0xFB, 0x01)

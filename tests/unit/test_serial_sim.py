@@ -29,7 +29,7 @@ def sim(card=None) -> SimulatedSerialReader:
 
 
 def ask(reader: SimulatedSerialReader, kind: int, data: bytes = b"", seq: int = 5, slot: int = 0) -> ccid.Response:
-    return ccid.parse_response(reader._answer(ccid.build(kind, seq, data, slot=slot)))
+    return ccid.parse_response(reader.answer(ccid.build(kind, seq, data, slot=slot)))
 
 
 def test_card_states_and_power() -> None:
@@ -64,7 +64,7 @@ def test_fuzzed_commands_always_get_one_consistent_answer(kind, seq, data, with_
     r = sim(TinyCard() if with_card else None)
     r.powered = powered and with_card
     message = bytes((kind,)) + len(data).to_bytes(4, "little") + bytes((0, seq, 0, 0, 0)) + data
-    answer = ccid.parse_response(r._answer(message))
+    answer = ccid.parse_response(r.answer(message))
     assert answer.seq == seq and answer.type >= 0x80
     if kind in ccid.ANSWER_TO:
         assert answer.type == ccid.ANSWER_TO[kind]

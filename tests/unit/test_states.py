@@ -24,10 +24,10 @@ def test_each_value_is_defined_once() -> None:
 
 
 @pytest.mark.parametrize(("mapping", "kind"), [
-    (texts._DMP, DmpState),
-    (texts._INSI, InsiCode),
-    (texts._DMP_SHORT, DmpState),
-    (texts._STATUS, InsStatus),
+    (texts.DMP_TEXTS, DmpState),
+    (texts.INSI_TEXTS, InsiCode),
+    (texts.DMP_SHORT_TEXTS, DmpState),
+    (texts.STATUS_TEXTS, InsStatus),
     (STATE_LABELS, DmpState),
     (dmp_cmd.EXIT_CODES, DmpState),
     (CR_LABELS, InsiCode),

@@ -47,6 +47,11 @@ class OpenDeskScreen(DeskScreen):
         self._shown_counter: int | None = None
         self._widths: tuple[int, ...] = ()
 
+    @property
+    def column_widths(self) -> tuple[int, ...]:
+        """The widths the rows are drawn with now (they follow the screen's width)."""
+        return self._widths
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.desk.show_clock, icon="")
         yield Static("", id="staff")
