@@ -96,6 +96,9 @@ def test_kiosk_service_keeps_pcscd_serial_network_and_state_reachable() -> None:
     # serial ports: a closed device policy with the two tty classes, never PrivateDevices (it hides them)
     assert d["DevicePolicy"] == ["closed"]
     assert {"char-ttyUSB rw", "char-ttyACM rw"} <= set(d["DeviceAllow"])
+    # USB ticket printers: pyusb's usbfs nodes and usblp's /dev/usb/lp*, both given to group lp by udev
+    assert {"char-usb_device rw", "char-usb rw"} <= set(d["DeviceAllow"])
+    assert "lp" in d["SupplementaryGroups"][0].split()
     assert "PrivateDevices" not in d
     # network and pcscd's unix socket
     assert "PrivateNetwork" not in d and "IPAddressDeny" not in d
