@@ -35,58 +35,56 @@ class Narrator:
             self.say("   " + text)
 
     def sentence(self, view: DeskView, event: DeskEvent) -> str:
+        """The event told in the catalogue's words (`narrate.*` ids); "" for events not narrated."""
         t, d, kind = self.texts, event.data, event.kind
         row = view.row(d["index"]) if isinstance(d.get("index"), int) else None
         who = masked_row(row)["initials"] if row else ""
         status = d.get("status")
         status_words = t.status(status) if isinstance(status, InsStatus) else ""
+        card_type = d.get("card_type") or "CPx"
+
+        def say(key: str, **values: object) -> str:
+            return t(f"narrate.{key}", **values)
+
         if kind in _PROBLEM_EVENTS:
-            return f"problème : {t.problem(event.problem)}"
+            return say("problem", problem=t.problem(event.problem))
         match kind:
-            case EventKind.STAFF_CARD_INSERTED:
-                return "carte professionnelle insérée"
             case EventKind.STAFF_CARD_READ:
                 if d.get("blocked"):
-                    return f"carte {d.get('card_type') or 'CPx'} lue : code porteur bloqué"
-                return (
-                    f"carte {d.get('card_type') or 'CPx'} lue ({d.get('tries_left')} essai(s) de code) : code demandé"
-                )
+                    return say("staff_card_read.blocked", card_type=card_type)
+                return say(kind.value, card_type=card_type, tries=d.get("tries_left"))
             case EventKind.PIN_WRONG:
-                return f"code incorrect, {d.get('tries_left')} essai(s) restant(s)"
-            case EventKind.PIN_BLOCKED:
-                return "code porteur bloqué"
+                return say(kind.value, tries=d.get("tries_left"))
             case EventKind.DESK_OPENED:
-                return f"poste ouvert ({d.get('card_type') or 'CPx'})"
-            case EventKind.DESK_LOCKED:
-                return "poste verrouillé : plus aucune donnée patient à l'écran"
-            case EventKind.VITALE_INSERTED:
-                return "carte Vitale insérée"
+                return say(kind.value, card_type=card_type)
             case EventKind.VITALE_READ:
-                shown = "" if d.get("shown") else " (poste verrouillé : rien n'est affiché)"
-                return f"carte Vitale lue : {d.get('beneficiaries')} bénéficiaire(s){shown}"
+                return say(kind.value if d.get("shown") else "vitale_read.locked", count=d.get("beneficiaries"))
             case EventKind.LOOKUPS_STARTED:
-                return f"INSi puis DMP lancés pour {d.get('beneficiaries')} bénéficiaire(s)"
+                return say(kind.value, count=d.get("beneficiaries"))
             case EventKind.INSI_RESULT:
-                r = masked_row(row) if row else {}
-                diff = f", différences carte/INSi : {', '.join(d['differences'])}" if d.get("differences") else ""
-                ins = f" INS {d['ins']}" if d.get("ins") else ""
                 code = d.get("code")
-                return (f"{who} : INSi CR {getattr(code, 'value', code)} ({r.get('insi', '')}){ins}, "
-                        f"identité {status_words}{diff}")
-            case EventKind.INSI_FAILED | EventKind.DMP_FAILED:
-                return f"{who} : {t.problem(event.problem)}"
+                return say(
+                    kind.value,
+                    who=who,
+                    code=getattr(code, "value", code),
+                    answer=masked_row(row)["insi"] if row else "",
+                    ins=say("insi_result.ins", ins=d["ins"]) if d.get("ins") else "",
+                    status=status_words,
+                    differences=(
+                        say("insi_result.differences", fields=", ".join(d["differences"]))
+                        if d.get("differences")
+                        else ""
+                    ),
+                )
+            case EventKind.INSI_FAILED | EventKind.DMP_FAILED | EventKind.HIS_FAILED:
+                return say("who_problem", who=who, problem=t.problem(event.problem))
             case EventKind.DMP_RESULT:
                 state = d.get("state")
-                return (
-                    f"{who} : {masked_row(row)['dmp'] if row else (state.value if isinstance(state, DmpState) else '')}"
-                )
+                words = masked_row(row)["dmp"] if row else (state.value if isinstance(state, DmpState) else "")
+                return say(kind.value, who=who, dmp=words)
             case EventKind.QUALIFIED:
                 document = d.get("document")
-                return f"{who} : pièce vérifiée ({getattr(document, 'value', document)}), identité {status_words}"
-            case EventKind.PATIENT_CLEARED:
-                return "carte Vitale retirée : données du patient effacées"
-            case EventKind.MANUAL_PATIENT:
-                return "patient sans carte : recherche INSi par traits"
+                return say(kind.value, who=who, document=getattr(document, "value", document), status=status_words)
             case EventKind.PAGE_OPENED:
                 return t("page.opened", page=t.page(str(d.get("page", ""))))
             case EventKind.PAGE_CLOSED:
@@ -94,13 +92,19 @@ class Narrator:
             case EventKind.LINK_PRINTED | EventKind.TICKET_PRINTED:
                 return t("print.done")
             case EventKind.HIS_CANDIDATES:
-                return f"{who} : système de l'hôpital, {d.get('candidates')} patient(s) connu(s) ({d.get('status')})"
-            case EventKind.HIS_FAILED:
-                return f"{who} : {t.problem(event.problem)}"
+                return say(kind.value, who=who, count=d.get("candidates"), status=d.get("status"))
             case EventKind.HIS_SENT:
-                return (f"{who} : identité envoyée au système de l'hôpital ({d.get('event')}, message "
-                        f"{d.get('control_id')})")
+                return say(kind.value, who=who, event=d.get("event"), control_id=d.get("control_id"))
             case EventKind.HIS_ACKNOWLEDGED:
                 refused = f" — {t.problem(event.problem)}" if event.problem else ""
-                return f"système de l'hôpital : message {d.get('control_id')} acquitté {d.get('ack')}{refused}"
+                return say(kind.value, control_id=d.get("control_id"), ack=d.get("ack"), refused=refused)
+            case (
+                EventKind.STAFF_CARD_INSERTED
+                | EventKind.PIN_BLOCKED
+                | EventKind.DESK_LOCKED
+                | EventKind.VITALE_INSERTED
+                | EventKind.PATIENT_CLEARED
+                | EventKind.MANUAL_PATIENT
+            ):
+                return say(kind.value)
         return ""

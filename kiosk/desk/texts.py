@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kiosk.desk.events import Problem, Reason
+from kiosk.desk.events import EventKind, Problem, Reason
 from kiosk.desk.outcomes import DmpState, IdDocument, InsiCode, InsStatus
 from kiosk.desk.view import Step
 
@@ -241,6 +241,36 @@ _PAGES: dict[str, str] = {
 }
 
 
+# The headless narrator's sentences (ui/narrator.py), by event kind; `.variant` ids for the same event told
+# otherwise. Patient words arrive masked (`{who}` = initials). Events absent here are not narrated.
+_NARRATION: dict[str, str] = {
+    EventKind.STAFF_CARD_INSERTED.value: "carte professionnelle insérée",
+    EventKind.STAFF_CARD_READ.value: "carte {card_type} lue ({tries} essai(s) de code) : code demandé",
+    f"{EventKind.STAFF_CARD_READ.value}.blocked": "carte {card_type} lue : code porteur bloqué",
+    EventKind.PIN_WRONG.value: "code incorrect, {tries} essai(s) restant(s)",
+    EventKind.PIN_BLOCKED.value: "code porteur bloqué",
+    EventKind.DESK_OPENED.value: "poste ouvert ({card_type})",
+    EventKind.DESK_LOCKED.value: "poste verrouillé : plus aucune donnée patient à l'écran",
+    EventKind.VITALE_INSERTED.value: "carte Vitale insérée",
+    EventKind.VITALE_READ.value: "carte Vitale lue : {count} bénéficiaire(s)",
+    f"{EventKind.VITALE_READ.value}.locked": "carte Vitale lue : {count} bénéficiaire(s) (poste verrouillé : rien "
+    "n'est affiché)",
+    EventKind.LOOKUPS_STARTED.value: "INSi puis DMP lancés pour {count} bénéficiaire(s)",
+    EventKind.INSI_RESULT.value: "{who} : INSi CR {code} ({answer}){ins}, identité {status}{differences}",
+    "insi_result.ins": " INS {ins}",
+    "insi_result.differences": ", différences carte/INSi : {fields}",
+    EventKind.DMP_RESULT.value: "{who} : {dmp}",
+    EventKind.QUALIFIED.value: "{who} : pièce vérifiée ({document}), identité {status}",
+    EventKind.PATIENT_CLEARED.value: "carte Vitale retirée : données du patient effacées",
+    EventKind.MANUAL_PATIENT.value: "patient sans carte : recherche INSi par traits",
+    EventKind.HIS_CANDIDATES.value: "{who} : système de l'hôpital, {count} patient(s) connu(s) ({status})",
+    EventKind.HIS_SENT.value: "{who} : identité envoyée au système de l'hôpital ({event}, message {control_id})",
+    EventKind.HIS_ACKNOWLEDGED.value: "système de l'hôpital : message {control_id} acquitté {ack}{refused}",
+    "problem": "problème : {problem}",
+    "who_problem": "{who} : {problem}",
+}
+
+
 def _catalogue() -> dict[str, str]:
     out = dict(_SCREENS)
     out.update({f"reason.{k.value}": v for k, v in _REASONS.items()})
@@ -251,6 +281,7 @@ def _catalogue() -> dict[str, str]:
     out.update({f"step.{k.value}": v for k, v in _STEP.items()})
     out.update({f"document.{k.name}": v for k, v in _DOCUMENTS.items()})
     out.update({f"page.{k}": v for k, v in _PAGES.items()})
+    out.update({f"narrate.{k}": v for k, v in _NARRATION.items()})
     return out
 
 
