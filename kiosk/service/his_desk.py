@@ -12,7 +12,6 @@ control id, the ACK code, the staff member and the patient by the journal's HMAC
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import threading
 from collections.abc import Callable, Hashable
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.desk.errors import DeskStateError
 from kiosk.desk.events import EventKind, JournalAction, Problem, Reason
+from kiosk.desk.view import Step
 from kiosk.errors import KioskError
 from kiosk.his.model import AckCode, Candidate, Collection, HisIdentity, PdqQuery
 from kiosk.privacy import scrub
@@ -31,23 +31,16 @@ if TYPE_CHECKING:  # the link's stack is loaded only when [his] is enabled (kios
     from kiosk.his.link import PendingView
     from kiosk.his.replies import Ack
 
-__all__ = ["NEW_PATIENT", "HisDesk", "HisRow", "HisStep", "identity_of", "query_of"]
+__all__ = ["NEW_PATIENT", "HisDesk", "HisRow", "Step", "identity_of", "query_of"]
 
 log = logging.getLogger(__name__)
 NEW_PATIENT = -1  # the receptionist's choice when no candidate is this patient
 
 
-class HisStep(str, enum.Enum):
-    IDLE = "idle"
-    SEARCHING = "searching"
-    DONE = "done"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class HisRow:
     index: int
-    step: HisStep = HisStep.IDLE
+    step: Step = Step.IDLE
     by_ins: bool = False
     candidates: tuple[Candidate, ...] = ()
     problem: Problem | None = None  # why the search failed (codes, no patient data)
@@ -144,7 +137,7 @@ class HisDesk:
             for row in rows:
                 old = self._rows.get(row.index)
                 kept = old.candidates if by_ins and old is not None else ()  # shown until the INS answer is in
-                self._rows[row.index] = HisRow(row.index, HisStep.SEARCHING, by_ins, candidates=kept)
+                self._rows[row.index] = HisRow(row.index, Step.PENDING, by_ins, candidates=kept)
         for row in rows:
             self._submit(self._search, key, row.index, query_of(row, by_ins=by_ins), patient_key(row), staff)
         self._emit(EventKind.HIS_SEARCHING, beneficiaries=len(rows), by_ins=by_ins)
@@ -165,7 +158,7 @@ class HisDesk:
         """A candidate (its position) or NEW_PATIENT: nothing is sent before the receptionist confirms."""
         with self._lock:
             row = self._rows.get(index)
-            if row is None or row.step is not HisStep.DONE:
+            if row is None or row.step is not Step.DONE:
                 raise DeskStateError(Reason.HIS_WAIT)
             if choice != NEW_PATIENT and not 0 <= choice < len(row.candidates):
                 raise DeskStateError(Reason.HIS_UNKNOWN_CANDIDATE)
@@ -226,7 +219,7 @@ class HisDesk:
             control_id, answer = self.client.find(query)
         except KioskError as e:
             failure = problem_of(e, SERVICE)
-            if self._store(key, index, HisStep.FAILED, problem=failure):
+            if self._store(key, index, Step.FAILED, problem=failure):
                 self._emit(EventKind.HIS_FAILED, index=index, problem=failure)
             self._journal(JournalAction.HIS_QUERY, "error", staff, patient, detail=type(e).__name__,
                           by="ins" if query.by_ins else "traits")
@@ -237,7 +230,7 @@ class HisDesk:
             if ok
             else Problem(Reason.SERVICE_ERROR, f"{answer.ack.code.value} {scrub(answer.ack.text)[:120]}", SERVICE)
         )
-        stored = self._store(key, index, HisStep.DONE if ok else HisStep.FAILED, candidates=answer.candidates,
+        stored = self._store(key, index, Step.DONE if ok else Step.FAILED, candidates=answer.candidates,
                              problem=problem)
         self._journal(JournalAction.HIS_QUERY, f"{answer.ack.code.value} {answer.status}", staff, patient,
                       control_id=control_id, candidates=len(answer.candidates), by="ins" if query.by_ins else "traits")
@@ -246,15 +239,15 @@ class HisDesk:
         elif stored:
             self._emit(EventKind.HIS_CANDIDATES, index=index, candidates=len(answer.candidates), status=answer.status)
 
-    def _store(self, key: Hashable, index: int, step: HisStep, *, candidates: tuple[Candidate, ...] = (),
+    def _store(self, key: Hashable, index: int, step: Step, *, candidates: tuple[Candidate, ...] = (),
                problem: Problem | None = None) -> bool:
         with self._lock:
             if key != self._key or index not in self._rows:
                 return False  # the patient left meanwhile
             old = self._rows[index]
-            if old.by_ins and old.candidates and (step is HisStep.FAILED or not candidates):
+            if old.by_ins and old.candidates and (step is Step.FAILED or not candidates):
                 # the hospital does not hold this INS (or did not answer): the traits candidates stay listed
-                self._rows[index] = dataclasses.replace(old, step=HisStep.DONE, problem=problem)
+                self._rows[index] = dataclasses.replace(old, step=Step.DONE, problem=problem)
                 return True
             self._rows[index] = dataclasses.replace(old, step=step, candidates=candidates, problem=problem, choice=None)
             return True

@@ -17,7 +17,7 @@ from kiosk.his.status import read_status
 from kiosk.ins import parse_matricule
 from kiosk.patient import Beneficiary
 from kiosk.service.audit import AuditJournal
-from kiosk.service.his_desk import NEW_PATIENT, HisDesk, HisStep
+from kiosk.service.his_desk import NEW_PATIENT, HisDesk
 from kiosk.sim.his_server import HisSimulator
 
 STAFF = "3760021832/000000018"
@@ -80,7 +80,7 @@ def test_traits_search_then_new_patient_sends_a28(harness: Harness, tmp_path: Pa
     corse = row(0, "CORSE", "ANTHONY", "19800302", "M")
     harness.his.begin(("t", 1), [corse], STAFF)
     harness.wait("his_candidates")
-    assert harness.his.row(0).step is HisStep.DONE and harness.his.row(0).candidates == ()
+    assert harness.his.row(0).step is Step.DONE and harness.his.row(0).candidates == ()
     harness.his.choose(0, NEW_PATIENT)
     control_id = harness.his.send(corse, STAFF, manual=False)
     (acked,) = harness.wait("his_acknowledged")

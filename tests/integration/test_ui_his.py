@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
+from kiosk.desk import Step
 from kiosk.service.demo import DemoWorld
-from kiosk.service.his_desk import HisStep
 from tests.integration.test_ui_desk import make_app, open_desk, run_async, settled, text_of, until
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.his import HisScreen
@@ -23,7 +23,7 @@ def world():
 
 def his_done(app, index: int, by_ins: bool = False) -> bool:  # type: ignore[no-untyped-def]
     row = app.controller.his.row(index)
-    return row is not None and row.step is HisStep.DONE and row.by_ins == by_ins
+    return row is not None and row.step is Step.DONE and row.by_ins == by_ins
 
 
 @run_async

@@ -16,11 +16,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from kiosk.desk import DeskStateError, DeskView, PatientRow
+from kiosk.desk import DeskStateError, DeskView, PatientRow, Step
 from kiosk.desk.events import DeskEvent
 from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError
-from kiosk.service.his_desk import NEW_PATIENT, HisRow, HisStep
+from kiosk.service.his_desk import NEW_PATIENT, HisRow
 from ui.format import birth_date
 from ui.screens.base import DeskModal
 
@@ -35,12 +35,12 @@ def his_detail(his: HisRow | None, enabled: bool, texts: Texts) -> Text:
     if not enabled:
         return t
     t.append("\nSystème de l'hôpital : ", style="bold")
-    if his is None or his.step is HisStep.IDLE:
+    if his is None or his.step is Step.IDLE:
         t.append("pas encore interrogé\n")
         return t
-    if his.step is HisStep.SEARCHING:
+    if his.step is Step.PENDING:
         t.append("recherche" + (" par INS" if his.by_ins else "") + "…\n")
-    elif his.step is HisStep.FAILED:
+    elif his.step is Step.FAILED:
         t.append("échec\n")
         t.append(texts.problem(his.problem) + "\n", style="reverse")
     else:
@@ -56,7 +56,7 @@ def his_detail(his: HisRow | None, enabled: bool, texts: Texts) -> Text:
         t.append("→ nouveau patient\n")
     if his.sent:
         t.append(f"Identité envoyée (message {his.sent})\n")
-    elif his.step is HisStep.DONE:
+    elif his.step is Step.DONE:
         t.append("h : choisir le patient de l'hôpital puis envoyer l'identité\n", style="dim")
     return t
 
