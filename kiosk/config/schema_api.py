@@ -21,9 +21,14 @@ class ApiConfig:
     pin_interval_s: float = doc(
         10.0, "At most one staff PIN attempt through the API per this many seconds.", bounds=(1, 3600)
     )
+    unhealthy_after_s: float = doc(
+        30.0, "accept() failing this long (no descriptor or thread left): the service stops its watchdog pings, "
+        "so systemd restarts it, seconds.", bounds=(1, 3600)
+    )
 
     def limits(self) -> ApiLimits:
         from kiosk.service.api import ApiLimits
 
         return ApiLimits(max_clients=self.max_clients, idle_timeout_s=self.idle_timeout_s,
-                         request_timeout_s=self.request_timeout_s, pin_interval_s=self.pin_interval_s)
+                         request_timeout_s=self.request_timeout_s, pin_interval_s=self.pin_interval_s,
+                         unhealthy_after_s=self.unhealthy_after_s)

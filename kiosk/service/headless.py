@@ -23,6 +23,7 @@ from kiosk.service.runtime import DeskRuntime
 __all__ = ["run_headless", "status_line"]
 
 log = logging.getLogger(__name__)
+STARVED_STATUS = "API locale hors service (ressources épuisées) : plus de signal de vie, redémarrage attendu"
 
 
 def status_line(view: DeskView) -> str:
@@ -89,17 +90,23 @@ def run_headless(
                        "environment": runtime.config.environment})
         notifier.ready(status_line(runtime.controller.view()))
         ping = watchdog_interval_s()
-        starved = False
+        was_healthy = True
         while not stop.is_set():
             wait = runtime.run_due()
             if ping is not None:
                 # An API that cannot accept any more (descriptors, threads) for too long: stop the pings so
-                # that systemd restarts the service rather than leave it half up.
-                if api is None or api.healthy:
+                # that systemd restarts the service rather than leave it half up. Should accept() recover before
+                # WatchdogSec runs out, the pings resume and nothing is restarted.
+                healthy = api is None or api.healthy
+                if healthy:
                     notifier.watchdog()
-                elif not starved:
-                    log.error("API locale hors service : plus de signal de vie à systemd (redémarrage attendu)")
-                starved = api is not None and not api.healthy
+                if healthy != was_healthy:
+                    if healthy:
+                        log.warning("API locale rétablie : signal de vie à systemd repris")
+                    else:
+                        log.error("API locale hors service : plus de signal de vie à systemd (redémarrage attendu)")
+                    notifier.status(last_status[0] if healthy else STARVED_STATUS)
+                was_healthy = healthy
                 wait = min(wait, ping)
             runtime.wake.wait(wait)  # a duty finished, the configuration changed, or a signal
             runtime.wake.clear()

@@ -1,7 +1,9 @@
 """The local API under a connection flood (issue 14, point 3): `kiosk run --headless` with the unit's
 LimitNOFILE keeps answering after 2,000 idle connections; with descriptors too few for its client cap, accept()
-fails (EMFILE), the loop backs off and resumes once the flood is released. A second `kiosk run` on the same
-live socket refuses to start. Recovery times are measured by benchmarks/api.py, not here."""
+fails (EMFILE), the loop backs off and resumes once the flood is released; past `api.unhealthy_after_s` of that,
+the service stops pinging systemd's watchdog (seen on a notify socket of the test's, as systemd listens) and
+pings again once accept() works. A second `kiosk run` on the same live socket refuses to start. Recovery times
+are measured by benchmarks/api.py, not here."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,13 +41,16 @@ def _ask(path: Path, request: dict, timeout: float = 60) -> dict:
         return json.loads(s.makefile().readline())
 
 
-def start_service(tmp_path: Path, nofile: int, extra: str = "") -> tuple[subprocess.Popen, Path, queue.Queue]:
+def start_service(tmp_path: Path, nofile: int, extra: str = "",
+                  systemd: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path, queue.Queue]:
+    """`kiosk run --headless` under prlimit; `systemd`: the NOTIFY_SOCKET / WATCHDOG_USEC systemd would pass."""
     config = tmp_path / "kiosk.toml"
     config.write_text(CONFIG.format(state=tmp_path / "state") + extra)
     api = tmp_path / "run" / "api.sock"
     env = dict(os.environ, KIOSK_CONFIG=str(config))
     for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
         env.pop(name, None)
+    env.update(systemd or {})
     proc = subprocess.Popen(["prlimit", f"--nofile={nofile}:{nofile}", "--", sys.executable, "-m", "kiosk", "run",
                              "--headless", "--api-socket", str(api)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
@@ -142,3 +148,72 @@ def test_a_second_run_refuses_a_live_socket(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=60)
+
+
+class NotifySocket:
+    """systemd's side of sd_notify: a datagram socket; every message kept in order of arrival."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.messages: list[str] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return
+            with self.cond:
+                self.messages.extend(data.decode().splitlines())
+                self.cond.notify_all()
+
+    def wait_for(self, predicate, what: str, timeout: float = 120) -> int:
+        """Waits until predicate(messages) holds; returns how many messages had arrived then."""
+        with self.cond:
+            assert self.cond.wait_for(lambda: predicate(self.messages), timeout), f"{what}: {self.messages[-8:]}"
+            return len(self.messages)
+
+    def pings_after(self, index: int) -> int:
+        with self.cond:
+            return self.messages[index:].count("WATCHDOG=1")
+
+
+def test_a_starved_api_stops_the_watchdog_pings_and_resumes_them(tmp_path, many_descriptors) -> None:
+    """Point 3's last end: accept() failing (EMFILE: 96 descriptors, a flood held) past `unhealthy_after_s`, the
+    service says so on STATUS= and stops WATCHDOG=1, so systemd (WatchdogSec) would restart it; released before
+    that, it pings again. WATCHDOG_USEC = 1 s: a ping every 0.5 s while healthy."""
+    notify = NotifySocket(tmp_path / "notify")
+    proc, api, err = start_service(
+        tmp_path, 96, "\n[api]\nmax_clients = 512\nidle_timeout_s = 3600\nunhealthy_after_s = 2\n",
+        systemd={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "1000000"},
+    )
+    held: list[socket.socket] = []
+    try:
+        notify.wait_for(lambda m: "READY=1" in m and m.count("WATCHDOG=1") >= 2, "no READY=1 and pings")
+        held = flood(api, FLOOD)
+        starved = notify.wait_for(lambda m: any(x.startswith("STATUS=API locale hors service") for x in m),
+                                  "no 'hors service' status while accept() fails")
+        assert proc.poll() is None
+        time.sleep(3)  # six ping periods: a negative check (a slower machine would only ping less)
+        assert notify.pings_after(starved) == 0, notify.messages[starved:]
+        logged = _drain(err, [])
+        assert any("ressources épuisées" in line for line in logged), logged[-5:]
+        assert any("plus de signal de vie" in line for line in logged), logged[-5:]
+        for s in held:
+            s.close()
+        held = []
+        notify.wait_for(lambda m: m[starved:].count("WATCHDOG=1") >= 2, "the pings did not resume after the flood")
+        notify.wait_for(lambda m: any(x.startswith("STATUS=") and "hors service" not in x for x in m[starved:]),
+                        "the status line did not come back")
+        assert _ask(api, {"op": "status"})["ok"]
+    finally:
+        for s in held:
+            s.close()
+        if proc.poll() is None:
+            proc.terminate()
+            proc.communicate(timeout=60)
+        notify.sock.close()
