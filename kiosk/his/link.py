@@ -221,15 +221,6 @@ class MllpLink:
             self._notify()
         return found
 
-    def retry_now(self) -> None:
-        """Try the waiting messages again without waiting for the back-off (the receptionist asked)."""
-        with self._items_lock:
-            for item in self._items.values():
-                if item.state is PendingState.RETRYING:
-                    item.next_try = 0.0
-        if not self._closed:
-            self._loop.call_soon_threadsafe(self._poke)
-
     # ---- on the loop ------------------------------------------------------------------------------------------
     def _poke(self) -> None:
         assert self._wake is not None

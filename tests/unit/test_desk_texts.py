@@ -12,6 +12,7 @@ from kiosk.config.schema_webps import DEFAULT_PAGES
 from kiosk.desk import DmpState, IdDocument, InsiCode, InsStatus, Step
 from kiosk.desk.events import EventKind, JournalAction, Problem, Reason
 from kiosk.desk.texts import DEFAULT_TEXTS, Texts, is_text_id
+from kiosk.his.link import PendingState
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("step.", [m.value for m in Step]),
     ("document.", [m.name for m in IdDocument]),
     ("page.", list(DEFAULT_PAGES)),
+    ("his.state.", [m.value for m in PendingState]),
 ])
 def test_every_member_has_its_words(prefix, members) -> None:
     missing = [m for m in members if f"{prefix}{m}" not in DEFAULT_TEXTS]

@@ -119,7 +119,7 @@ class OpenDeskScreen(DeskScreen):
             if event.kind is EventKind.HIS_PENDING:  # the hospital's unacknowledged messages stay in sight
                 from ui.screens.his import pending_text
 
-                self._say(pending_text(self.desk.controller.his.pending()))
+                self._say(pending_text(self.desk.controller.his.pending(), self.t))
             elif event.problem is not None:
                 self._say(t.problem(event.problem))
             elif event.kind in (EventKind.VITALE_INSERTED, EventKind.MANUAL_PATIENT, EventKind.DESK_OPENED):

@@ -20,53 +20,57 @@ from kiosk.desk import DeskStateError, DeskView, PatientRow, Step
 from kiosk.desk.events import DeskEvent
 from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError
+from kiosk.his.link import PendingState, PendingView
 from kiosk.service.his_desk import NEW_PATIENT, HisRow
 from ui.format import birth_date
 from ui.screens.base import DeskModal
 
 __all__ = ["HisScreen", "his_detail", "pending_text"]
 
-_STATES = {"queued": "en file", "sending": "envoi…", "retrying": "non acquitté, nouvel essai", "refused": "refusé"}
-
-
 def his_detail(his: HisRow | None, enabled: bool, texts: Texts) -> Text:
-    """The detail panel's hospital section."""
+    """The detail panel's hospital section, in the catalogue's words (`his.*`)."""
     t = Text()
     if not enabled:
         return t
-    t.append("\nSystème de l'hôpital : ", style="bold")
+    t.append("\n" + texts("his.section"), style="bold")
     if his is None or his.step is Step.IDLE:
-        t.append("pas encore interrogé\n")
+        t.append(texts("his.idle") + "\n")
         return t
     if his.step is Step.PENDING:
-        t.append("recherche" + (" par INS" if his.by_ins else "") + "…\n")
+        t.append(texts("his.searching_by_ins" if his.by_ins else "his.searching") + "\n")
     elif his.step is Step.FAILED:
-        t.append("échec\n")
+        t.append(texts("his.failed") + "\n")
         t.append(texts.problem(his.problem) + "\n", style="reverse")
     else:
-        t.append(f"{len(his.candidates)} patient(s) connu(s)" + (" (recherche par INS)" if his.by_ins else "") + "\n")
+        t.append(texts("his.found_by_ins" if his.by_ins else "his.found", count=len(his.candidates)) + "\n")
     for n, c in enumerate(his.candidates, start=1):
         mark = "→ " if his.choice == n - 1 else "  "
-        t.append(
-            f"{mark}{n}. IPP {c.ipp.value}  {c.birth_name} {' '.join(c.first_names)}"
-            f"{' (' + c.used_name + ')' if c.used_name else ''}, {c.sex or '?'}, né(e) le {birth_date(c.birth_date)}"
-            f"{', lieu ' + c.birthplace if c.birthplace else ''}{', INS connu' if c.ins else ''}\n"
+        line = texts(
+            "his.candidate",
+            n=n,
+            ipp=c.ipp.value,
+            names=" ".join([c.birth_name, *c.first_names]),
+            used_name=texts("his.candidate.used_name", name=c.used_name) if c.used_name else "",
+            sex=c.sex or "?",
+            birth_date=birth_date(c.birth_date),
+            birthplace=texts("his.candidate.birthplace", place=c.birthplace) if c.birthplace else "",
+            ins=texts("his.candidate.ins") if c.ins else "",
         )
+        t.append(f"{mark}{line}\n")
     if his.choice == NEW_PATIENT:
-        t.append("→ nouveau patient\n")
+        t.append(f"→ {texts('his.new_patient')}\n")
     if his.sent:
-        t.append(f"Identité envoyée (message {his.sent})\n")
+        t.append(texts("his.sent", control_id=his.sent) + "\n")
     elif his.step is Step.DONE:
-        t.append("h : choisir le patient de l'hôpital puis envoyer l'identité\n", style="dim")
+        t.append(texts("his.choose_hint") + "\n", style="dim")
     return t
 
 
-def pending_text(views: list[Any]) -> str:
+def pending_text(views: list[PendingView], texts: Texts) -> str:
     if not views:
         return ""
-    parts = [f"{v.label} {_STATES.get(v.state.value, v.state.value)}" + (f" : {v.error}" if v.error else "")
-             for v in views]
-    return f"{len(views)} message(s) non acquitté(s) par le système de l'hôpital — " + " ; ".join(parts)
+    parts = [f"{v.label} {texts(f'his.state.{v.state.value}')}" + (f" : {v.error}" if v.error else "") for v in views]
+    return texts("his.pending", count=len(views), messages=" ; ".join(parts))
 
 
 class HisScreen(DeskModal):
@@ -84,11 +88,10 @@ class HisScreen(DeskModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("Système de l'hôpital (GAM)", classes="dialog-title")
+            yield Static(self.t("his.title"), classes="dialog-title")
             yield Static("", id="his")
             yield Static("", id="pending")
-            yield Static("1-9 : ce patient · n : nouveau patient · Entrée : envoyer · x : abandonner un message en "
-                         "attente · Échap : fermer", classes="hint")
+            yield Static(self.t("his.hint"), classes="hint")
             yield Static("", id="message")
 
     def on_mount(self) -> None:
@@ -104,7 +107,7 @@ class HisScreen(DeskModal):
     def _refresh(self) -> None:
         his = self.desk.controller.his
         self.query_one("#his", Static).update(his_detail(his.row(self.row.index), his.enabled, self.t))
-        self.query_one("#pending", Static).update(pending_text(his.pending()))
+        self.query_one("#pending", Static).update(pending_text(his.pending(), self.t))
 
     def _do(self, fn: Any, *args: Any) -> None:
         try:
@@ -129,6 +132,6 @@ class HisScreen(DeskModal):
 
     def action_drop(self) -> None:
         views = self.desk.controller.his.pending()
-        waiting = [v for v in views if v.state.value in ("refused", "retrying")]
+        waiting = [v for v in views if v.state in (PendingState.REFUSED, PendingState.RETRYING)]
         if waiting:
             self._do(self.desk.controller.his_drop, waiting[0].control_id)
