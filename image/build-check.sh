@@ -56,7 +56,8 @@ fi
 mkdir -p "${CACHE}" "${APT_CACHE}/archives/partial" "${APT_CACHE}/lists/partial"
 
 # -- the root filesystem --------------------------------------------------------------------------------
-if [ -z "${WORKDIR}" ]; then WORKDIR="$(mktemp -d /var/tmp/kiosk-build-check.XXXXXX)"; fi
+OWN_WORKDIR=0
+if [ -z "${WORKDIR}" ]; then WORKDIR="$(mktemp -d /var/tmp/kiosk-build-check.XXXXXX)"; OWN_WORKDIR=1; fi
 mkdir -p "${WORKDIR}"
 ROOTFS_DIR="${WORKDIR}/rootfs"
 MOUNTS=()
@@ -67,6 +68,10 @@ cleanup() {
 		echo "build-check: mounts left under ${ROOTFS_DIR}: not deleting it" >&2; return
 	fi
 	if [ "${KEEP}" = 0 ] && [ -d "${ROOTFS_DIR}" ]; then rm -rf --one-file-system "${ROOTFS_DIR}"; fi
+	# A folder it made itself goes too, unless a report was written there
+	if [ "${KEEP}" = 0 ] && [ "${OWN_WORKDIR}" = 1 ]; then
+		rm -rf "${WORKDIR}/tarball"; rm -f "${WORKDIR}/debootstrap.log"; rmdir "${WORKDIR}" 2>/dev/null || true
+	fi
 }
 trap cleanup EXIT
 bind() { mkdir -p "$2"; mount --bind "$1" "$2"; MOUNTS+=("$2"); }
