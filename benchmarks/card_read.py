@@ -85,7 +85,7 @@ def _insertions(make_card, reader: str, slot: int, repeat: int) -> Iterator[tupl
     is then removed and seen gone before the next insertion."""
     from drivers.manager import ManagerEventKind, ReaderManager
     from drivers.pcsc.backend import PcscBackend
-    from drivers.sim.vpcd import REINSERT_GAP, VPCD_BASE_PORT, VpcdCard
+    from drivers.sim.readers.vpcd import REINSERT_GAP, VPCD_BASE_PORT, VpcdCard
 
     inserted = threading.Event()
     manager = ReaderManager([], backends=[PcscBackend()])
@@ -110,7 +110,7 @@ def _insertions(make_card, reader: str, slot: int, repeat: int) -> Iterator[tupl
 
 def read_times(repeat: int) -> tuple[list[float], list[float], list[int]]:
     from drivers.cards.vitale import read_vitale
-    from drivers.sim import cards
+    from drivers.sim.virtual_cards import catalogue as cards
 
     seen: list[float] = []
     total: list[float] = []
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"{'event -> parsed data (read)':<40} {as_ms(read)}")
     print(f"{'insertion -> parsed data':<40} {as_ms(total)}")
     print(f"APDUs per read: {sorted(set(apdus))} (4 commands + T=0 GET RESPONSE / resend)")
-    from drivers.sim import cards
+    from drivers.sim.virtual_cards import catalogue as cards
 
     print(
         f"\nCPx staff cards through pcscd + vpcd, {args.repeat} insertions each (APDUs as sent, GET RESPONSE included)"

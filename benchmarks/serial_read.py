@@ -37,8 +37,8 @@ def read_times(repeat: int, line_rate: int | None) -> tuple[list[float], list[fl
     from drivers.cards.vitale import read_vitale
     from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager
     from drivers.serial import SerialBackend, SerialReaderSpec
-    from drivers.sim.cards import demo_vitale_family
-    from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.readers.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
 
     seen: list[float] = []
     total: list[float] = []
@@ -83,8 +83,8 @@ def read_times(repeat: int, line_rate: int | None) -> tuple[list[float], list[fl
 
 
 def idle_cost(seconds: float) -> tuple[float, int]:
-    from drivers.sim.cards import demo_vitale_family
-    from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.readers.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
 
     with tempfile.TemporaryDirectory() as tmp:
         pair = PtyPair(f"{tmp}/reader", f"{tmp}/host").start()

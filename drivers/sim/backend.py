@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from drivers.base import BackendId, CardChannel, EventKind, ReaderBackend, ReaderEvent, ReaderInfo
 from drivers.errors import CardSwappedError, ReaderError
-from drivers.sim.vcard import VirtualCard
+from drivers.sim.virtual_cards.vcard import VirtualCard
 
 __all__ = ["SimBackend"]
 

@@ -156,7 +156,7 @@ class DemoHands:
     CPE, the CPE "carte de service", the CPS4), the next Vitale card, take it out."""
 
     def __init__(self, world: DemoWorld) -> None:
-        from drivers.sim import cards
+        from drivers.sim.virtual_cards import catalogue as cards
 
         self.world = world
         self.cards = cards

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.desk import DeskStateError, DeskView, IdDocument, ReferenceTraits
 from kiosk.desk.events import DeskEvent, EventKind
 from kiosk.service.audit import audit_dir, verify_journal

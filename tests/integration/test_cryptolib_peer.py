@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sim import cards
-from drivers.sim.cpx_card import VirtualCpx
 from drivers.sim.pki import holder_certificate
-from drivers.sim.vpcd import VpcdCard
+from drivers.sim.readers.vpcd import VpcdCard
+from drivers.sim.virtual_cards import catalogue as cards
+from drivers.sim.virtual_cards.cpx_card import VirtualCpx
 from tests.integration.pcsc_support import wait_empty
 
 pytestmark = [pytest.mark.pcscd, pytest.mark.slow]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.sim.identities import IDENTITIES
 
 

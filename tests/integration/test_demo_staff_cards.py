@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.desk import StaffPhase
 from kiosk.service.demo import STAFF_READER, DemoHands, DemoWorld
 

@@ -15,7 +15,7 @@ import time
 import pytest
 from textual.widgets import DataTable
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.desk import PatientPhase, StaffPhase, Step
 from kiosk.desk.events import Reason
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld

@@ -10,8 +10,8 @@ import socket
 import pytest
 from lxml import etree
 
-from drivers.sim import cards
-from drivers.sim.vitale_card import VirtualVitale, VitalePerson
+from drivers.sim.virtual_cards import catalogue as cards
+from drivers.sim.virtual_cards.vitale_card import VirtualVitale, VitalePerson
 from kiosk.service.api import ApiServer
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.desk.events import EventKind, Reason
 from kiosk.service.audit import audit_dir, read_entries
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld

@@ -168,8 +168,8 @@ def test_traits_against_configured_simulators(run_kiosk, sims, tmp_path: Path) -
 
 @pytest.mark.pcscd
 def test_vitale_card_through_pcscd(run_kiosk, pcscd, sims, tmp_path: Path) -> None:
-    from drivers.sim.cards import demo_vitale_child
-    from drivers.sim.vpcd import VpcdCard
+    from drivers.sim.readers.vpcd import VpcdCard
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_child
 
     config = tmp_path / "kiosk.toml"
     config.write_text(

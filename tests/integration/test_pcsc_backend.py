@@ -59,8 +59,8 @@ def backend(pcscd):
 
 
 def test_readers_then_insert_and_remove_events(backend) -> None:
-    from drivers.sim.cards import demo_vitale_family
-    from drivers.sim.vpcd import VpcdCard
+    from drivers.sim.readers.vpcd import VpcdCard
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
 
     b, events = backend
     events.wait(EventKind.READER_ADDED, R0)
@@ -103,8 +103,8 @@ def test_hotplug_new_readers_appear(backend, pcscd) -> None:
 
 
 def test_pcscd_crash_is_survived(backend, pcscd) -> None:
-    from drivers.sim.cards import test_cps
-    from drivers.sim.vpcd import VpcdCard
+    from drivers.sim.readers.vpcd import VpcdCard
+    from drivers.sim.virtual_cards.catalogue import test_cps
 
     _, events = backend
     events.wait(EventKind.READER_ADDED, R1)
@@ -122,8 +122,8 @@ def test_pcscd_crash_is_survived(backend, pcscd) -> None:
 
 
 def test_pcscd_clean_restart_with_card_present(backend, pcscd) -> None:
-    from drivers.sim.cards import demo_cpe
-    from drivers.sim.vpcd import VpcdCard
+    from drivers.sim.readers.vpcd import VpcdCard
+    from drivers.sim.virtual_cards.catalogue import demo_cpe
 
     _, events = backend
     card = VpcdCard(demo_cpe(), port=35963)

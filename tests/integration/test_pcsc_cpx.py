@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.manager import ReaderManager
-from drivers.sim import cards
-from drivers.sim.vpcd import VpcdCard
+from drivers.sim.readers.vpcd import VpcdCard
+from drivers.sim.virtual_cards import catalogue as cards
 from tests.integration.pcsc_support import wait_empty
 
 pytestmark = pytest.mark.pcscd

@@ -9,8 +9,8 @@ import pytest
 
 from drivers.errors import CardSwappedError, DriverError, ReaderError
 from drivers.manager import ManagerEventKind, ReaderManager
-from drivers.sim import cards
-from drivers.sim.vpcd import VpcdCard
+from drivers.sim.readers.vpcd import VpcdCard
+from drivers.sim.virtual_cards import catalogue as cards
 from tests.integration.pcsc_support import wait_empty
 from tests.support.patience import PATIENCE_S
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.config.schema import PrinterConfig
 from kiosk.printing import PrinterError, PrintFailure, link_job, print_job
 from kiosk.service.audit import audit_dir, read_entries

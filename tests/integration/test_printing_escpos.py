@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.config.schema import PrinterConfig
 from kiosk.printing import PrinterError, PrintFailure, PrintJob, link_job, print_job
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.config.schema_metrics import MetricsConfig
 from kiosk.metrics.desk import KioskMetrics
 from kiosk.metrics.exposition import MetricsServer, serve_metrics
@@ -251,7 +251,7 @@ def test_the_headless_service_on_pcscd_is_scraped(stack: dict[str, Any], pcscd: 
     import signal
     import sys
 
-    from drivers.sim.vpcd import VpcdCard
+    from drivers.sim.readers.vpcd import VpcdCard
 
     api, port = stack["api"], stack["ports"]["headless"]
     config = tmp_path / "kiosk.toml"

@@ -17,7 +17,7 @@ from drivers.base import EventKind
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.serial import SerialBackend, SerialReaderSpec
 from drivers.serial.link import LinkTimeouts
-from drivers.sim.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
+from drivers.sim.readers.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
 from tests.support.patience import PATIENCE_S
 
 pytestmark = pytest.mark.skipif(not shutil.which("socat"), reason="socat is not installed (Debian package socat)")
@@ -76,7 +76,7 @@ def backend(line, sim):
 
 
 def vitale():
-    from drivers.sim.cards import demo_vitale_family
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
 
     return demo_vitale_family()
 
@@ -116,7 +116,7 @@ def test_card_movements_arrive_without_any_polling(backend, sim) -> None:
 
 def test_cpx_reader_works_unchanged(backend, sim) -> None:
     from drivers.cards.cpx import read_cpx
-    from drivers.sim.cards import demo_cpe
+    from drivers.sim.virtual_cards.catalogue import demo_cpe
 
     b, events = backend
     sim.insert(demo_cpe())
@@ -129,7 +129,7 @@ def test_cpx_reader_works_unchanged(backend, sim) -> None:
 def test_swapped_card_is_refused_by_channel_and_manager(line, sim) -> None:
     from drivers.cards.vitale import read_vitale
     from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager
-    from drivers.sim.cards import demo_vitale_single
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_single
 
     seen = Events()
     serial = SerialBackend([SerialReaderSpec(port=line.host, timeouts=FAST)])
@@ -370,7 +370,7 @@ def test_configured_serial_readers_through_the_manager(tmp_path) -> None:
     from drivers.cards.cpx import read_cpx
     from drivers.cards.vitale import read_vitale
     from drivers.manager import ReaderManager
-    from drivers.sim.cards import demo_cpe
+    from drivers.sim.virtual_cards.catalogue import demo_cpe
     from kiosk.config import parse_config
 
     one = PtyPair(str(tmp_path / "r1"), str(tmp_path / "h1")).start()

@@ -11,8 +11,8 @@ from drivers.base import EventKind
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.serial import SerialBackend, SerialReaderSpec
 from drivers.serial.link import LinkTimeouts
-from drivers.sim.gemcore_reader import SimulatedGemCoreReader
-from drivers.sim.serial_reader import LineNoise, PtyPair
+from drivers.sim.readers.gemcore_reader import SimulatedGemCoreReader
+from drivers.sim.readers.serial_reader import LineNoise, PtyPair
 from tests.integration.test_serial_backend import Events
 from tests.support.patience import PATIENCE_S
 
@@ -22,7 +22,7 @@ FAST = LinkTimeouts(echo_s=0.3, answer_s=0.5, ceiling_s=5.0, retries=3)
 
 
 def vitale():
-    from drivers.sim.cards import demo_vitale_family
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
 
     return demo_vitale_family()
 
@@ -44,7 +44,7 @@ def start(port: str):
 def test_gemcore_reads_vitale_and_cpx_and_sees_cards_move(line) -> None:
     from drivers.cards.cpx import read_cpx
     from drivers.cards.vitale import read_vitale
-    from drivers.sim.cards import demo_cpe
+    from drivers.sim.virtual_cards.catalogue import demo_cpe
 
     sim = SimulatedGemCoreReader(line.reader).start()
     b, events = start(line.host)

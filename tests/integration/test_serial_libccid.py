@@ -25,8 +25,8 @@ TWIN = "GemPC Twin serial 00 00"
 
 @pytest.fixture
 def twin(pcscd, tmp_path, monkeypatch):
-    from drivers.sim.cards import demo_vitale_family
-    from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.readers.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
     from tests.support.pcscd import TWIN_LIB, twin_entry, vpcd_entry
 
     if not os.path.exists(TWIN_LIB):
@@ -43,7 +43,7 @@ def twin(pcscd, tmp_path, monkeypatch):
 def test_libccidtwin_reads_a_virtual_vitale_through_the_simulator(twin) -> None:
     from drivers.cards.vitale import read_vitale
     from drivers.pcsc.backend import PcscBackend
-    from drivers.sim.cards import demo_cpe
+    from drivers.sim.virtual_cards.catalogue import demo_cpe
 
     pcscd, sim = twin
     events: queue.Queue = queue.Queue()

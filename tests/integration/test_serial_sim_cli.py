@@ -110,8 +110,8 @@ def test_cli_simulates_a_gemcore_reader(tmp_path) -> None:
 
 def test_kiosk_readers_and_read_on_a_configured_serial_reader(tmp_path, run_kiosk) -> None:
     """The technician's path end to end: `[[readers]] backend = "serial"`, `kiosk readers`, `kiosk read`."""
-    from drivers.sim.cards import demo_vitale_family
-    from drivers.sim.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.readers.serial_reader import PtyPair, SimulatedSerialReader
+    from drivers.sim.virtual_cards.catalogue import demo_vitale_family
 
     pair = PtyPair(str(tmp_path / "reader"), str(tmp_path / "host")).start()
     sim = SimulatedSerialReader(pair.reader, card=demo_vitale_family()).start()

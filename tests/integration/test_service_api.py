@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.service.api import ApiServer
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 

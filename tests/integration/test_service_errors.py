@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.desk import ReferenceTraits, Step
 from kiosk.desk.events import Reason
 from kiosk.service.audit import audit_dir, read_entries, verify_journal

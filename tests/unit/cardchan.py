@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drivers.base import CardChannel
-from drivers.sim.vcard import VirtualCard
+from drivers.sim.virtual_cards.vcard import VirtualCard
 
 
 class CardOnChannel(CardChannel):

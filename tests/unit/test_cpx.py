@@ -24,10 +24,10 @@ from drivers.cards.cpx import (
     verify_pin,
 )
 from drivers.errors import CardDataError
-from drivers.sim import cards
-from drivers.sim.cpx_card import CPS4_ATRS, VirtualCpx
 from drivers.sim.pki import Holder
 from drivers.sim.pki import test_ca as card_ca
+from drivers.sim.virtual_cards import catalogue as cards
+from drivers.sim.virtual_cards.cpx_card import CPS4_ATRS, VirtualCpx
 from tests.unit.cardchan import CardOnChannel
 
 PUBLIC_SN_ICC = bytes.fromhex("5A0A80250000019921384 50F".replace(" ", ""))  # OpenSC issue #2275, a real CPS3

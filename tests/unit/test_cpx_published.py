@@ -9,8 +9,8 @@ from collections.abc import Container
 import pytest
 
 from drivers.cards.cpx import Chip, pin_state, read_serial
-from drivers.sim.cpx_card import CPS3_ATR, VirtualCps4, VirtualCpx
 from drivers.sim.pki import Holder
+from drivers.sim.virtual_cards.cpx_card import CPS3_ATR, VirtualCps4, VirtualCpx
 from tests.support.published_apdus import CPS3_OPENSC_2275, CPX_OPENSC_2223, RecordedCard, Trace
 from tests.unit.cardchan import CardOnChannel
 

@@ -11,8 +11,8 @@ from drivers.atr import CardFamily
 from drivers.cards.vitale import read_vitale
 from drivers.errors import CardSwappedError, ReaderError
 from drivers.manager import LogicalReaderSpec, ManagerEventKind, ReaderManager
-from drivers.sim import cards
 from drivers.sim.backend import SimBackend
+from drivers.sim.virtual_cards import catalogue as cards
 from tests.support.patience import PATIENCE_S
 
 S0, S1 = "Lecteur simulé 0", "Lecteur simulé 1"

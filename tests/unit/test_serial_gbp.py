@@ -76,7 +76,7 @@ def test_roundtrip(payloads):
 def test_simulated_gemcore_answers_any_command(data, with_card, powered):
     import serial
 
-    from drivers.sim.gemcore_reader import SimulatedGemCoreReader
+    from drivers.sim.readers.gemcore_reader import SimulatedGemCoreReader
 
     class Card:
         atr = b"\x3b\x00"

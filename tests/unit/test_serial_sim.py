@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.serial import ccid
-from drivers.sim.serial_reader import SimulatedSerialReader
+from drivers.sim.readers.serial_reader import SimulatedSerialReader
 
 
 class TinyCard:

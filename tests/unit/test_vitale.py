@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from drivers.cards.vitale import parse_vitale, read_vitale
 from drivers.errors import CardDataError
-from drivers.sim import cards
-from drivers.sim.cards import nir_with_key
-from drivers.sim.vitale_card import VirtualVitale, VitalePerson
+from drivers.sim.virtual_cards import catalogue as cards
+from drivers.sim.virtual_cards.catalogue import nir_with_key
+from drivers.sim.virtual_cards.vitale_card import VirtualVitale, VitalePerson
 from tests.unit.cardchan import CardOnChannel
 
 
@@ -85,7 +85,7 @@ def test_malformed_answers_give_clear_errors(step: int, answer: str, message: st
 
 
 def test_bad_nir_and_date() -> None:
-    from drivers.sim.vitale_card import tlv
+    from drivers.sim.virtual_cards.vitale_card import tlv
 
     def ident(date: bytes) -> bytes:
         return tlv(0x65, tlv(0x80, b"A") + tlv(0x81, b"B") + tlv(0x82, date))
@@ -125,13 +125,13 @@ def test_fuzzed_responses_only_raise_card_data_error(step: int, junk: bytes, kee
 
 
 def _ident(*fields: tuple[int, bytes]) -> bytes:
-    from drivers.sim.vitale_card import tlv
+    from drivers.sim.virtual_cards.vitale_card import tlv
 
     return tlv(0x65, b"".join(tlv(t, v) for t, v in ((0x80, b"DUPONT"), (0x81, b"ANNE"), (0x82, b"19800101"), *fields)))
 
 
 def _rights(nir: bytes = b"", card: bytes = b"") -> bytes:
-    from drivers.sim.vitale_card import tlv
+    from drivers.sim.virtual_cards.vitale_card import tlv
 
     return tlv(0x65, (tlv(0x93, nir) if nir else b"") + tlv(0x90, b"FRA")) + card
 
@@ -153,7 +153,7 @@ def test_doubtful_assumed_field_is_left_empty_and_flagged(tag: int, value: bytes
 
 
 def test_doubtful_card_template_never_loses_the_card() -> None:
-    from drivers.sim.vitale_card import tlv
+    from drivers.sim.virtual_cards.vitale_card import tlv
 
     bad_field = tlv(0x66, tlv(0x80, b"20240101") + tlv(0x83, b"\x07\x07") + tlv(0x87, b"NOTANIR"))
     data = parse_vitale(_ident((0x84, b"00")), _rights(NIR_OD, bad_field))

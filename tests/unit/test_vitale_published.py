@@ -14,7 +14,7 @@ import pytest
 from drivers.apdu import exchange
 from drivers.cards import tlv
 from drivers.cards import vitale_layout as L
-from drivers.sim import cards
+from drivers.sim.virtual_cards import catalogue as cards
 from tests.unit.cardchan import CardOnChannel
 
 

@@ -62,13 +62,13 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def _profiles() -> dict[str, list[str]]:
-    from drivers.sim.cards import CPX_PROFILES, VITALE_PROFILES
+    from drivers.sim.virtual_cards.catalogue import CPX_PROFILES, VITALE_PROFILES
 
     return {"vitale": list(VITALE_PROFILES), **{k: list(v) for k, v in CPX_PROFILES.items()}}
 
 
 def _make(kind: str, profile: str | None) -> Any:
-    from drivers.sim.cards import make_card
+    from drivers.sim.virtual_cards.catalogue import make_card
     from kiosk.errors import ConfigError
 
     try:
@@ -78,7 +78,7 @@ def _make(kind: str, profile: str | None) -> Any:
 
 
 def cmd_card(ctx: CliContext) -> int:
-    from drivers.sim.vpcd import VPCD_BASE_PORT, VpcdCard
+    from drivers.sim.readers.vpcd import VPCD_BASE_PORT, VpcdCard
     from kiosk.errors import ConfigError, ReaderError
 
     args = ctx.args

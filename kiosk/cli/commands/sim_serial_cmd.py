@@ -1,8 +1,8 @@
 """`kiosk sim serial-reader`: a simulated serial reader on a pty or pyserial URL: serial CCID (GemPC Twin
 family), or GemCore over GBP with `--protocol gbp`.
 
-It serves the product's virtual cards (`drivers.sim.cards`) as the PC/SC simulator does, for the kiosk's
-serial backend or for pcscd's libccidtwin. Card movements are typed on standard input while it runs:
+It serves the product's virtual cards (`drivers.sim.virtual_cards.catalogue`) as the PC/SC simulator does, for the
+kiosk's serial backend or for pcscd's libccidtwin. Card movements are typed on standard input while it runs:
 `insert [KIND[:PROFILE]]`, `remove`, `quit`. The line coming and going (socat restarted, adapter replugged)
 is waited for, not fatal.
 """
@@ -71,7 +71,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def _card(spec: str | None) -> Any:
-    from drivers.sim.cards import make_card
+    from drivers.sim.virtual_cards.catalogue import make_card
     from kiosk.errors import ConfigError
 
     if not spec:
@@ -87,8 +87,8 @@ def cmd_serial_reader(ctx: CliContext) -> int:
     from drivers.errors import ReaderError
     from drivers.serial.models import model
     from drivers.serial.port import wait_for_device
-    from drivers.sim.gemcore_reader import SimulatedGemCoreReader
-    from drivers.sim.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
+    from drivers.sim.readers.gemcore_reader import SimulatedGemCoreReader
+    from drivers.sim.readers.serial_reader import LineNoise, PtyPair, SimulatedSerialReader
     from kiosk.errors import ConfigError
 
     args = ctx.args

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from drivers.sim.vcard import VirtualCard
+from drivers.sim.virtual_cards.vcard import VirtualCard
 
 __all__ = ["VPCD_BASE_PORT", "VpcdCard"]
 

@@ -3,7 +3,8 @@ show (`drivers.cards.cpx_layout` names the source of each fact), so that a reade
 would fail on a real card fails on these too.
 
 - EF.SN.ICC: `5A 0A 80 25 00 00 01 <serial, 8 digits> <Luhn digit> F` (OpenSC issue #2275).
-- FCPs with the real chip's tags (`drivers.sim.iso`), PKCS#15: EF.DIR, EF.ATR, ODF, TokenInfo, CDF, PrKDF, AODF.
+- FCPs with the real chip's tags (`drivers.sim.virtual_cards.iso`), PKCS#15: EF.DIR, EF.ATR, ODF, TokenInfo, CDF,
+  PrKDF, AODF.
 - PIN: 3 tries, blocked at 0, its reference in the AODF; CPS3 contact reports a usage counter (`9D`) when given.
 - CPS4: the ChipDoc applet on logical channel 1 (CLA 01); `68 81` until it is selected; T=1 or T=0 by ATR.
 """
@@ -13,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.cards import cpx_layout as L
-from drivers.sim.iso import Df, Ef, IsoCard, sw
 from drivers.sim.pki import Holder, holder_certificate
-from drivers.sim.vitale_card import tlv
+from drivers.sim.virtual_cards.iso import Df, Ef, IsoCard, sw
+from drivers.sim.virtual_cards.vitale_card import tlv
 
 __all__ = ["CPS3_ATR", "CPS3_CL_ATR", "CPS4_ATRS", "VirtualCps4", "VirtualCpx"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from drivers.sim.cpx_card import VirtualCps4, VirtualCpx
-from drivers.sim.iso import IsoCard
 from drivers.sim.pki import Holder
-from drivers.sim.vitale_card import VirtualVitale, VitalePerson
+from drivers.sim.virtual_cards.cpx_card import VirtualCps4, VirtualCpx
+from drivers.sim.virtual_cards.iso import IsoCard
+from drivers.sim.virtual_cards.vitale_card import VirtualVitale, VitalePerson
 
 __all__ = [
     "CPX_PROFILES",

@@ -28,9 +28,9 @@ from drivers.serial.gbp import (
     r_block,
     s_block,
 )
-from drivers.sim.serial_line import LineSimulator
-from drivers.sim.serial_reader import LineNoise
-from drivers.sim.vcard import VirtualCard
+from drivers.sim.readers.serial_line import LineSimulator
+from drivers.sim.readers.serial_reader import LineNoise
+from drivers.sim.virtual_cards.vcard import VirtualCard
 
 __all__ = ["GEMCORE_VERSION", "SimulatedGemCoreReader"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.cards import vitale_layout as L
-from drivers.sim.iso import Df, Ef, IsoCard
+from drivers.sim.virtual_cards.iso import Df, Ef, IsoCard
 
 __all__ = ["VITALE2_ATR", "VirtualVitale", "VitalePerson"]
 

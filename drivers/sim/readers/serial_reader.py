@@ -40,8 +40,8 @@ from drivers.serial.frame import (
     Nak,
     lrc,
 )
-from drivers.sim.serial_line import LineSimulator
-from drivers.sim.vcard import VirtualCard
+from drivers.sim.readers.serial_line import LineSimulator
+from drivers.sim.virtual_cards.vcard import VirtualCard
 
 __all__ = ["DEFAULT_FIRMWARE", "LineNoise", "PtyPair", "SimulatedSerialReader"]
 
