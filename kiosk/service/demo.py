@@ -50,6 +50,9 @@ class DemoWorld:
     browser_flags: tuple[str, ...] = ("--no-first-run", "--disable-sync",
                                       "--disable-background-networking", "--disable-component-update")
     workdir: Path = field(default_factory=_private_dir)
+    # (staff, patient) PC/SC reader names: the desk reads through pcscd there instead of the simulated readers
+    # (tests on vsmartcard's vpcd); `backend` then stays unused.
+    pcsc_readers: tuple[str, str] | None = None
     backend: SimBackend = field(init=False)
     runtime: DeskRuntime = field(init=False)
     config: Config = field(init=False)
@@ -78,7 +81,8 @@ class DemoWorld:
             self.backend = SimBackend((STAFF_READER, VITALE_READER))
             self.runtime = DeskRuntime(
                 self.config,
-                lambda c: LivePorts(c, backends=[self.backend], skip_checks=DEMO_SKIPPED_CHECKS, metrics=self.metrics),
+                lambda c: LivePorts(c, backends=None if self.pcsc_readers else [self.backend],
+                                    skip_checks=DEMO_SKIPPED_CHECKS, metrics=self.metrics),
             )
             self.runtime.start()
             stack.callback(self.runtime.stop)
@@ -106,6 +110,8 @@ class DemoWorld:
     def _config(self, params: Any) -> Config:
         state = self.workdir / "state"
         state.mkdir(mode=0o700)
+        backend, (staff, patient) = ("pcsc", self.pcsc_readers) if self.pcsc_readers else \
+            ("sim", (STAFF_READER, VITALE_READER))
         text = f"""
 environment = "demo"
 state_dir = "{state}"
@@ -116,14 +122,14 @@ name = "Accueil (démonstration)"
 [[readers]]
 name = "cpx"
 role = "staff"
-backend = "sim"
-match = "{STAFF_READER}"
+backend = "{backend}"
+match = "{staff}"
 
 [[readers]]
 name = "vitale"
 role = "patient"
-backend = "sim"
-match = "{VITALE_READER}"
+backend = "{backend}"
+match = "{patient}"
 
 [printer]
 kind = "file"
