@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Anchor", "Anchors", "JournalAnchor", "SyslogAnchor", "check_anchors", "read_anchors"]
+__all__ = ["Anchor", "Anchors", "JournalAnchor", "SyslogAnchor", "anchor_scope", "check_anchors", "read_anchors"]
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 IDENTIFIER = "kiosk-audit"
@@ -37,6 +37,26 @@ class Anchor:
     hash: str
     day: str
     kind: str = "head"  # "head": an entry written; "start": retention moved the chain's start (anchor.json)
+    directory: str = ""  # the audit directory whose chain this is ("": written before the field existed)
+
+
+def anchor_scope(directory: Path) -> str:
+    """Which chain an anchor belongs to: its audit directory, absolute and without symbolic links."""
+    return str(Path(directory).resolve())
+
+
+def _native_field(name: str, value: str) -> bytes:
+    """One field of journald's native protocol: `NAME=value\\n`, or, for a value with a newline, the binary-safe
+    form `NAME\\n`, its length as 64-bit little-endian, the bytes, `\\n` (systemd's sd_journal_sendv())."""
+    data = value.encode()
+    if b"\n" not in data:
+        return name.encode() + b"=" + data + b"\n"
+    return name.encode() + b"\n" + len(data).to_bytes(8, "little") + data + b"\n"
+
+
+def _sd(value: str) -> str:
+    """An RFC 5424 SD-PARAM value: `"`, `\\` and `]` escaped with a backslash."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
 
 class JournalAnchor:
@@ -45,11 +65,12 @@ class JournalAnchor:
         self.unavailable_since: datetime | None = None
         self._sock: socket.socket | None = None
 
-    def send(self, seq: int, day: str, digest: str, kind: str = "head") -> bool:
+    def send(self, seq: int, day: str, digest: str, kind: str = "head", directory: str = "") -> bool:
         fields = {"MESSAGE": f"journal d'audit : {'entrée' if kind == 'head' else 'début de chaîne'} {seq}",
                   "SYSLOG_IDENTIFIER": IDENTIFIER, "PRIORITY": "6", "KIOSK_AUDIT_KIND": kind,
-                  "KIOSK_AUDIT_SEQ": str(seq), "KIOSK_AUDIT_DAY": day, "KIOSK_AUDIT_HASH": digest}
-        data = "".join(f"{k}={v}\n" for k, v in fields.items()).encode()
+                  "KIOSK_AUDIT_SEQ": str(seq), "KIOSK_AUDIT_DAY": day, "KIOSK_AUDIT_HASH": digest,
+                  "KIOSK_AUDIT_DIR": directory}
+        data = b"".join(_native_field(k, v) for k, v in fields.items())
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
@@ -76,12 +97,13 @@ class SyslogAnchor:
         self.unavailable_since: datetime | None = None
         self._conn: Any = None
 
-    def send(self, seq: int, day: str, digest: str, kind: str = "head") -> bool:
+    def send(self, seq: int, day: str, digest: str, kind: str = "head", directory: str = "") -> bool:
         import ssl
 
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         message = (f"<110>1 {stamp} {socket.gethostname() or '-'} {IDENTIFIER} {os.getpid()} {kind} "
-                   f'[kiosk-audit@32473 seq="{seq}" day="{day}" hash="{digest}" kind="{kind}"] '
+                   f'[kiosk-audit@32473 seq="{seq}" day="{day}" hash="{digest}" kind="{kind}" '
+                   f'dir="{_sd(directory)}"] '
                    f"journal d'audit : entrée {seq}").encode()
         frame = str(len(message)).encode() + b" " + message
         for _attempt in (1, 2):  # a connection the collector closed meanwhile: once more on a new one
@@ -118,8 +140,8 @@ class Anchors:
     def unavailable_since(self) -> datetime | None:
         return min((t.unavailable_since for t in self.targets if t.unavailable_since), default=None)
 
-    def send(self, seq: int, day: str, digest: str, kind: str = "head") -> bool:
-        sent = [t.send(seq, day, digest, kind) for t in self.targets]  # every target, even after a failure
+    def send(self, seq: int, day: str, digest: str, kind: str = "head", directory: str = "") -> bool:
+        sent = [t.send(seq, day, digest, kind, directory) for t in self.targets]  # every target, even after a failure
         return all(sent)
 
 
@@ -145,7 +167,8 @@ def read_anchors(source: str | None = None) -> list[Anchor]:
         try:
             record: Any = json.loads(line)
             anchors.append(Anchor(int(record["KIOSK_AUDIT_SEQ"]), str(record["KIOSK_AUDIT_HASH"]),
-                                  str(record.get("KIOSK_AUDIT_DAY", "")), str(record.get("KIOSK_AUDIT_KIND", "head"))))
+                                  str(record.get("KIOSK_AUDIT_DAY", "")), str(record.get("KIOSK_AUDIT_KIND", "head")),
+                                  str(record.get("KIOSK_AUDIT_DIR", ""))))
         except (ValueError, KeyError, TypeError):
             continue
     return anchors

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.atomicfile import atomic_write
 from kiosk.ins import InsMatricule
-from kiosk.service.anchor import Anchor, Anchors, JournalAnchor, check_anchors
+from kiosk.service.anchor import Anchor, Anchors, JournalAnchor, anchor_scope, check_anchors
 
 if TYPE_CHECKING:
     from kiosk.config import Config
@@ -71,6 +71,7 @@ class AuditJournal:
     ) -> None:
         self.directory = Path(directory)
         self.anchor = anchor  # each new head also goes to the system journal (kiosk/service/anchor.py)
+        self._scope = anchor_scope(self.directory)  # names this chain among the anchors of the system journal
         self.retention_days = retention_days
         self._lock = threading.Lock()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -127,7 +128,7 @@ class AuditJournal:
                 self.directory / "head.json", json.dumps({"seq": self._seq, "hash": self._prev}).encode(), 0o640
             )
             if self.anchor is not None:
-                self.anchor.send(self._seq, f"{moment:%Y-%m-%d}", self._prev)
+                self.anchor.send(self._seq, f"{moment:%Y-%m-%d}", self._prev, directory=self._scope)
             return entry
 
     def writable(self, now: datetime | None = None) -> bool:
@@ -167,7 +168,8 @@ class AuditJournal:
                 anchor = {"seq": self._seq, "hash": self._prev}
             atomic_write(self.directory / "anchor.json", json.dumps(anchor).encode(), 0o640)
             if self.anchor is not None:
-                self.anchor.send(int(anchor["seq"]), "", str(anchor["hash"]), kind="start")
+                self.anchor.send(int(anchor["seq"]), "", str(anchor["hash"]), kind="start",
+                                 directory=self._scope)
             for f in old:
                 f.unlink()
                 removed.append(f.name)
@@ -312,5 +314,8 @@ def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
 def verify_anchors(directory: Path, anchors: list[Anchor]) -> tuple[list[AuditProblem], str]:
     """The chain against the system journal's anchors: (tampering findings, "ancrage indisponible" note)."""
     start = _valid_head(_read_json(Path(directory) / "anchor.json")) or (0, GENESIS)
-    findings, note = check_anchors(list(read_entries(directory)), anchors, start)
+    # The system journal outlives state directories (a demo, a reinstalled kiosk): this chain's anchors only.
+    scope = anchor_scope(Path(directory))
+    ours = [a for a in anchors if a.directory in ("", scope)]
+    findings, note = check_anchors(list(read_entries(directory)), ours, start)
     return [AuditProblem("ancrage", 0, f) for f in findings], note

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.service.anchor import JournalAnchor, read_anchors
+from kiosk.service.anchor import Anchor, JournalAnchor, read_anchors
 from kiosk.service.audit import AuditJournal, chain_digest, verify_anchors
 from tests.support import journald as real
 
@@ -318,3 +318,27 @@ def test_a_vacuumed_journal_says_anchors_unavailable_not_tampering(journald, tmp
     last.write_text(json.dumps(dict(entry, outcome="CR 01"), sort_keys=True) + "\n")
     code, out = _verify_inside(journald, tmp_path)
     assert code == 1, out
+
+
+def test_another_journal_anchored_in_the_same_journald_is_not_tampering(journald, tmp_path) -> None:
+    """The system journal outlives state directories: `kiosk demo` on the kiosk, or a test journal, anchors its own
+    sequence 1, 2, ... there too. Verify compares the kiosk's chain with its own anchors only (the directory travels
+    with each anchor), so another chain's anchors are neither tampering nor hide it."""
+    kiosk, demo = tmp_path / "kiosk" / "audit", tmp_path / "demo" / "audit"
+    _write_inside(journald, demo, 5, 8)  # other days: other hashes for the same sequence numbers
+    _write_inside(journald, kiosk, 0, 3)
+    journald.wait_records(6, "SYSLOG_IDENTIFIER=kiosk-audit")
+    assert _verify_inside(journald, tmp_path / "kiosk")[0] == 0
+    max(kiosk.glob("audit-*.jsonl")).unlink()
+    (kiosk / "head.json").unlink()
+    code, out = _verify_inside(journald, tmp_path / "kiosk")
+    assert code == 1 and "troncature" in out, out
+
+
+def test_a_value_with_a_newline_uses_the_binary_safe_form(journald) -> None:
+    """journald's native protocol: a value holding a newline goes as NAME, its 64-bit length, the bytes (an
+    audit directory so named must not cut the anchor into bogus fields)."""
+    odd = "/var/lib/kiosk\nKIOSK_AUDIT_SEQ=999/audit"
+    assert JournalAnchor(str(journald.socket)).send(1, "2026-11-01", "ab" * 32, directory=odd)
+    journald.wait_records(1, "SYSLOG_IDENTIFIER=kiosk-audit")
+    assert read_anchors(str(journald.files)) == [Anchor(1, "ab" * 32, "2026-11-01", "head", odd)]
