@@ -38,6 +38,7 @@ class Anchor:
     day: str
     kind: str = "head"  # "head": an entry written; "start": retention moved the chain's start (anchor.json)
     directory: str = ""  # the audit directory whose chain this is ("": written before the field existed)
+    uid: int | None = None  # who sent it, as journald saw it (its trusted _UID field); None: not from journald
 
 
 def anchor_scope(directory: Path) -> str:
@@ -168,10 +169,14 @@ def read_anchors(source: str | None = None) -> list[Anchor]:
             record: Any = json.loads(line)
             anchors.append(Anchor(int(record["KIOSK_AUDIT_SEQ"]), str(record["KIOSK_AUDIT_HASH"]),
                                   str(record.get("KIOSK_AUDIT_DAY", "")), str(record.get("KIOSK_AUDIT_KIND", "head")),
-                                  str(record.get("KIOSK_AUDIT_DIR", ""))))
+                                  str(record.get("KIOSK_AUDIT_DIR", "")), _uid(record.get("_UID"))))
         except (ValueError, KeyError, TypeError):
             continue
     return anchors
+
+
+def _uid(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def check_anchors(

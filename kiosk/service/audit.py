@@ -314,8 +314,11 @@ def verify_journal(directory: Path) -> tuple[int, list[AuditProblem]]:
 def verify_anchors(directory: Path, anchors: list[Anchor]) -> tuple[list[AuditProblem], str]:
     """The chain against the system journal's anchors: (tampering findings, "ancrage indisponible" note)."""
     start = _valid_head(_read_json(Path(directory) / "anchor.json")) or (0, GENESIS)
-    # The system journal outlives state directories (a demo, a reinstalled kiosk): this chain's anchors only.
+    # The system journal outlives state directories (a demo, a reinstalled kiosk): this chain's anchors only,
+    # and only as sent by the journal's writer (the directory's owner) or root: any local user can send to
+    # journald, but not under another uid, so someone else's "anchors" cannot fake a tampering verdict.
     scope = anchor_scope(Path(directory))
-    ours = [a for a in anchors if a.directory in ("", scope)]
+    writers = {0, Path(directory).stat().st_uid} if Path(directory).exists() else {0}
+    ours = [a for a in anchors if a.directory in ("", scope) and (a.uid is None or a.uid in writers)]
     findings, note = check_anchors(list(read_entries(directory)), ours, start)
     return [AuditProblem("ancrage", 0, f) for f in findings], note

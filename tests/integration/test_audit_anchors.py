@@ -341,4 +341,27 @@ def test_a_value_with_a_newline_uses_the_binary_safe_form(journald) -> None:
     odd = "/var/lib/kiosk\nKIOSK_AUDIT_SEQ=999/audit"
     assert JournalAnchor(str(journald.socket)).send(1, "2026-11-01", "ab" * 32, directory=odd)
     journald.wait_records(1, "SYSLOG_IDENTIFIER=kiosk-audit")
-    assert read_anchors(str(journald.files)) == [Anchor(1, "ab" * 32, "2026-11-01", "head", odd)]
+    assert read_anchors(str(journald.files)) == [Anchor(1, "ab" * 32, "2026-11-01", "head", odd, os.geteuid())]
+
+
+# Another local user (nobody) sending "anchors" for the kiosk's chain: the system Python, outside /root.
+FORGER = """
+import socket, sys
+fields = {"SYSLOG_IDENTIFIER": "kiosk-audit", "KIOSK_AUDIT_KIND": "head", "KIOSK_AUDIT_SEQ": "2",
+          "KIOSK_AUDIT_DAY": "2026-11-02", "KIOSK_AUDIT_HASH": "00" * 32, "KIOSK_AUDIT_DIR": sys.argv[1]}
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto("".join(f"{k}={v}\\n" for k, v in fields.items()).encode(), "/run/systemd/journal/socket")
+"""
+
+
+def test_anchors_sent_by_another_user_are_ignored(journald, tmp_path) -> None:
+    """Any local user may send to journald, but journald stamps the sender's uid (_UID): verify keeps the anchors
+    of the journal's owner (and root) only, so a forged anchor cannot turn an intact journal into "falsifié"."""
+    audit = tmp_path / "audit"
+    _write_inside(journald, audit, 0, 3)
+    done = journald.run_inside(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3",
+                                "-c", FORGER, str(audit.resolve())], cwd="/")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(r) for r in journald.wait_records(4, "SYSLOG_IDENTIFIER=kiosk-audit")]
+    assert records[-1]["_UID"] == "65534" and records[-1]["KIOSK_AUDIT_HASH"] == "00" * 32
+    assert _verify_inside(journald, tmp_path) == (0, f"{audit} : 3 entrée(s) vérifiée(s)\n  chaîne intacte\n")
