@@ -83,7 +83,10 @@ def _journal(kind: str, directory: Path) -> StandInJournal | RealJournal:
     reason = real.unavailable_reason()
     if reason:
         pytest.skip(reason)
-    return RealJournal()
+    try:
+        return RealJournal()
+    except real.CannotStart as e:
+        pytest.skip(str(e))
 
 
 @pytest.fixture(params=["journald", "stand-in"])
@@ -99,7 +102,10 @@ def journald() -> Iterator[real.Journald]:
     if reason:
         pytest.skip(reason)
     daemon = real.Journald()
-    daemon.start()
+    try:
+        daemon.start()
+    except real.CannotStart as e:
+        pytest.skip(str(e))
     yield daemon
     daemon.stop()
 

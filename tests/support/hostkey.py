@@ -10,9 +10,11 @@ across a kiosk's reboots.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 START = r"""
@@ -30,7 +32,15 @@ def unavailable_reason() -> str | None:
         return "systemd-creds is not installed (./run test installs the systemd package when root)"
     if os.geteuid() != 0 or not shutil.which("unshare") or not Path("/var/lib/systemd").is_dir():
         return "a private host key needs root, util-linux's unshare and /var/lib/systemd (./run test as root)"
-    return None
+    return _namespace_problem()
+
+
+@functools.cache
+def _namespace_problem() -> str | None:
+    """The private host tried once: a container may refuse the bind or the overlay mount."""
+    with tempfile.TemporaryDirectory() as probe:
+        done = PrivateHost(Path(probe)).run(["true"])
+    return None if done.returncode == 0 else f"no private host key here (mount refused: {done.stderr.strip()[:200]})"
 
 
 class PrivateHost:

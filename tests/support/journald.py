@@ -35,6 +35,10 @@ exec "$3"
 """
 
 
+class CannotStart(RuntimeError):
+    """journald exited before creating its socket: the tests that need it skip, saying why."""
+
+
 def unavailable_reason() -> str | None:
     """Why a private journald cannot run here, or None."""
     if not JOURNALD.exists() or not shutil.which("journalctl"):
@@ -67,7 +71,9 @@ class Journald:
         wait_until(lambda: self.socket.exists() or self.process is None or self.process.poll() is not None,
                    message="journald did not create its socket")
         if not self.socket.exists():
-            raise RuntimeError(f"journald did not start:\n{self.log()}")
+            output = self.log()
+            self.stop()
+            raise CannotStart(f"systemd-journald did not start here (a container refusing its mounts?): {output}")
 
     def log(self) -> str:
         return (self.root / "journald.log").read_text(errors="replace")[-2000:]
