@@ -41,6 +41,13 @@ def _burst(card: VpcdCard, slot: int, kind: int) -> None:
         card.remove()
 
 
+def _wait_out(card: VpcdCard) -> None:
+    """Mid-read: the card pulls itself out at its N-th APDU (the desk's read has many more)."""
+    wait_until(lambda: not card.inserted,
+               message=lambda: f"port {card.port}: the read never reached APDU {card.drop_after} "
+               f"({len(card.apdus)} served)")
+
+
 def test_bursts_through_pcscd_never_park_the_desk(pcscd) -> None:
     from kiosk.desk import StaffPhase
 
@@ -52,10 +59,8 @@ def test_bursts_through_pcscd_never_park_the_desk(pcscd) -> None:
             vitale = VpcdCard(cards.demo_vitale_family(), port=PATIENT_PORT, drop_after=2 + burst % 7)
             _burst(staff, 0, kind)
             _burst(vitale, 1, kind)
-            for card in (staff, vitale):
-                # mid-read: the card pulls itself out at its N-th APDU (the desk's read has many more)
-                wait_until(lambda c=card: not c.inserted, message=f"port {card.port}: the read never reached "
-                           f"APDU {card.drop_after} ({len(card.apdus)} served)")
+            _wait_out(staff)
+            _wait_out(vitale)
         for slot in (0, 1):
             wait_empty(slot)
         assert controller.wait_idle(120), "a worker is still waiting after the bursts"

@@ -89,9 +89,9 @@ class Journald:
         return done.stdout.splitlines()
 
     def wait_records(self, count: int, *matches: str) -> list[str]:
-        def enough() -> list[str] | None:
+        def enough() -> list[str]:
             records = self.records(*matches)
-            return records if len(records) >= count else None
+            return records if len(records) >= count else []
 
         return wait_until(enough, message=lambda: f"journald has fewer than {count} records for {matches}")
 
