@@ -27,7 +27,7 @@ from kiosk.insi import InsiClient, Traits
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
 from kiosk.pipeline import Stage, run_pipeline
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
-from tests.support.pki import LPS, PROFILE, identity
+from tests.support.teleservice_fixtures import LPS, PROFILE, identity
 
 # Beneficiaries whose chain goes all the way to the DMP (valid keys, one identity each, matched by own NIR).
 PEOPLE = [

@@ -4,10 +4,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.support.orgpki import TEST_CA, Authority
+from drivers.sim.pki import ORG_CA_TEST, Authority
 
 boot = Path(sys.argv[1])
-ca = Authority.create(TEST_CA)
+ca = Authority.create(ORG_CA_TEST)
 ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="qemu-secret")
 (boot / "igc-sante.pem").write_bytes(ca.pem())
 (boot / "kiosk-provision.toml").write_text(textwrap.dedent("""

@@ -369,7 +369,7 @@ def _now() -> str:
 
 
 def server_tls_context(pki: Any, *, require_client_cert: bool = True) -> ssl.SSLContext:
-    """TLS for the simulator from a `kiosk.sim.pki.TestPki`: its server certificate, clients from its CA."""
+    """TLS for the simulator from a `drivers.sim.pki.TestPki`: its server certificate, clients from its CA."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(pki.server_cert), str(pki.server_key))

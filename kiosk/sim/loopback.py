@@ -17,7 +17,7 @@ class SimHttpServer(ThreadingHTTPServer):
 
 class LoopbackHttpsServer:
     """Subclasses set `handler` (a request handler class) and `thread_name`, and take `pki` (a
-    `kiosk.sim.pki.TestPki`: server certificate and key) in their constructor."""
+    `drivers.sim.pki.TestPki`: server certificate and key) in their constructor."""
 
     handler: type[BaseHTTPRequestHandler]
     thread_name = "sim-https"

@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
 class ParamLpsServer(LoopbackHttpsServer):
     """`with ParamLpsServer(pki) as server:` serves `sample_document()` at `server.url()` until the block ends.
 
-    `pki` is a `kiosk.sim.pki.TestPki` (its server certificate and CA bundle); clients trust `ca_bundle`.
+    `pki` is a `drivers.sim.pki.TestPki` (its server certificate and CA bundle); clients trust `ca_bundle`.
     """
 
     handler = _Handler
@@ -179,7 +179,7 @@ class ParamLpsServer(LoopbackHttpsServer):
 @contextlib.contextmanager
 def demo_server(document: bytes | None = None) -> Iterator[ParamLpsServer]:
     """A throw-away PKI and server, for `kiosk params sync` in the demo environment (no network)."""
-    from kiosk.sim.pki import generate_pki
+    from drivers.sim.pki import generate_pki
 
     with tempfile.TemporaryDirectory(prefix="kiosk-param-lps-") as tmp, \
             ParamLpsServer(generate_pki(Path(tmp)), document) as server:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from kiosk.sim.pki import TestPki
+from drivers.sim.pki import TestPki
 
 __all__ = ["SimReply", "SimRequest", "SoapServer", "soap12_fault"]
 

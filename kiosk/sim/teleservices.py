@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from drivers.sim.pki import TestPki, generate_pki
 from kiosk.sim.dmp_server import DmpSimulator
 from kiosk.sim.insi_server import InsiSimulator
-from kiosk.sim.pki import TestPki, generate_pki
 from kiosk.sim.soapserver import SoapServer
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support import pki as teleservice_fixtures
+from tests.support import teleservice_fixtures
 from tests.support.patience import PATIENCE_S
 
 sims = teleservice_fixtures.sims

@@ -16,8 +16,8 @@ from kiosk.ins import parse_matricule
 from kiosk.sim.dmp_server import VIHF_RULES, DmpSimulator
 from kiosk.sim.identities import DMP_STATES
 from kiosk.sim.soapserver import SimRequest
-from tests.support import pki as teleservice_fixtures
-from tests.support.pki import DOCTOR, PROFILE, RESPONSIBLE, SECRETARY, identity
+from tests.support import teleservice_fixtures
+from tests.support.teleservice_fixtures import DOCTOR, PROFILE, RESPONSIBLE, SECRETARY, identity
 
 NIR = "1.2.250.1.213.1.4.8"
 

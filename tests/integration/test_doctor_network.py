@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sim.pki import ORG_CA_TEST, Authority
 from kiosk.config import parse_config
 from kiosk.doctor import DoctorContext, Level, network
-from tests.support.orgpki import TEST_CA, Authority, https_server
+from tests.support.https_date import https_server
 
 
 def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
@@ -22,7 +23,7 @@ def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
 
 @pytest.fixture(scope="module")
 def ca() -> Authority:
-    return Authority.create(TEST_CA)
+    return Authority.create(ORG_CA_TEST)
 
 
 def endpoint_config(url: str, bundle: Path) -> str:

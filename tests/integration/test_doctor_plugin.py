@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sim.pki import Authority
 from tests.support.monitoring import PERF, STATUS_LINE, params_checked
-from tests.support.orgpki import Authority
 
 ONLY = ("--only", "config", "--only", "certificates", "--only", "params", "--only", "fleet")
 

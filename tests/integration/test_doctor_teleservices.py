@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kiosk.doctor import DoctorContext, Level
 from kiosk.doctor.teleservices import check_teleservices
-from tests.support import pki as teleservice_fixtures
+from tests.support import teleservice_fixtures
 
 sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators

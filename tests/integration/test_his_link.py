@@ -26,7 +26,7 @@ from kiosk.ins import parse_matricule
 from kiosk.sim.his_server import HisSimulator, Scenario, server_tls_context
 
 if TYPE_CHECKING:
-    from kiosk.sim.pki import TestPki
+    from drivers.sim.pki import TestPki
 
 INS = parse_matricule("297022A02077878")
 DEADLINE = 60.0  # generous: the machine is loaded; waits end as soon as the condition holds

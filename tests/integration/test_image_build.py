@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.orgpki import TEST_CA, Authority
+from drivers.sim.pki import ORG_CA_TEST, Authority
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "image" / "build-check.sh"
@@ -116,7 +116,7 @@ def test_first_boot_provisions_from_the_boot_partition_then_removes_the_secrets(
     rootfs, _, _ = built
     boot = rootfs / "boot/firmware"
     boot.mkdir(parents=True, exist_ok=True)
-    ca = Authority.create(TEST_CA)
+    ca = Authority.create(ORG_CA_TEST)
     ca.pkcs12_file(boot / "auth.p12", "INSI-AUTO", password="motdepasse")
     ca.pkcs12_file(boot / "signature.p12", "CH DE TEST SIGNATURE", password="motdepasse")
     (boot / "igc-sante.pem").write_bytes(ca.pem())

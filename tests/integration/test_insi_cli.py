@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import pki as teleservice_fixtures
+from tests.support import teleservice_fixtures
 
 sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators

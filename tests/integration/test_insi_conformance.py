@@ -16,7 +16,7 @@ from kiosk.ins import InsKind, parse_matricule
 from kiosk.insi import InsiCode, InsiFaultError, InsiResult, Traits
 from kiosk.insi.response import parse_insi_reply
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
-from tests.support import pki as teleservice_fixtures
+from tests.support import teleservice_fixtures
 
 make_insi = teleservice_fixtures.make_insi
 sims = teleservice_fixtures.sims

@@ -12,8 +12,8 @@ from kiosk.errors import TeleserviceError
 from kiosk.ins import parse_matricule
 from kiosk.insi import InsiClient, InsiCode, InsiFaultError, LpsIdentity, Traits
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
-from tests.support import pki as teleservice_fixtures
-from tests.support.pki import LPS
+from tests.support import teleservice_fixtures
+from tests.support.teleservice_fixtures import LPS
 
 make_insi = teleservice_fixtures.make_insi
 sims = teleservice_fixtures.sims
@@ -241,7 +241,7 @@ def test_network_down_is_clear(make_insi) -> None:
 def raw_post(sims, body: bytes, content_type: str = "application/soap+xml;charset=utf-8") -> tuple[int, bytes]:
     """Post hand-made bytes with the organisation certificate: what the simulator does with a bad request."""
     from kiosk import tlsclient
-    from tests.support.pki import identity
+    from tests.support.teleservice_fixtures import identity
 
     context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
     with tlsclient.make_session(context, str(sims.ca_bundle)) as session:

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from drivers.sim.pki import Authority
 from kiosk.config import parse_config
 from kiosk.errors import KioskError, TeleserviceError
 from kiosk.metrics.desk import KioskMetrics, bounded_label
 from kiosk.metrics.exposition import MetricsServer, TextfileWriter, fleet_textfile, write_fleet_textfile
 from kiosk.metrics.teleservices import instrument_clients
 from kiosk.teleservices import Teleservices
-from tests.support.orgpki import Authority
 
 
 def config_of(text: str) -> Any:

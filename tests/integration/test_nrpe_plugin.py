@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sim.pki import Authority
 from tests.conftest import ROOT
 from tests.support.monitoring import STATUS_LINE, params_checked
-from tests.support.orgpki import Authority
 
 NRPE = Path("/usr/sbin/nrpe")
 CHECK_NRPE = Path("/usr/lib/nagios/plugins/check_nrpe")

@@ -13,7 +13,7 @@ from kiosk.guards import GuardError
 from kiosk.ins import parse_matricule
 from kiosk.patient import Beneficiary, CardNature, VitaleRead
 from kiosk.pipeline import Stage, check_beneficiaries, run_pipeline
-from tests.support import pki as teleservice_fixtures
+from tests.support import teleservice_fixtures
 
 make_dmp = teleservice_fixtures.make_dmp
 make_insi = teleservice_fixtures.make_insi

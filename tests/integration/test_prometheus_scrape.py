@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
+from drivers.sim.pki import Authority
 from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.config.schema_metrics import MetricsConfig
 from kiosk.metrics.desk import KioskMetrics
 from kiosk.metrics.exposition import MetricsServer, serve_metrics
 from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from tests.conftest import ROOT
-from tests.support.orgpki import Authority
 
 NODE_EXPORTER = "prometheus-node-exporter"
 pytestmark = [

@@ -1,6 +1,6 @@
 """`kiosk provision`: a provisioning file or French answers -> certificates and kiosk.toml, all validated first.
 
-Certificates come from a throw-away IGC-Santé-shaped CA (tests/support/orgpki.py); every run goes through
+Certificates come from a throw-away IGC-Santé-shaped CA (drivers/sim/pki.py); every run goes through
 the real CLI in a subprocess.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sim.pki import ORG_CA_PROD, ORG_CA_TEST, Authority
 from kiosk.orgcert import open_certificate
-from tests.support.orgpki import PROD_CA, TEST_CA, Authority
 
 TUF_ROOT = {"signed": {"_type": "root", "spec_version": "1.0.31", "version": 1, "keys": {}, "roles": {}},
             "signatures": []}
@@ -25,7 +25,7 @@ TUF_ROOT = {"signed": {"_type": "root", "spec_version": "1.0.31", "version": 1, 
 
 @pytest.fixture(scope="module")
 def ca() -> Authority:
-    return Authority.create(TEST_CA)
+    return Authority.create(ORG_CA_TEST)
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_provisioning_file_installs_certificates_and_a_valid_configuration(run_k
     assert "p12-secret" not in (etc / "kiosk.toml").read_text()  # fresh passwords, in files
     for role in ("auth", "signing"):
         password = (etc / f"certs/{role}.pass").read_text().strip()
-        assert open_certificate(etc / f"certs/{role}.p12", password).issuer_cn == TEST_CA
+        assert open_certificate(etc / f"certs/{role}.p12", password).issuer_cn == ORG_CA_TEST
     for path in [etc / "kiosk.toml", *(etc / "certs").iterdir()]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
     check = run_kiosk("config", "check", config=etc / "kiosk.toml")
@@ -143,7 +143,7 @@ def test_dry_run_validates_and_writes_nothing(run_kiosk, tmp_path, bootfs):
     ({'finess = "750712184"': 'finess = "75071218"'}, "site.finess"),
     ({'url = "https://flotte.example.org/kiosks"': 'url = "http://flotte.example.org/kiosks"'}, "fleet.url : URL https://"),
     ({'auth_password = "p12-secret"': 'auth_password = "faux"'}, "mot de passe incorrect"),
-    ({'environment = "test"': 'environment = "prod"'}, f"attendu : {PROD_CA}"),
+    ({'environment = "test"': 'environment = "prod"'}, f"attendu : {ORG_CA_PROD}"),
     ({'signing_key = "signing.key"': 'signing_key = "auth.key"'}, "clé privée"),
     ({'trusted_root = "root.json"': 'trusted_root = "igc-sante.pem"'}, "pas du JSON valide"),
     ({'[lps]': '[insi]\nendpoint = "https://insi example"\n[lps]'}, "insi.endpoint : URL sans nom d'hôte"),
@@ -194,7 +194,7 @@ def test_certificate_cn_and_dates_are_checked(run_kiosk, tmp_path, bootfs, ca, c
 
 
 def test_a_certificate_from_another_ca_named_like_igc_sante_is_refused(run_kiosk, tmp_path, bootfs):
-    impostor = Authority.create(TEST_CA)  # same name, other key: the bundle's CA did not sign it
+    impostor = Authority.create(ORG_CA_TEST)  # same name, other key: the bundle's CA did not sign it
     impostor.pkcs12_file(bootfs / "auth.p12", "INSI-AUTO", password="p12-secret")
     done = provision(run_kiosk, tmp_path / "etc", "--from", str(bootfs / "kiosk-provision.toml"))
     assert done.returncode == 2 and "signature invalide" in done.stderr

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,8 +24,7 @@ from drivers.cards.cpx import (
     verify_pin,
 )
 from drivers.errors import CardDataError
-from drivers.sim.pki import Holder
-from drivers.sim.pki import test_ca as card_ca
+from drivers.sim.pki import CARD_VALIDITY, Holder, Usage, card_authority
 from drivers.sim.virtual_cards import catalogue as cards
 from drivers.sim.virtual_cards.cpx_card import CPS4_ATRS, VirtualCpx
 from tests.unit.cardchan import CardOnChannel
@@ -87,17 +86,8 @@ def test_old_gip_cps_subject_gives_its_profession() -> None:
 
 
 def _certificate(*rdns: list[x509.NameAttribute]) -> bytes:
-    ca, key, _ = card_ca()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.RelativeDistinguishedName(r) for r in rdns]))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
-        .not_valid_after(dt.datetime(2028, 1, 1, tzinfo=dt.UTC))
-        .sign(key, hashes.SHA256())
-    )
+    subject = x509.Name([x509.RelativeDistinguishedName(r) for r in rdns])
+    _, cert = card_authority().issue(subject, usage=Usage.CARD, validity=CARD_VALIDITY)
     return cert.public_bytes(serialization.Encoding.DER)
 
 

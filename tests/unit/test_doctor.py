@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sim.pki import ORG_CA_PROD, ORG_CA_TEST, Authority
 from kiosk import doctor
 from kiosk.config import parse_config
 from kiosk.doctor import DoctorContext, Level, certificates, fleet, network, params, readers, registry, service, storage
-from tests.support.orgpki import PROD_CA, TEST_CA, Authority
 
 
 def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
@@ -103,7 +103,7 @@ def test_discover_registers_every_area_of_the_package():
 
 @pytest.fixture(scope="module")
 def ca() -> Authority:
-    return Authority.create(TEST_CA)
+    return Authority.create(ORG_CA_TEST)
 
 
 def cert_config(path: Path, environment: str = "test") -> str:
@@ -120,7 +120,7 @@ def test_certificate_valid_insi_auto_from_the_test_ca_is_ok(tmp_path, ca):
     finding = certificates.check_certificates(context(tmp_path, cert_config(p12)))
     assert finding.level == Level.OK, finding
     (item,) = finding.details["certificates"]
-    assert item["cn"] == "INSI-AUTO" and item["issuer"] == TEST_CA and 198 <= item["days_left"] <= 200
+    assert item["cn"] == "INSI-AUTO" and item["issuer"] == ORG_CA_TEST and 198 <= item["days_left"] <= 200
 
 
 def test_certificate_expiring_soon_is_a_warning_with_days_left(tmp_path, ca):
@@ -145,7 +145,7 @@ def test_certificate_failures_say_why(tmp_path, ca, cn, kwargs, expected):
 def test_certificate_from_the_test_ca_is_refused_in_production(tmp_path, ca):
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO")
     finding = certificates.check_certificates(context(tmp_path, cert_config(p12, "prod")))
-    assert finding.level == Level.FAIL and PROD_CA in finding.message
+    assert finding.level == Level.FAIL and ORG_CA_PROD in finding.message
 
 
 def test_certificate_wrong_password_or_missing_file_fails_cleanly(tmp_path, ca):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from drivers.sim.pki import generate_pki
 from kiosk.errors import ConfigError
-from kiosk.sim.pki import generate_pki
 from kiosk.tlsclient import client_ssl_context, load_identity, read_password
 
 

@@ -58,8 +58,8 @@ def cmd_sim_his(ctx: CliContext) -> int:
     tls = None
     lines = ["[his]", "enabled = true"]
     if args.tls:
+        from drivers.sim.pki import generate_pki
         from kiosk.sim.his_server import server_tls_context
-        from kiosk.sim.pki import generate_pki
         from kiosk.teleservices import private_tmpdir
 
         workdir = Path(args.workdir) if args.workdir else private_tmpdir("kiosk-sim-his-")

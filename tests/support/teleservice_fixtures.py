@@ -1,6 +1,7 @@
-"""Fixtures for the teleservice tests: the product's test PKI generator (`kiosk.sim.pki`) and simulators.
+"""Fixtures for the teleservice tests: the simulators (with their certificates from the project's one test PKI,
+`drivers.sim.pki`) and clients made for them.
 
-Import the fixtures into a test module (`from tests.support.pki import simulators, make_insi, make_dmp`).
+Import the fixtures into a test module (`from tests.support import teleservice_fixtures`, or the names).
 One pair of simulators per module (generating RSA keys costs a fraction of a second); `reset` puts the
 latency back between tests.
 """
