@@ -134,14 +134,14 @@ class Result:
                 "action": f.action, "details": f.details, "seconds": round(self.seconds, 3)}
 
 
-_REGISTRY: dict[str, Check] = {}
+REGISTRY: dict[str, Check] = {}  # name -> check, filled as the check modules are imported (tests swap in their own)
 
 
 def register(name: str, title: str, fn: CheckFn, *, order: int = 50, needs_config: bool = True) -> Check:
     """Add (or replace, by name) a check. `order` sorts the report: 10s configuration, 20-39 readers,
     40-59 certificates and network, 60-79 state and data, 80+ fleet and service."""
     entry = Check(name, title, fn, order, needs_config)
-    _REGISTRY[name] = entry
+    REGISTRY[name] = entry
     return entry
 
 
@@ -156,7 +156,7 @@ def check(name: str, title: str, *, order: int = 50, needs_config: bool = True) 
 
 
 def checks() -> list[Check]:
-    return sorted(_REGISTRY.values(), key=lambda c: (c.order, c.name))
+    return sorted(REGISTRY.values(), key=lambda c: (c.order, c.name))
 
 
 def discover(package: str = "kiosk.doctor") -> None:

@@ -21,7 +21,8 @@ def _span_seconds(text: str) -> float:
     return sum(float(n) * _SPAN_S[unit] for n, unit in _SPAN.findall(text))
 
 
-def _systemctl_show(unit: str) -> dict[str, str]:
+def systemctl_show(unit: str) -> dict[str, str]:
+    """`systemctl show` of `unit`: the properties the watchdog check reads (tests give their own)."""
     done = subprocess.run(["systemctl", "show", unit, "--property=ActiveState,SubState,WatchdogUSec,NRestarts,Type"],
                           capture_output=True, text=True, timeout=10, check=False)
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
@@ -31,7 +32,7 @@ def _systemctl_show(unit: str) -> dict[str, str]:
 def check_watchdog(ctx: DoctorContext) -> Finding:
     if not SYSTEMD_RUNTIME.is_dir() or not shutil.which("systemctl"):
         return ok("systemd absent (poste de test) : service non vérifié")
-    service, desk = _systemctl_show("kiosk.service"), _systemctl_show("kiosk-desk.service")
+    service, desk = systemctl_show("kiosk.service"), systemctl_show("kiosk-desk.service")
     if desk.get("ActiveState") == "active":
         return ok("écran du poste (kiosk-desk.service) actif", restarts=desk.get("NRestarts"))
     if service.get("ActiveState") != "active":

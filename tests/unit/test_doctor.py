@@ -27,7 +27,7 @@ def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
 @pytest.fixture
 def isolated_registry(monkeypatch: pytest.MonkeyPatch):
     empty: dict[str, registry.Check] = {}
-    monkeypatch.setattr(registry, "_REGISTRY", empty)  # the checks a test registers, and only those
+    monkeypatch.setattr(registry, "REGISTRY", empty)  # the checks a test registers, and only those
     return empty
 
 
@@ -234,7 +234,7 @@ def test_watchdog_reads_systemctl_show(tmp_path, monkeypatch, show, level, text)
     runtime.mkdir()
     monkeypatch.setattr(service, "SYSTEMD_RUNTIME", runtime)
     monkeypatch.setattr(service.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(service, "_systemctl_show",
+    monkeypatch.setattr(service, "systemctl_show",
                         lambda unit: show if unit == "kiosk.service" else {"ActiveState": "inactive"})
     finding = service.check_watchdog(context(tmp_path))
     assert finding.level == level and text in finding.message, finding
