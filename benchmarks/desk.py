@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 CONFIG = """
 environment = "demo"
@@ -123,7 +123,7 @@ def latency(latency_s: float, repeat: int) -> None:
 
 def pdq_latency(latency_s: float, repeat: int) -> None:
     from kiosk.desk import IdDocument
-    from kiosk.his import PdqQuery
+    from kiosk.teleservices.his import PdqQuery
 
     rows = []
     with DemoWorld(latency_s=latency_s) as world:

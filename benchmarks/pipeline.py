@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kiosk.dmp import DmpClient
-from kiosk.ins import parse_matricule
-from kiosk.insi import InsiClient, Traits
-from kiosk.patient import Beneficiary, CardNature, VitaleRead
-from kiosk.pipeline import Stage, run_pipeline
+from kiosk.domain.ins import parse_matricule
+from kiosk.domain.patient import Beneficiary, CardNature, VitaleRead
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
+from kiosk.teleservices.dmp import DmpClient
+from kiosk.teleservices.insi import InsiClient, Traits
+from kiosk.teleservices.pipeline import Stage, run_pipeline
 from tests.support.teleservice_fixtures import LPS, PROFILE, identity
 
 # Beneficiaries whose chain goes all the way to the DMP (valid keys, one identity each, matched by own NIR).
@@ -81,7 +81,7 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
 def construction(sims: TeleserviceSimulators, repeat: int) -> None:
     import zeep
 
-    from kiosk.insi.client import WSDL
+    from kiosk.teleservices.insi.client import WSDL
 
     rows = []
     for name, fn in (

@@ -20,10 +20,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
+from kiosk.appliance.service.controller import DeskController
 from kiosk.desk import DeskView, StaffPhase
 from kiosk.desk.events import DeskEvent, EventKind, Reason
 from kiosk.desk.texts import Texts
-from kiosk.service.controller import DeskController
 from ui.screens.base import DeskModal, DeskScreen
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.pin import PinScreen

@@ -7,7 +7,7 @@ from rich.text import Text
 
 from kiosk.desk import InsiCode, PatientRow, Step
 from kiosk.desk.texts import DEFAULT_TEXTS, Texts
-from kiosk.patient import QUALITES
+from kiosk.domain.patient import QUALITES
 
 __all__ = ["birth_date", "detail", "full_name", "identity_cell", "row_cells"]
 

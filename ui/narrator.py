@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
+from kiosk.appliance.service.eventlog import masked_row
 from kiosk.desk import DeskView, DmpState, InsStatus
 from kiosk.desk.events import DeskEvent, EventKind
 from kiosk.desk.texts import Texts
-from kiosk.service.eventlog import masked_row
 
 __all__ = ["Narrator"]
 

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 
 from drivers.errors import DriverError
 from kiosk import __version__, exitcodes
+from kiosk.appliance.logsetup import setup_logging
 from kiosk.cli import commands
 from kiosk.cli.context import CliContext
 from kiosk.cli.french import install as french_argparse
 from kiosk.errors import ConfigError, KioskError, NotFoundError, TeleserviceError
-from kiosk.logsetup import setup_logging
 
 __all__ = ["build_parser", "main"]
 

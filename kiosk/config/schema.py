@@ -16,7 +16,7 @@ from kiosk.config.schema_readers import ReaderConfig
 from kiosk.config.schema_sync import SyncConfig
 from kiosk.config.schema_teleservices import DmpConfig, InsiConfig
 from kiosk.config.schema_webps import ParamsConfig, WebpsConfig
-from kiosk.urls import url_problem
+from kiosk.domain.urls import url_problem
 
 Environment = Literal["prod", "test", "demo"]
 _FINESS = re.compile(r"^(?:\d{2}|2A|2B)\d{7}$")
@@ -110,7 +110,7 @@ class PrinterConfig:
         if self.kind != "none" and not self.target:
             yield ("target",), f"cible obligatoire pour une imprimante de type {self.kind!r}"
         elif self.kind != "none":
-            from kiosk.printing.targets import target_problem
+            from kiosk.appliance.printing.targets import target_problem
 
             problem = target_problem(self.kind, self.target)
             if problem:

@@ -1,4 +1,4 @@
-"""`[api]`: the local API's bounds (kiosk/service/api.py), so one local client cannot take the desk down."""
+"""`[api]`: the local API's bounds (kiosk/appliance/service/api.py), so one local client cannot take the desk down."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from kiosk.config.binding import doc
 
 if TYPE_CHECKING:
-    from kiosk.service.api import ApiLimits
+    from kiosk.appliance.service.api import ApiLimits
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ApiConfig:
     )
 
     def limits(self) -> ApiLimits:
-        from kiosk.service.api import ApiLimits
+        from kiosk.appliance.service.api import ApiLimits
 
         return ApiLimits(max_clients=self.max_clients, idle_timeout_s=self.idle_timeout_s,
                          request_timeout_s=self.request_timeout_s, pin_interval_s=self.pin_interval_s,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.config.binding import doc
-from kiosk.urls import url_problem
+from kiosk.domain.urls import url_problem
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kiosk.config.binding import doc
-from kiosk.urls import url_problem
+from kiosk.domain.urls import url_problem
 
 INSI_ENDPOINTS = {
     "prod": "https://services-ps-tlsm.ameli.fr/lps",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kiosk.config.binding import doc
-from kiosk.urls import url_problem
+from kiosk.domain.urls import url_problem
 
 # PDT-INF-547 v5's page list; True = the page needs the patient's INS.
 DEFAULT_PAGES = {

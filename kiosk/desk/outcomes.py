@@ -10,9 +10,9 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 
-from kiosk.ins import InsMatricule
-from kiosk.privacy import mask_date, mask_name
-from kiosk.states import DmpState, InsiCode, InsStatus  # defined once for clients, desk and UI; re-exported
+from kiosk.domain.ins import InsMatricule
+from kiosk.domain.privacy import mask_date, mask_name
+from kiosk.domain.states import DmpState, InsiCode, InsStatus  # defined once for clients, desk and UI; re-exported
 
 __all__ = [
     "DmpOutcome",

@@ -22,7 +22,7 @@ from kiosk.desk.errors import DeskStateError
 from kiosk.desk.events import Problem, Reason
 from kiosk.desk.outcomes import DmpOutcome, DmpState, IdDocument, InsiOutcome, InsStatus, ReferenceTraits
 from kiosk.desk.view import DeskView, PatientPhase, PatientRow, StaffHolder, StaffPhase, Step, Ticket
-from kiosk.patient import Beneficiary, CardNature, VitaleRead
+from kiosk.domain.patient import Beneficiary, CardNature, VitaleRead
 
 __all__ = ["DeskSession"]
 

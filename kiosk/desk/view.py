@@ -17,7 +17,7 @@ from kiosk.desk.outcomes import (
     TraitDifference,
     trait_differences,
 )
-from kiosk.patient import Beneficiary, CardNature
+from kiosk.domain.patient import Beneficiary, CardNature
 
 __all__ = ["DeskView", "PatientPhase", "PatientRow", "StaffHolder", "StaffPhase", "Step", "Ticket"]
 

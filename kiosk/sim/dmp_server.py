@@ -9,7 +9,7 @@ States come from `kiosk.sim.identities.DMP_STATES`.
 Answers come in two shapes: `production` (the default; where hospital software in production reads the
 status: `registrationEvent/subject1/patient/statusCode`, the closure reason under
 `controlActProcess/reasonOf`) and `registration` (status and reason on `registrationEvent`). Both give the
-same desk states. AUTORISATION values are only those of `kiosk.dmp.td02.AUTORISATION`.
+same desk states. AUTORISATION values are only those of `kiosk.teleservices.dmp.td02.AUTORISATION`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
 from signxml.exceptions import InvalidInput, InvalidSignature
 
-from kiosk.dmp.td02 import AUTORISATION, EMERGENCY_REFUSED
+from kiosk.domain.states import DmpState
 from kiosk.sim.identities import DMP_STATES
 from kiosk.sim.soapserver import SimReply, SimRequest, soap12_fault
-from kiosk.soapxml import SOAP12, UntrustedXmlError, parse_untrusted, text_of
-from kiosk.states import DmpState
+from kiosk.teleservices.dmp.td02 import AUTORISATION, EMERGENCY_REFUSED
+from kiosk.teleservices.soapxml import SOAP12, UntrustedXmlError, parse_untrusted, text_of
 
 __all__ = ["SHAPES", "VIHF_RULES", "DmpSimulator", "answer_bytes"]
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from kiosk.sim.identities import IDENTITIES, INSI_SCENARIOS, SimIdentity
 from kiosk.sim.soapserver import SimReply, SimRequest, soap12_fault
-from kiosk.soapxml import SOAP12, UntrustedXmlError, parse_untrusted, text_of
+from kiosk.teleservices.soapxml import SOAP12, UntrustedXmlError, parse_untrusted, text_of
 
 __all__ = ["InsiSimulator"]
 

@@ -2,7 +2,7 @@
 
 The real file's schema is not public, so `sample_document` writes a plausible one: a `parametresLPS` root
 with `url` and `parametre` elements named by a `nom` attribute. The kiosk's reader does not depend on this
-layout (it maps entries by folded name, see `kiosk.params.document`); tests also feed it other shapes.
+layout (it maps entries by folded name, see `kiosk.teleservices.params.document`); tests also feed it other shapes.
 
 The server honours If-None-Match / If-Modified-Since (304), and each path can be given a canned answer:
 a redirect, an error status, a body cut short of its Content-Length, or anything else, so that the
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
-from kiosk.params.sync import ParamsSource
 from kiosk.sim.loopback import LoopbackHttpsServer, SimHttpServer
+from kiosk.teleservices.params.sync import ParamsSource
 
 if TYPE_CHECKING:
     from kiosk.config import Config

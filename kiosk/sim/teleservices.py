@@ -29,7 +29,7 @@ from kiosk.sim.soapserver import SoapServer
 
 if TYPE_CHECKING:
     from kiosk.config import Config
-    from kiosk.teleservices import Teleservices
+    from kiosk.teleservices.clients import Teleservices
 
 __all__ = ["TeleserviceSimulators", "open_teleservices_or_simulators", "simulators_where_unset", "start_simulators"]
 
@@ -126,7 +126,7 @@ def simulators_where_unset(config: Config, *, insi: bool = True, dmp: bool = Tru
     """In demo, `config` pointed at the simulators (endpoint, client certificates, CA) for each teleservice asked
     for that has no endpoint, and whether any was started: they run on 127.0.0.1 with a PKI in a private tmpfs
     directory, both gone on exit. Other environments, or every endpoint set: `config` as is."""
-    from kiosk.teleservices import private_tmpdir
+    from kiosk.teleservices.clients import private_tmpdir
 
     wanted_insi = insi and not config.insi.resolved_endpoint(config.environment)
     wanted_dmp = dmp and config.dmp.enabled and not config.dmp.resolved_endpoint(config.environment)
@@ -151,8 +151,8 @@ def simulators_where_unset(config: Config, *, insi: bool = True, dmp: bool = Tru
 
 @contextmanager
 def open_teleservices_or_simulators(config: Config, *, insi: bool = True, dmp: bool = True) -> Iterator[Teleservices]:
-    """`kiosk.teleservices.open_teleservices` on `config`, in demo on the simulators where no endpoint is set."""
-    from kiosk.teleservices import open_teleservices
+    """`teleservices.clients.open_teleservices` on `config`, in demo on the simulators where no endpoint is set."""
+    from kiosk.teleservices.clients import open_teleservices
 
     with simulators_where_unset(config, insi=insi, dmp=dmp) as (effective, simulated), \
             open_teleservices(effective, insi=insi, dmp=dmp) as services:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from kiosk.privacy import mask_matricule
+from kiosk.domain.privacy import mask_matricule
 from kiosk.sim.loopback import LoopbackHttpsServer, SimHttpServer
 
 __all__ = ["Received", "WebPsStandIn"]

@@ -10,8 +10,8 @@ import socket
 import time
 import types
 
+from kiosk.appliance.service.api import ApiLimits, ApiServer
 from kiosk.desk import DeskSession
-from kiosk.service.api import ApiLimits, ApiServer
 
 
 def _wait(condition, what: str, timeout: float = 60) -> None:

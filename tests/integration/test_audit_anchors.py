@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.service.anchor import Anchor, JournalAnchor, read_anchors
-from kiosk.service.audit import AuditJournal, chain_digest, verify_anchors
+from kiosk.appliance.service.anchor import Anchor, JournalAnchor, read_anchors
+from kiosk.appliance.service.audit import AuditJournal, chain_digest, verify_anchors
 from tests.support import journald as real
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,7 +145,7 @@ def test_truncation_with_head_rewritten_is_seen(anchored) -> None:
 def test_a_rechained_forgery_is_seen(anchored) -> None:
     """The attacker rewrites an entry and recomputes every hash after it, and head.json: the chain alone
     verifies, the anchors do not."""
-    from kiosk.service.audit import read_entries, verify_journal
+    from kiosk.appliance.service.audit import read_entries, verify_journal
 
     _, audit, journal = anchored
     entries = list(read_entries(audit))
@@ -219,7 +219,7 @@ def test_anchors_also_go_to_a_tls_syslog_collector(tmp_path, pki) -> None:
     presents the test PKI's server certificate."""
     import ssl
 
-    from kiosk.service.anchor import Anchors, SyslogAnchor
+    from kiosk.appliance.service.anchor import Anchors, SyslogAnchor
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
@@ -272,8 +272,8 @@ def _verify_inside(daemon: real.Journald, state: Path) -> tuple[int, str]:
 WRITER = """
 import sys
 from datetime import UTC, datetime, timedelta
-from kiosk.service.anchor import JournalAnchor
-from kiosk.service.audit import AuditJournal
+from kiosk.appliance.service.anchor import JournalAnchor
+from kiosk.appliance.service.audit import AuditJournal
 j = AuditJournal(__import__("pathlib").Path(sys.argv[1]), anchor=JournalAnchor())
 t0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 for d in range(int(sys.argv[2]), int(sys.argv[3])):

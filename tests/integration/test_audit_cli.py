@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from kiosk.ins import parse_matricule
-from kiosk.service.audit import AuditJournal
+from kiosk.appliance.service.audit import AuditJournal
+from kiosk.domain.ins import parse_matricule
 
 INS = parse_matricule("297022A02077878")
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ins import parse_matricule
-from kiosk.service.audit import AuditJournal
-from kiosk.service.auditkey import AuditKeyError
+from kiosk.appliance.service.audit import AuditJournal
+from kiosk.appliance.service.auditkey import AuditKeyError
+from kiosk.domain.ins import parse_matricule
 from tests.support import hostkey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,8 +93,8 @@ class Kiosk:
         decrypted = self.creds("decrypt", "--name=kiosk-audit-key", CRED, str(creds / "kiosk-audit-key"))
         if decrypted.returncode != 0:
             return decrypted
-        write = ("import sys, pathlib; from kiosk.service.audit import AuditJournal; "
-                 "from kiosk.ins import parse_matricule; AuditJournal(pathlib.Path(sys.argv[1]))"
+        write = ("import sys, pathlib; from kiosk.appliance.service.audit import AuditJournal; "
+                 "from kiosk.domain.ins import parse_matricule; AuditJournal(pathlib.Path(sys.argv[1]))"
                  ".record('insi_call', 'CR 00', ins=parse_matricule(sys.argv[2]))")
         return self.host.run([sys.executable, "-c", write, str(self.audit), INS.value],
                              env=dict(self.env, CREDENTIALS_DIRECTORY=str(creds)), cwd=str(ROOT))

@@ -59,7 +59,7 @@ def test_config_set_on_a_missing_list_entry_says_so_on_the_technicians_file(run_
 def test_audit_show_refuses_bad_filters_and_prints_a_header(run_kiosk, tmp_path) -> None:
     config = _config(tmp_path)
     config.write_text(f'state_dir = "{tmp_path / "state"}"\n' + CONFIG)
-    from kiosk.service.audit import AuditJournal
+    from kiosk.appliance.service.audit import AuditJournal
 
     AuditJournal(tmp_path / "state" / "audit").record("desk_opened", "ok", staff="3760021832/000000018")
     bad_day = run_kiosk("audit", "show", "--since", "2024-13-45", config=config)

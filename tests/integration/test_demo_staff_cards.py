@@ -9,8 +9,8 @@ import time
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.service.demo import STAFF_READER, DemoHands, DemoWorld
 from kiosk.desk import StaffPhase
-from kiosk.service.demo import STAFF_READER, DemoHands, DemoWorld
 
 
 @pytest.fixture

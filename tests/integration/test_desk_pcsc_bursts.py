@@ -13,7 +13,7 @@ import pytest
 
 from drivers.sim.readers.vpcd import VpcdCard
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.demo import DemoWorld
+from kiosk.appliance.service.demo import DemoWorld
 from tests.integration.pcsc_support import READERS, wait_empty
 from tests.support.patience import PATIENCE_S, wait_until
 

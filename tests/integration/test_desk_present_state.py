@@ -16,9 +16,9 @@ import pytest
 from textual.widgets import DataTable
 
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.desk import PatientPhase, StaffPhase, Step
 from kiosk.desk.events import Reason
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from ui.app import DeskApp
 from ui.format import row_cells
 from ui.screens.desk import OpenDeskScreen
@@ -155,8 +155,8 @@ def test_screen_follows_the_desk_at_1_5_s_latency(seed: int) -> None:
 def test_unlock_with_the_same_card_shows_it_at_once_and_asks_again() -> None:
     """15.4: a lock is not a loss. The same insertion's beneficiaries come back on unlock, the lookups run
     again under the new session (journaled), and the ID document checked before the lock stays."""
+    from kiosk.appliance.service.audit import audit_dir, read_entries
     from kiosk.desk import IdDocument
-    from kiosk.service.audit import audit_dir, read_entries
 
     async def play() -> None:
         with DemoWorld() as world:
@@ -193,7 +193,7 @@ def test_unlock_with_the_same_card_shows_it_at_once_and_asks_again() -> None:
 
 
 def test_a_reload_locks_only_for_keys_that_matter() -> None:
-    from kiosk.service.reload import locking_changes
+    from kiosk.appliance.service.reload import locking_changes
 
     with DemoWorld() as world:
         config = world.runtime.config

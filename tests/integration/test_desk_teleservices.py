@@ -12,8 +12,8 @@ from lxml import etree
 
 from drivers.sim.virtual_cards import catalogue as cards
 from drivers.sim.virtual_cards.vitale_card import VirtualVitale, VitalePerson
-from kiosk.service.api import ApiServer
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from kiosk.appliance.service.api import ApiServer
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 SAML = "{urn:oasis:names:tc:SAML:2.0:assertion}"
 H = "{urn:hl7-org:v3}"

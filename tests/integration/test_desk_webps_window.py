@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.service.audit import audit_dir, read_entries
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.desk.events import EventKind, Reason
-from kiosk.service.audit import audit_dir, read_entries
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 # The desk hands the browser a private launcher page that forwards to the one-shot URL (as Chromium follows it).
 FETCH_THEN_STAY = (

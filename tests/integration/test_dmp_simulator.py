@@ -7,15 +7,15 @@ from lxml import etree
 from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner, methods
 
 from drivers.errors import CardSwappedError
-from kiosk.dmp import DmpFaultError, DmpState, PatientOid, Requester
-from kiosk.dmp.td02 import build_query, parse_td02_reply
-from kiosk.dmp.vihf import VihfProfile, build_vihf
+from kiosk.domain.ins import parse_matricule
 from kiosk.errors import TeleserviceError
-from kiosk.guards import GuardError
-from kiosk.ins import parse_matricule
 from kiosk.sim.dmp_server import VIHF_RULES, DmpSimulator
 from kiosk.sim.identities import DMP_STATES
 from kiosk.sim.soapserver import SimRequest
+from kiosk.teleservices.dmp import DmpFaultError, DmpState, PatientOid, Requester
+from kiosk.teleservices.dmp.td02 import build_query, parse_td02_reply
+from kiosk.teleservices.dmp.vihf import VihfProfile, build_vihf
+from kiosk.teleservices.guards import GuardError
 from tests.support import teleservice_fixtures
 from tests.support.teleservice_fixtures import DOCTOR, PROFILE, RESPONSIBLE, SECRETARY, identity
 
@@ -162,7 +162,7 @@ def test_unknown_service_path(make_dmp, sims) -> None:
     ],
 )
 def test_simulator_refuses_what_the_dmp_refuses(make_dmp, sims, mutate, code: str) -> None:
-    from kiosk import tlsclient
+    from kiosk.teleservices import tlsclient
 
     client = make_dmp()
     body = mutate(client.envelope("297022A02077878", "1.2.250.1.213.1.4.8", RESPONSIBLE))

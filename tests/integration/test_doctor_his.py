@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import doctor
+from kiosk.appliance import doctor
+from kiosk.appliance.doctor import DoctorContext, Level
+from kiosk.appliance.doctor import his as his_checks
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level
-from kiosk.doctor import his as his_checks
-from kiosk.his.link import PendingState, PendingView
-from kiosk.his.status import write_status
 from kiosk.sim.his_server import HisSimulator
+from kiosk.teleservices.his.link import PendingState, PendingView
+from kiosk.teleservices.his.status import write_status
 
 
 def context(tmp_path: Path, toml: str) -> DoctorContext:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.pki import ORG_CA_TEST, Authority
+from kiosk.appliance.doctor import DoctorContext, Level, network
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level, network
 from tests.support.https_date import https_server
 
 
@@ -48,7 +48,7 @@ def test_endpoints_reached_over_verified_tls_and_clock_compared(tmp_path, ca):
         ctx = context(tmp_path, endpoint_config(url, bundle))
         finding = network.check_endpoints(ctx)
         assert finding.level == Level.OK, finding
-        assert finding.details["reached"] == ["param-lps"]  # INSi and the DMP: kiosk.doctor.teleservices (mutual TLS)
+        assert finding.details["reached"] == ["param-lps"]  # INSi and the DMP: doctor.teleservices (mutual TLS)
         clock = network.check_clock(ctx)
     assert clock.level == Level.OK and "skew_s" in clock.details  # OK: within SKEW_WARN_S of the server's Date
 

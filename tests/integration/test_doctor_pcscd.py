@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.appliance.doctor import DoctorContext, Level, readers
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level, readers
 
 pytestmark = pytest.mark.pcscd
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.doctor import DoctorContext, Level
-from kiosk.doctor.teleservices import check_teleservices
+from kiosk.appliance.doctor import DoctorContext, Level
+from kiosk.appliance.doctor.teleservices import check_teleservices
 from tests.support import teleservice_fixtures
 
 sims = teleservice_fixtures.sims

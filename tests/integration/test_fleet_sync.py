@@ -26,9 +26,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from drivers.sim.pki import Authority, KeyKind, key_pem, write_file
+from kiosk.appliance.fleet import publisher
+from kiosk.appliance.fleet.publisher import Workspace
 from kiosk.config import load_config
-from kiosk.fleet import publisher
-from kiosk.fleet.publisher import Workspace
 from tests.support.patience import PATIENCE_S
 
 # --- a test PKI and a static HTTPS server that an attacker can rewrite ------------------------------------------
@@ -262,8 +262,8 @@ def test_damaged_local_state_is_recovered_never_trusted(synced: Fleet) -> None:
 
 
 def test_slow_server_is_cut_at_the_download_deadline(fleet: Fleet) -> None:
-    from kiosk.fleet.client import SyncError, sync
-    from kiosk.fleet.transport import SyncLimits
+    from kiosk.appliance.fleet.client import SyncError, sync
+    from kiosk.appliance.fleet.transport import SyncLimits
 
     def drip(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
@@ -287,8 +287,8 @@ def test_slow_server_is_cut_at_the_download_deadline(fleet: Fleet) -> None:
 def test_concurrent_sync_is_refused(fleet: Fleet) -> None:
     import fcntl
 
-    from kiosk.fleet.client import SyncError, sync
-    from kiosk.fleet.state import StatePaths
+    from kiosk.appliance.fleet.client import SyncError, sync
+    from kiosk.appliance.fleet.state import StatePaths
 
     paths = StatePaths.of(fleet.current())
     paths.create()
@@ -344,7 +344,7 @@ def test_invalid_update_changes_nothing(synced: Fleet, monkeypatch: pytest.Monke
 
 
 def test_offline_keeps_last_good_and_reports_age_and_expiry(synced: Fleet) -> None:
-    from kiosk.fleet import fleet_status
+    from kiosk.appliance.fleet import fleet_status
 
     synced.server.stop()
     before = fingerprint(synced.config)

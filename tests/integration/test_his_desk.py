@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
+from kiosk.appliance.service.audit import AuditJournal
+from kiosk.appliance.service.his_desk import NEW_PATIENT, HisDesk
 from kiosk.desk import DeskStateError, IdDocument, InsiCode, InsiOutcome, PatientRow, ReferenceTraits, Step
 from kiosk.desk.events import Reason
-from kiosk.his import Backoff, Envelope, HisClient, MllpLink
-from kiosk.his.status import read_status
-from kiosk.ins import parse_matricule
-from kiosk.patient import Beneficiary
-from kiosk.service.audit import AuditJournal
-from kiosk.service.his_desk import NEW_PATIENT, HisDesk
+from kiosk.domain.ins import parse_matricule
+from kiosk.domain.patient import Beneficiary
 from kiosk.sim.his_server import HisSimulator
+from kiosk.teleservices.his import Backoff, Envelope, HisClient, MllpLink
+from kiosk.teleservices.his.status import read_status
 
 STAFF = "3760021832/000000018"
 ADRTROIS_INS = parse_matricule("297022A02077878")

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kiosk.desk.outcomes import IdDocument, InsStatus
-from kiosk.his import (
+from kiosk.domain.ins import parse_matricule
+from kiosk.sim.his_server import HisSimulator, Scenario, server_tls_context
+from kiosk.teleservices.his import (
     Ack,
     AckCode,
     Backoff,
@@ -22,8 +24,6 @@ from kiosk.his import (
     PdqQuery,
     PendingState,
 )
-from kiosk.ins import parse_matricule
-from kiosk.sim.his_server import HisSimulator, Scenario, server_tls_context
 
 if TYPE_CHECKING:
     from drivers.sim.pki import TestPki
@@ -182,7 +182,7 @@ def test_no_hl7_in_logs_above_debug(sim: HisSimulator, caplog: pytest.LogCapture
 
 
 def test_tls_with_client_certificate(pki: TestPki) -> None:
-    from kiosk import tlsclient
+    from kiosk.teleservices import tlsclient
 
     identity = tlsclient.load_identity(str(pki.auth.pkcs12), str(pki.auth.password_file), "", "his.pkcs12")
     with HisSimulator(tls=server_tls_context(pki)) as sim:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from kiosk.ins import InsKind, parse_matricule
-from kiosk.insi import InsiCode, InsiFaultError, InsiResult, Traits
-from kiosk.insi.response import parse_insi_reply
-from kiosk.patient import Beneficiary, CardNature, VitaleRead
+from kiosk.domain.ins import InsKind, parse_matricule
+from kiosk.domain.patient import Beneficiary, CardNature, VitaleRead
+from kiosk.teleservices.insi import InsiCode, InsiFaultError, InsiResult, Traits
+from kiosk.teleservices.insi.response import parse_insi_reply
 from tests.support import teleservice_fixtures
 
 make_insi = teleservice_fixtures.make_insi

@@ -8,10 +8,10 @@ import pytest
 from lxml import etree
 
 from drivers.errors import CardSwappedError
+from kiosk.domain.ins import parse_matricule
+from kiosk.domain.patient import Beneficiary, CardNature, VitaleRead
 from kiosk.errors import TeleserviceError
-from kiosk.ins import parse_matricule
-from kiosk.insi import InsiClient, InsiCode, InsiFaultError, LpsIdentity, Traits
-from kiosk.patient import Beneficiary, CardNature, VitaleRead
+from kiosk.teleservices.insi import InsiClient, InsiCode, InsiFaultError, LpsIdentity, Traits
 from tests.support import teleservice_fixtures
 from tests.support.teleservice_fixtures import LPS
 
@@ -240,7 +240,7 @@ def test_network_down_is_clear(make_insi) -> None:
 
 def raw_post(sims, body: bytes, content_type: str = "application/soap+xml;charset=utf-8") -> tuple[int, bytes]:
     """Post hand-made bytes with the organisation certificate: what the simulator does with a bad request."""
-    from kiosk import tlsclient
+    from kiosk.teleservices import tlsclient
     from tests.support.teleservice_fixtures import identity
 
     context = tlsclient.client_ssl_context(identity(sims.pki.auth), str(sims.ca_bundle))
@@ -276,7 +276,7 @@ def good_request(make_insi, sims) -> bytes:
     ],
 )
 def test_simulator_refuses_what_insi_refuses(make_insi, sims, mutate, code: str) -> None:
-    from kiosk.insi.response import parse_insi_reply
+    from kiosk.teleservices.insi.response import parse_insi_reply
 
     status, content = raw_post(sims, mutate(good_request(make_insi, sims)))
     assert status == 500
@@ -286,7 +286,7 @@ def test_simulator_refuses_what_insi_refuses(make_insi, sims, mutate, code: str)
 
 
 def test_simulator_refuses_soap11_content_type_and_huge_requests(make_insi, sims) -> None:
-    from kiosk.insi.response import parse_insi_reply
+    from kiosk.teleservices.insi.response import parse_insi_reply
 
     status, content = raw_post(sims, good_request(make_insi, sims), "text/xml; charset=utf-8")
     with pytest.raises(InsiFaultError, match="siram_11"):

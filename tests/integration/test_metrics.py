@@ -1,4 +1,4 @@
-"""The service's Prometheus metrics (kiosk/metrics): what is counted, what is read at scrape time, the bounded
+"""The service's Prometheus metrics (kiosk/appliance/metrics): what is counted, what is read at scrape time, the bounded
 labels, the textfile and the HTTP exposition, and that neither wakes up while the desk is idle."""
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from drivers.sim.pki import Authority
+from kiosk.appliance.metrics.desk import KioskMetrics, bounded_label
+from kiosk.appliance.metrics.exposition import MetricsServer, TextfileWriter, fleet_textfile, write_fleet_textfile
+from kiosk.appliance.metrics.teleservices import instrument_clients
 from kiosk.config import parse_config
 from kiosk.errors import KioskError, TeleserviceError
-from kiosk.metrics.desk import KioskMetrics, bounded_label
-from kiosk.metrics.exposition import MetricsServer, TextfileWriter, fleet_textfile, write_fleet_textfile
-from kiosk.metrics.teleservices import instrument_clients
-from kiosk.teleservices import Teleservices
+from kiosk.teleservices.clients import Teleservices
 
 
 def config_of(text: str) -> Any:
@@ -89,7 +89,7 @@ def test_metrics_textfile_must_be_an_absolute_prom_file(path: str) -> None:
 
 
 def test_metrics_are_off_by_default(base: Any) -> None:
-    from kiosk.metrics import enabled
+    from kiosk.appliance.metrics import enabled
 
     assert not enabled(base) and base.metrics.listen == "" and base.metrics.textfile == ""
 
@@ -290,7 +290,7 @@ def test_state_read_at_scrape_time(tmp_path: Path) -> None:
     assert s[("kiosk_fleet_last_sync_timestamp_seconds", ())] == unix("2026-11-30T04:00:00+00:00")
     assert s[("kiosk_fleet_metadata_expiry_timestamp_seconds", ())] == unix("2026-12-01T04:00:00+00:00")  # earliest
     assert s[("kiosk_audit_journal_bytes", ())] == 123 and s[("kiosk_audit_journal_files", ())] == 2
-    from kiosk.metrics.state import os_build_id
+    from kiosk.appliance.metrics.state import os_build_id
 
     build = (("build_id", os_build_id()), ("environment", "demo"), ("version", __import__("kiosk").__version__))
     assert s[("kiosk_build_info", build)] == 1
@@ -298,14 +298,15 @@ def test_state_read_at_scrape_time(tmp_path: Path) -> None:
 
 
 def test_a_certificate_is_opened_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kiosk.metrics.state
+    import kiosk.appliance.metrics.state
 
     ca = Authority.create()
     p12 = ca.pkcs12_file(tmp_path / "auth.p12", "INSI-AUTO", days=20)
     m = KioskMetrics(config_of(f'[insi]\npkcs12 = "{p12}"\npkcs12_password = "secret"\n'))
     opened = []
-    real = kiosk.metrics.state.open_certificate
-    monkeypatch.setattr(kiosk.metrics.state, "open_certificate", lambda *a, **k: opened.append(1) or real(*a, **k))
+    real = kiosk.appliance.metrics.state.open_certificate
+    monkeypatch.setattr(kiosk.appliance.metrics.state, "open_certificate",
+                        lambda *a, **k: opened.append(1) or real(*a, **k))
     samples(m)
     samples(m)
     assert len(opened) == 1

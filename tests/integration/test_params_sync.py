@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import parse_config
-from kiosk.params import ParamsDataError, ParamsFetchError, current_settings, refresh_if_due, sync
-from kiosk.params.store import Store, utcnow
 from kiosk.sim.paramlps import DOCUMENT_PATH, ParamLpsServer, Route, sample_document
+from kiosk.teleservices.params import ParamsDataError, ParamsFetchError, current_settings, refresh_if_due, sync
+from kiosk.teleservices.params.store import Store, utcnow
 
 DOMAINS = ["dmp.fr", "dmp.gouv.fr", "monespacesante.fr", "127.0.0.1", "localhost"]
 HOSTILE = b"""<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>

@@ -41,7 +41,7 @@ def staff_card():
 
 @pytest.mark.parametrize("atr_kind", ["contact", "rc", "t0"])
 def test_cps4_through_pcscd(manager, staff_card, atr_kind: str) -> None:
-    from kiosk.cards import read_cpx, verify_pin
+    from kiosk.domain.card_reads import read_cpx, verify_pin
 
     served = staff_card(cards.demo_cps4(atr_kind))
     holder = read_cpx(manager, timeout=20)
@@ -52,7 +52,7 @@ def test_cps4_through_pcscd(manager, staff_card, atr_kind: str) -> None:
 
 
 def test_carte_de_service_and_contactless_through_pcscd(manager, staff_card) -> None:
-    from kiosk.cards import read_cpx, verify_pin
+    from kiosk.domain.card_reads import read_cpx, verify_pin
 
     first = staff_card(cards.demo_cpe_service())
     holder = read_cpx(manager, timeout=20)

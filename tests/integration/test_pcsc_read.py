@@ -49,7 +49,7 @@ def vpcd():
 
 
 def test_both_cards_read_through_pcscd(manager, vpcd) -> None:
-    from kiosk.cards import read_cpx, read_vitale, verify_pin
+    from kiosk.domain.card_reads import read_cpx, read_vitale, verify_pin
 
     vpcd(cards.demo_cpe(), slot=1)
     holder = read_cpx(manager, timeout=PATIENCE_S)
@@ -65,7 +65,7 @@ def test_both_cards_read_through_pcscd(manager, vpcd) -> None:
 
 
 def test_card_pulled_mid_read_gives_a_clean_error(manager, vpcd) -> None:
-    from kiosk.cards import read_vitale
+    from kiosk.domain.card_reads import read_vitale
 
     vpcd(cards.demo_vitale_family(), drop_after=5)
     manager.wait_for_card(R0, timeout=PATIENCE_S)
@@ -84,7 +84,7 @@ def test_card_pulled_mid_read_gives_a_clean_error(manager, vpcd) -> None:
 
 
 def test_swap_between_read_and_use_is_refused(manager, vpcd) -> None:
-    from kiosk.cards import read_vitale
+    from kiosk.domain.card_reads import read_vitale
 
     first = vpcd(cards.demo_vitale_family())
     read = read_vitale(manager, timeout=PATIENCE_S)
@@ -150,7 +150,7 @@ class MuteCard:
 
 
 def test_unreadable_card_is_reported_and_refused_clearly(manager, vpcd) -> None:
-    from kiosk.cards import read_vitale
+    from kiosk.domain.card_reads import read_vitale
 
     vpcd(MuteCard())
     target = manager.wait_for_card(R0, timeout=PATIENCE_S)

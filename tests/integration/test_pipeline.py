@@ -8,11 +8,11 @@ import threading
 import pytest
 
 from drivers.errors import CardSwappedError
-from kiosk.dmp import DmpState
-from kiosk.guards import GuardError
-from kiosk.ins import parse_matricule
-from kiosk.patient import Beneficiary, CardNature, VitaleRead
-from kiosk.pipeline import Stage, check_beneficiaries, run_pipeline
+from kiosk.domain.ins import parse_matricule
+from kiosk.domain.patient import Beneficiary, CardNature, VitaleRead
+from kiosk.teleservices.dmp import DmpState
+from kiosk.teleservices.guards import GuardError
+from kiosk.teleservices.pipeline import Stage, check_beneficiaries, run_pipeline
 from tests.support import teleservice_fixtures
 
 make_dmp = teleservice_fixtures.make_dmp

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.printing import PrinterError, PrintFailure, link_job, print_job
+from kiosk.appliance.service.audit import audit_dir, read_entries
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.config.schema import PrinterConfig
-from kiosk.printing import PrinterError, PrintFailure, link_job, print_job
-from kiosk.service.audit import audit_dir, read_entries
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from tests.support.readback import pdf_text, pdf_to_png, qr_codes
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def use_printer(world, **printer) -> list:
 
 
 def test_ticket_and_link_through_cups_read_back(cupsd, world, tmp_path) -> None:
-    from kiosk.webps import render_print
+    from kiosk.teleservices.webps import render_print
 
     c = world.runtime.controller
     events = use_printer(world, kind="cups", target=cupsd.url("pdf"), timeout_s=180)
@@ -148,13 +148,13 @@ def test_cups_faults_are_french_errors_on_the_desk_and_in_the_journal(cupsd, wor
     assert message.startswith("Impression impossible") and "Impression envoyée" not in message
     entries = [e for e in read_entries(audit_dir(world.config)) if e["action"] == "link_printed"]
     assert [(e["outcome"], e["detail"]["detail"]) for e in entries] == [("error", reason.value)]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "kiosk.printing"]  # the service's journal
+    warnings = [r.getMessage() for r in caplog.records if r.name == "kiosk.appliance.printing"]  # the service's journal
     assert len(warnings) == 1 and warnings[0].startswith(f"impression impossible (cups, {reason.value}) : ")
     assert len(cupsd.pdfs()) == before  # nothing came out, and nothing will: a timed-out job is cancelled
 
 
 def test_print_job_raises_the_reason(cupsd) -> None:
-    """The same failures without the desk, as `kiosk.printing` callers see them."""
+    """The same failures without the desk, as `kiosk.appliance.printing` callers see them."""
     job = link_job("Accès au DMP - Web PS\nTest\n", "https://wps-cps.dmp.monespacesante.fr/AccesDirect/TableauDeBord")
     with pytest.raises(PrinterError) as raised:
         print_job(PrinterConfig(kind="cups", target=cupsd.url("hang"), timeout_s=2), job)
@@ -166,9 +166,9 @@ def test_print_job_raises_the_reason(cupsd) -> None:
 
 
 def test_doctor_asks_the_queue(cupsd, tmp_path) -> None:
+    from kiosk.appliance.doctor import DoctorContext, Level
+    from kiosk.appliance.doctor.printing import check_printer
     from kiosk.config import parse_config
-    from kiosk.doctor import DoctorContext, Level
-    from kiosk.doctor.printing import check_printer
 
     config, _ = parse_config(f'[printer]\nkind = "cups"\ntarget = "{cupsd.url("pdf")}"\n')
     ctx = DoctorContext(tmp_path / "kiosk.toml", config)
@@ -184,9 +184,9 @@ def test_doctor_asks_the_queue(cupsd, tmp_path) -> None:
 def test_doctor_checks_the_local_cupsd_keeps_nothing(cupsd, monkeypatch, tmp_path) -> None:
     """`kiosk doctor` on a kiosk whose queue is on a local cupsd: this one (tmpfs, PreserveJobFiles No) passes;
     the same with documents kept and the spool on a disk fails, saying what to change."""
+    from kiosk.appliance.doctor import DoctorContext, Level
+    from kiosk.appliance.doctor import printing as checks
     from kiosk.config import parse_config
-    from kiosk.doctor import DoctorContext, Level
-    from kiosk.doctor import printing as checks
 
     config, _ = parse_config(f'[printer]\nkind = "cups"\ntarget = "{cupsd.url("pdf")}"\n')
     ctx = DoctorContext(tmp_path / "kiosk.toml", config)

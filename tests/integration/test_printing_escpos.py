@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.printing import PrinterError, PrintFailure, PrintJob, link_job, print_job
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.config.schema import PrinterConfig
-from kiosk.printing import PrinterError, PrintFailure, PrintJob, link_job, print_job
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from tests.support.escpos_printers import OFFLINE, PAPER_END, NetworkPrinter, SerialPrinter
 from tests.support.escpos_reader import Receipt, read_receipt
 from tests.support.readback import qr_codes
@@ -81,7 +81,7 @@ def test_link_sheet_bytes_read_back(printer, qr, tmp_path) -> None:
 
 def test_the_desk_prints_on_a_network_receipt_printer(tmp_path) -> None:
     """Through the desk: the ticket (accented names) and the link it resolved, on the network kind."""
-    from kiosk.webps import render_print
+    from kiosk.teleservices.webps import render_print
 
     stand = NetworkPrinter()
     try:
@@ -190,9 +190,9 @@ def test_cli_test_print(run_kiosk, tmp_path) -> None:
 
 
 def test_doctor_asks_the_printer_without_printing(printer, tmp_path) -> None:
+    from kiosk.appliance.doctor import DoctorContext, Level
+    from kiosk.appliance.doctor.printing import check_printer
     from kiosk.config import parse_config
-    from kiosk.doctor import DoctorContext, Level
-    from kiosk.doctor.printing import check_printer
 
     cfg = config(printer)
     config_, _ = parse_config(f'[printer]\nkind = "{cfg.kind}"\ntarget = "{cfg.target}"\n')

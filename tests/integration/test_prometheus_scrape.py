@@ -26,10 +26,10 @@ import pytest
 
 from drivers.sim.pki import Authority
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.metrics.desk import KioskMetrics
+from kiosk.appliance.metrics.exposition import MetricsServer, serve_metrics
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.config.schema_metrics import MetricsConfig
-from kiosk.metrics.desk import KioskMetrics
-from kiosk.metrics.exposition import MetricsServer, serve_metrics
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from tests.conftest import ROOT
 
 NODE_EXPORTER = "prometheus-node-exporter"

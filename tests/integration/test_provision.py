@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.pki import ORG_CA_PROD, ORG_CA_TEST, Authority
-from kiosk.orgcert import open_certificate
+from kiosk.teleservices.orgcert import open_certificate
 
 TUF_ROOT = {"signed": {"_type": "root", "spec_version": "1.0.31", "version": 1, "keys": {}, "roles": {}},
             "signatures": []}

@@ -10,8 +10,8 @@ import stat
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.api import ApiServer
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from kiosk.appliance.service.api import ApiServer
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 
 @pytest.fixture
@@ -137,8 +137,8 @@ def test_a_card_swap_after_identities_refuses_qualify_and_page(world, api) -> No
 
 def test_pin_through_the_api_is_rate_limited_spares_the_last_try_and_is_journaled(world, tmp_path) -> None:
     """Reproduction: three wrong PINs through the API blocked the receptionist's card."""
-    from kiosk.service.api import ApiLimits
-    from kiosk.service.audit import read_entries
+    from kiosk.appliance.service.api import ApiLimits
+    from kiosk.appliance.service.audit import read_entries
 
     now = [1000.0]
     controller = world.runtime.controller
@@ -169,7 +169,7 @@ def test_pin_through_the_api_is_rate_limited_spares_the_last_try_and_is_journale
 
 
 def test_patient_reads_through_the_api_are_journaled_with_the_uid(world, api) -> None:
-    from kiosk.service.audit import read_entries
+    from kiosk.appliance.service.audit import read_entries
 
     seen = _open_desk(world, api, cards.demo_vitale_child())
     assert _ask(api.path, {"op": "page", "page": "DossierPatient", "index": 1, "card": seen["card"]})["ok"]
@@ -179,7 +179,7 @@ def test_patient_reads_through_the_api_are_journaled_with_the_uid(world, api) ->
 
 
 def test_clients_beyond_the_cap_are_told_busy_and_idle_ones_are_closed(world, tmp_path) -> None:
-    from kiosk.service.api import ApiLimits
+    from kiosk.appliance.service.api import ApiLimits
 
     api = ApiServer(world.runtime.controller, tmp_path / "api.sock",
                     limits=ApiLimits(max_clients=3, idle_timeout_s=1.0, request_timeout_s=1.0))

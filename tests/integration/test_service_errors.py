@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
+from kiosk.appliance.service.audit import audit_dir, read_entries, verify_journal
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.desk import ReferenceTraits, Step
 from kiosk.desk.events import Reason
-from kiosk.service.audit import audit_dir, read_entries, verify_journal
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_no_printer_and_no_browser_are_said_plainly(world, tmp_path) -> None:
 
 
 def test_readers_down_locks_and_forgets_until_they_are_back(world) -> None:
-    from kiosk.service.ports import CardEvent, CardEventKind
+    from kiosk.appliance.service.ports import CardEvent, CardEventKind
 
     c = world.runtime.controller
     world.backend.insert(VITALE_READER, cards.demo_vitale_single())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from kiosk.service.notify import Notifier, watchdog_interval_s
+from kiosk.appliance.service.notify import Notifier, watchdog_interval_s
 
 
 def _listener(path: str) -> socket.socket:

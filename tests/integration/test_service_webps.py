@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 
 pytestmark = [
     pytest.mark.chromium,

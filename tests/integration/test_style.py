@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STRICT = ("kiosk/desk", "kiosk/ins.py", "kiosk/insi", "kiosk/dmp", "drivers/cards", "drivers/apdu.py")
+STRICT = ("kiosk/desk", "kiosk/domain/ins.py", "kiosk/teleservices/insi", "kiosk/teleservices/dmp",
+          "drivers/cards", "drivers/apdu.py")
 
 
 def tool(*args: str) -> subprocess.CompletedProcess[str]:

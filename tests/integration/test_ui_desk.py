@@ -10,8 +10,8 @@ import time
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from kiosk.appliance.service.demo import DemoHands, DemoWorld
 from kiosk.desk import StaffPhase
-from kiosk.service.demo import DemoHands, DemoWorld
 from tests.support.patience import PATIENCE_S
 from ui.app import DeskApp
 from ui.screens.actions import ActionsScreen
@@ -130,7 +130,7 @@ async def test_whole_workflow_keyboard_only(world) -> None:
         await pilot.press("i")
         await until(pilot, lambda: (world.workdir / "imprimante.bin").exists()
                     and (world.workdir / "imprimante.bin").stat().st_size > 0)
-        journal = [e["action"] for e in __import__("kiosk.service.audit", fromlist=["x"]).read_entries(
+        journal = [e["action"] for e in __import__("kiosk.appliance.service.audit", fromlist=["x"]).read_entries(
             world.workdir / "state" / "audit")]
         await until(pilot, lambda: app.controller.wait_idle(0))
         assert "id_document_checked" in journal

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
+from kiosk.appliance.service.demo import DemoWorld
 from kiosk.desk import Step
-from kiosk.service.demo import DemoWorld
 from tests.integration.test_ui_desk import make_app, open_desk, run_async, settled, text_of, until
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.his import HisScreen

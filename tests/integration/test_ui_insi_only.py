@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable
 
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.demo import VITALE_READER, DemoHands, DemoWorld
+from kiosk.appliance.service.demo import VITALE_READER, DemoHands, DemoWorld
 from ui.app import DeskApp
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.pin import PinScreen

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.demo import VITALE_READER, DemoHands, DemoWorld
+from kiosk.appliance.service.demo import VITALE_READER, DemoHands, DemoWorld
 from ui.app import DeskApp
 from ui.screens.desk import OpenDeskScreen
 from ui.screens.pin import PinScreen

@@ -14,7 +14,7 @@ import pytest
 from textual.widgets import Input
 
 from drivers.sim.virtual_cards import catalogue as cards
-from kiosk.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
+from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from tests.support.patience import PATIENCE_S
 from ui.app import DeskApp
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import parse_config
-from kiosk.ins import InsOid
+from kiosk.domain.ins import InsOid
 from kiosk.sim.webps import WebPsStandIn
-from kiosk.webps import open_page
+from kiosk.teleservices.webps import open_page
 
 pytestmark = [
     pytest.mark.chromium,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import parse_config
-from kiosk.webps import BrowserError, OneShotPage, open_page
+from kiosk.teleservices.webps import BrowserError, OneShotPage, open_page
 from tests.support.patience import PATIENCE_S
 
 NIR = "255069999999934"

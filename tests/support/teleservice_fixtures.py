@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from kiosk import tlsclient
-from kiosk.dmp import AuthnMethod, DmpClient, PatientOid, Requester, VihfProfile
-from kiosk.insi import InsiClient, LpsIdentity
 from kiosk.sim.teleservices import TeleserviceSimulators, start_simulators
+from kiosk.teleservices import tlsclient
+from kiosk.teleservices.dmp import AuthnMethod, DmpClient, PatientOid, Requester, VihfProfile
+from kiosk.teleservices.insi import InsiClient, LpsIdentity
 
 LPS = LpsIdentity(
     idam="IDAM-TEST-01",

@@ -21,8 +21,8 @@ from kiosk.desk import (
     Ticket,
 )
 from kiosk.desk.events import Problem, Reason
-from kiosk.ins import parse_matricule
-from kiosk.patient import Beneficiary, VitaleRead
+from kiosk.domain.ins import parse_matricule
+from kiosk.domain.patient import Beneficiary, VitaleRead
 
 HOLDER = StaffHolder("Claire ACCUEIL", "3760021832/000000018", "CPE", "Secrétaire", "CH Test")
 

@@ -12,7 +12,7 @@ from kiosk.config.schema_webps import DEFAULT_PAGES
 from kiosk.desk import DmpState, IdDocument, InsiCode, InsStatus, Step
 from kiosk.desk.events import EventKind, JournalAction, Problem, Reason
 from kiosk.desk.texts import DEFAULT_TEXTS, Texts, is_text_id
-from kiosk.his.link import PendingState
+from kiosk.teleservices.his.link import PendingState
 
 ROOT = Path(__file__).resolve().parents[2]
 

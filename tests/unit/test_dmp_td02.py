@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.dmp.td02 import AUTORISATION, DmpFaultError, DmpState, Evidence, build_query, parse_td02_reply
 from kiosk.errors import TeleserviceError
 from kiosk.sim.dmp_server import SHAPES, answer_bytes
-from kiosk.soapxml import SOAP12
+from kiosk.teleservices.dmp.td02 import AUTORISATION, DmpFaultError, DmpState, Evidence, build_query, parse_td02_reply
+from kiosk.teleservices.soapxml import SOAP12
 
 H = {"h": "urn:hl7-org:v3"}
 

@@ -12,9 +12,9 @@ from signxml import XMLVerifier
 from signxml.exceptions import InvalidSignature
 
 from drivers.sim.pki import generate_pki
-from kiosk.dmp.vihf import SAML, AuthnMethod, Requester, build_vihf
 from kiosk.errors import TeleserviceError
-from kiosk.tlsclient import load_identity
+from kiosk.teleservices.dmp.vihf import SAML, AuthnMethod, Requester, build_vihf
+from kiosk.teleservices.tlsclient import load_identity
 from tests.support.teleservice_fixtures import DOCTOR, PROFILE, RESPONSIBLE, SECRETARY
 
 DS = "http://www.w3.org/2000/09/xmldsig#"

@@ -12,9 +12,20 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.pki import ORG_CA_PROD, ORG_CA_TEST, Authority
-from kiosk import doctor
+from kiosk.appliance import doctor
+from kiosk.appliance.doctor import (
+    DoctorContext,
+    Level,
+    certificates,
+    fleet,
+    network,
+    params,
+    readers,
+    registry,
+    service,
+    storage,
+)
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level, certificates, fleet, network, params, readers, registry, service, storage
 
 
 def context(tmp_path: Path, toml: str = "", **kwargs) -> DoctorContext:
@@ -71,7 +82,7 @@ def test_discover_imports_every_module_of_the_package_which_register(isolated_re
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "plug.py").write_text(textwrap.dedent("""
-        from kiosk import doctor
+        from kiosk.appliance import doctor
 
         @doctor.check("plug", "Greffon", order=85)
         def plug(ctx):
@@ -192,7 +203,7 @@ def test_disk_reports_free_space(tmp_path):
 
 @pytest.mark.parametrize("hours, level", [(2, Level.OK), (30, Level.WARN), (80, Level.FAIL)])
 def test_param_lps_age(tmp_path, hours, level):
-    from kiosk.params.store import Copy, State, Store
+    from kiosk.teleservices.params.store import Copy, State, Store
 
     now = dt.datetime.now(dt.UTC)
     then = now - dt.timedelta(hours=hours)

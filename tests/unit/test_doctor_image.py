@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.doctor import DoctorContext, Level, image
+from kiosk.appliance.doctor import DoctorContext, Level, image
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import os
 import textwrap
 from pathlib import Path
 
-from kiosk import doctor
+from kiosk.appliance import doctor
+from kiosk.appliance.doctor import DoctorContext, Level
+from kiosk.appliance.doctor.printing import check_print_privacy, cupsd_problems, filesystem_of
 from kiosk.config import parse_config
-from kiosk.doctor import DoctorContext, Level
-from kiosk.doctor.printing import check_print_privacy, cupsd_problems, filesystem_of
 
 MOUNTS = textwrap.dedent("""\
     22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/root rw
@@ -60,7 +60,7 @@ def test_other_kinds(tmp_path: Path) -> None:
 
 
 def test_printer_check_without_a_printer(tmp_path: Path) -> None:
-    from kiosk.doctor.printing import check_printer
+    from kiosk.appliance.doctor.printing import check_printer
 
     assert check_printer(ctx(tmp_path, 'kind = "none"')).level is Level.OK
     found = check_printer(ctx(tmp_path, 'kind = "escpos-network"\ntarget = "127.0.0.1:9"\ntimeout_s = 3'))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.fleet.layers import LayerError, changed_values, layer_targets, merge, parse_layer
+from kiosk.appliance.fleet.layers import LayerError, changed_values, layer_targets, merge, parse_layer
 
 
 def test_higher_layers_win_tables_merge_lists_replace() -> None:

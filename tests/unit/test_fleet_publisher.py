@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from tuf.api.metadata import Metadata, Root
 
+from kiosk.appliance.fleet import publisher
+from kiosk.appliance.fleet.publisher import PublishError, Workspace
 from kiosk.errors import ConfigError
-from kiosk.fleet import publisher
-from kiosk.fleet.publisher import PublishError, Workspace
 
 
 @pytest.fixture

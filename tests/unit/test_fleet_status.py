@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from kiosk.appliance.fleet import fleet_status
 from kiosk.config import Config, parse_config
-from kiosk.fleet import fleet_status
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 

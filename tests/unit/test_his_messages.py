@@ -9,7 +9,9 @@ import hl7
 import pytest
 
 from kiosk.desk.outcomes import IdDocument, InsStatus
-from kiosk.his import (
+from kiosk.domain.ins import parse_matricule
+from kiosk.sim.his_server import check_adt
+from kiosk.teleservices.his import (
     AckCode,
     ControlIds,
     Envelope,
@@ -22,9 +24,7 @@ from kiosk.his import (
     parse_ack,
     parse_pdq,
 )
-from kiosk.his.messages import escape, hl7_date
-from kiosk.ins import parse_matricule
-from kiosk.sim.his_server import check_adt
+from kiosk.teleservices.his.messages import escape, hl7_date
 
 ENV = Envelope("KIOSK-ACCUEIL", "330000001", "GAM", "CHU", "T")
 NOW = dt.datetime(2026, 11, 30, 6, 30, 0)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.ins import InsKind, InsOid, MatriculeError, compute_key, oids_allowed_in, parse_matricule
+from kiosk.domain.ins import InsKind, InsOid, MatriculeError, compute_key, oids_allowed_in, parse_matricule
 
 # The CNDA test identities of teleservices.md.
 KNOWN = [

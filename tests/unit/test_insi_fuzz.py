@@ -6,12 +6,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.dmp.td02 import parse_td02_reply
+from kiosk.domain.states import DmpState
 from kiosk.errors import TeleserviceError
 from kiosk.sim.dmp_server import SHAPES, answer_bytes
 from kiosk.sim.identities import IDENTITIES
 from kiosk.sim.insi_server import InsiSimulator
-from kiosk.states import DmpState
+from kiosk.teleservices.dmp.td02 import parse_td02_reply
 
 INSI_ANSWERS = [InsiSimulator().answer_for([i], "uuid:x") for i in IDENTITIES[:5]] + [
     InsiSimulator().answer_for([], "uuid:x")
@@ -44,7 +44,7 @@ def damaged(draw: st.DrawFn, answers: list[bytes]) -> bytes:
 @settings(max_examples=400, deadline=None)
 @given(damaged(INSI_ANSWERS), st.sampled_from([200, 500]))
 def test_damaged_insi_answers(data: bytes, status: int) -> None:
-    from kiosk.insi.response import parse_insi_reply
+    from kiosk.teleservices.insi.response import parse_insi_reply
 
     try:
         result = parse_insi_reply(status, "application/soap+xml", data)

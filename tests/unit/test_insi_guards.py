@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.guards import GuardError, check_card, check_oid, is_production
-from kiosk.patient import CardNature, VitaleRead
+from kiosk.domain.patient import CardNature, VitaleRead
+from kiosk.teleservices.guards import GuardError, check_card, check_oid, is_production
 
 PROD_INSI = "https://services-ps-tlsm.ameli.fr/lps"
 TEST_INSI = "https://qualiflps-services-ps-tlsm.ameli.fr:443/lps"

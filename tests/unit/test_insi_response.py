@@ -6,10 +6,10 @@ import itertools
 
 import pytest
 
+from kiosk.domain.states import InsiCode, InsStatus
 from kiosk.errors import TeleserviceError
-from kiosk.insi.response import InsiFaultError, parse_insi_reply
-from kiosk.soapxml import UntrustedXmlError
-from kiosk.states import InsiCode, InsStatus
+from kiosk.teleservices.insi.response import InsiFaultError, parse_insi_reply
+from kiosk.teleservices.soapxml import UntrustedXmlError
 
 ENV = '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>{}</soap:Body></soap:Envelope>'
 RES = '<RESULTAT xmlns="http://www.cnamts.fr/INSiResultat">{}</RESULTAT>'

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from drivers.sim.pki import generate_pki
 from kiosk.errors import ConfigError
-from kiosk.tlsclient import client_ssl_context, load_identity, read_password
+from kiosk.teleservices.tlsclient import client_ssl_context, load_identity, read_password
 
 
 @pytest.fixture(scope="module")

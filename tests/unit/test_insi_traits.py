@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.insi.model import InvalidTraitsError, Traits
+from kiosk.teleservices.insi.model import InvalidTraitsError, Traits
 
 
 def test_desk_input_is_normalised() -> None:

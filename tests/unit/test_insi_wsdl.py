@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from kiosk.errors import TeleserviceError
-from kiosk.insi.client import WSDL, BoundedTransport
-from kiosk.tlsclient import HttpLimits
+from kiosk.teleservices.insi.client import WSDL, BoundedTransport
+from kiosk.teleservices.tlsclient import HttpLimits
 
 
 def test_wsdl_and_schemas_ship_in_the_package_and_load_offline() -> None:

@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
-from kiosk.ins import parse_matricule
-from kiosk.logsetup import setup_logging
-from kiosk.patient import Beneficiary
-from kiosk.privacy import Sensitive, scrub
+from kiosk.appliance.logsetup import setup_logging
+from kiosk.domain.ins import parse_matricule
+from kiosk.domain.patient import Beneficiary
+from kiosk.domain.privacy import Sensitive, scrub
 
 NIR = "297022A02077878"
 NAME = "ADRTROIS"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.params import ParamsDataError, parse_document
-from kiosk.params.document import MAX_ELEMENTS
 from kiosk.sim.paramlps import sample_document
+from kiosk.teleservices.params import ParamsDataError, parse_document
+from kiosk.teleservices.params.document import MAX_ELEMENTS
 
 DOMAINS = ["dmp.fr", "dmp.gouv.fr", "monespacesante.fr"]
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from kiosk.config import parse_config
-from kiosk.params import current_settings, seconds_until_due
-from kiosk.params.store import KEEP_PREVIOUS, Copy, Store, iso, utcnow
 from kiosk.sim.paramlps import sample_document
+from kiosk.teleservices.params import current_settings, seconds_until_due
+from kiosk.teleservices.params.store import KEEP_PREVIOUS, Copy, Store, iso, utcnow
 
 
 def _copy(data: bytes, when: str = "2026-01-01T00:00:00+00:00") -> Copy:

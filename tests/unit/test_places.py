@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.desk import DeskStateError
-from kiosk.places import PlaceError, data_dir, edition, find_birthplace
+from kiosk.domain.places import PlaceError, data_dir, edition, find_birthplace
 from ui.screens.traits import parse_traits
 
-# Rows shaped as @etalab/decoupage-administratif's data/communes.json has them (fields used by kiosk.places).
+# Rows shaped as @etalab/decoupage-administratif's data/communes.json has them (fields used by kiosk.domain.places).
 SAMPLE = [
     {
         "code": "63113",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.appliance.printing import PrinterError, PrintFailure, PrintJob, link_job, print_job
+from kiosk.appliance.printing.cups import CupsTarget, parse_target
+from kiosk.appliance.printing.escpos import parse_hostport, parse_usb_id
+from kiosk.appliance.printing.job import fold
+from kiosk.appliance.printing.targets import target_problem
 from kiosk.config.schema import PrinterConfig
-from kiosk.printing import PrinterError, PrintFailure, PrintJob, link_job, print_job
-from kiosk.printing.cups import CupsTarget, parse_target
-from kiosk.printing.escpos import parse_hostport, parse_usb_id
-from kiosk.printing.job import fold
-from kiosk.printing.targets import target_problem
 
 
 def test_cups_targets() -> None:

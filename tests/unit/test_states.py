@@ -8,19 +8,19 @@ import enum
 import pytest
 
 import kiosk.desk
-import kiosk.dmp
-import kiosk.insi
+import kiosk.teleservices.dmp
+import kiosk.teleservices.insi
 from kiosk.cli.commands import dmp_cmd
 from kiosk.desk import texts
-from kiosk.dmp.td02 import STATE_LABELS
-from kiosk.insi.model import CR_LABELS
-from kiosk.states import DmpState, InsiCode, InsStatus
+from kiosk.domain.states import DmpState, InsiCode, InsStatus
+from kiosk.teleservices.dmp.td02 import STATE_LABELS
+from kiosk.teleservices.insi.model import CR_LABELS
 
 
 def test_each_value_is_defined_once() -> None:
-    assert kiosk.desk.DmpState is kiosk.dmp.DmpState is DmpState
-    assert kiosk.desk.InsiCode is kiosk.insi.InsiCode is InsiCode
-    assert kiosk.desk.InsStatus is kiosk.insi.InsStatus is InsStatus
+    assert kiosk.desk.DmpState is kiosk.teleservices.dmp.DmpState is DmpState
+    assert kiosk.desk.InsiCode is kiosk.teleservices.insi.InsiCode is InsiCode
+    assert kiosk.desk.InsStatus is kiosk.teleservices.insi.InsStatus is InsStatus
 
 
 @pytest.mark.parametrize(("mapping", "kind"), [
@@ -41,6 +41,6 @@ def test_the_staff_role_setting_offers_exactly_the_known_codes() -> None:
     import typing
 
     from kiosk.config.schema_teleservices import DmpConfig
-    from kiosk.dmp.vihf import STAFF_ROLES
+    from kiosk.teleservices.dmp.vihf import STAFF_ROLES
 
     assert set(typing.get_args(typing.get_type_hints(DmpConfig)["staff_role"])) == set(STAFF_ROLES)

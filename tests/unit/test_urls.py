@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.urls import UrlRefused, parse_url, url_problem
+from kiosk.domain.urls import UrlRefused, parse_url, url_problem
 
 DMP = ["dmp.fr", "dmp.gouv.fr", "monespacesante.fr"]
 

@@ -191,8 +191,8 @@ def test_child_never_inherits_the_insured_nir() -> None:
 
 
 def test_doubtful_fields_reach_the_kiosk_model_and_json() -> None:
-    from kiosk.cards import to_vitale_read
     from kiosk.cli.commands.read_cmd import vitale_dict
+    from kiosk.domain.card_reads import to_vitale_read
 
     data = parse_vitale(_ident((0x83, b"X"), (0x84, b"00")) + _ident((0x84, b"06")), _rights(NIR_OD) * 2)
     read = to_vitale_read(data, "patient", 1, bytes.fromhex("3B751300004409EA9000"))

@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from kiosk.config import parse_config
-from kiosk.ins import InsOid
-from kiosk.webps import LinkError, build_page, render_print, resolve_link
+from kiosk.domain.ins import InsOid
+from kiosk.teleservices.webps import LinkError, build_page, render_print, resolve_link
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 NIR = "255069999999934"  # the sheet's own example, key correct

@@ -16,12 +16,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from kiosk.appliance.service.his_desk import NEW_PATIENT, HisRow
 from kiosk.desk import DeskStateError, DeskView, PatientRow, Step
 from kiosk.desk.events import DeskEvent
 from kiosk.desk.texts import Texts
 from kiosk.errors import KioskError
-from kiosk.his.link import PendingState, PendingView
-from kiosk.service.his_desk import NEW_PATIENT, HisRow
+from kiosk.teleservices.his.link import PendingState, PendingView
 from ui.format import birth_date
 from ui.screens.base import DeskModal
 

@@ -15,7 +15,7 @@ from textual.widgets import Input, Static
 from kiosk.desk import DeskStateError, DeskView, InsiCode, PatientRow, ReferenceTraits, Step
 from kiosk.desk.events import DeskEvent, Reason
 from kiosk.desk.texts import Texts
-from kiosk.places import PlaceError, find_birthplace
+from kiosk.domain.places import PlaceError, find_birthplace
 from ui.screens.base import DeskModal
 
 __all__ = ["TraitsScreen", "parse_date", "parse_traits"]

@@ -26,7 +26,7 @@ install -D -m 0644 "${units}/kiosk-tmpfiles.conf" "${ROOTFS_DIR}/usr/lib/tmpfile
 install -D -m 0644 "${units}/kiosk-pcscd.rules" "${ROOTFS_DIR}/etc/polkit-1/rules.d/50-kiosk-pcscd.rules"
 install -D -m 0755 files/kiosk-firstboot "${ROOTFS_DIR}/usr/local/sbin/kiosk-firstboot"
 install -D -m 0644 "${KIOSK_SRC}/README.md" "${ROOTFS_DIR}/opt/kiosk/share/README.md"
-# The official list of communes for birthplaces typed at the desk (kiosk/places.py reads /usr/share/kiosk/...):
+# The official list of communes for birthplaces typed at the desk (kiosk/domain/places.py reads /usr/share/kiosk/...):
 # KIOSK_COMMUNES_DIR, else the copy ./run fetched into the source tree's venv (npm @etalab/decoupage-administratif).
 communes="${KIOSK_COMMUNES_DIR:-${KIOSK_SRC}/.venv/share/kiosk/decoupage-administratif}"
 if [ -f "${communes}/communes.json" ]; then

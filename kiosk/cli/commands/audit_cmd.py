@@ -60,8 +60,8 @@ def _local(stamp: str) -> datetime | None:
 
 
 def cmd_verify(ctx: CliContext) -> int:
-    from kiosk.service.anchor import read_anchors
-    from kiosk.service.audit import audit_dir, verify_anchors, verify_journal
+    from kiosk.appliance.service.anchor import read_anchors
+    from kiosk.appliance.service.audit import audit_dir, verify_anchors, verify_journal
 
     directory = audit_dir(ctx.config)
     count, problems = verify_journal(directory)
@@ -87,8 +87,8 @@ def cmd_verify(ctx: CliContext) -> int:
 def cmd_seal_key(ctx: CliContext) -> int:
     from pathlib import Path
 
-    from kiosk.service.audit import audit_dir, has_entries
-    from kiosk.service.auditkey import SEALED_PATH, seal_key
+    from kiosk.appliance.service.audit import audit_dir, has_entries
+    from kiosk.appliance.service.auditkey import SEALED_PATH, seal_key
 
     directory = audit_dir(ctx.config)
     out = Path(ctx.args.out) if ctx.args.out else SEALED_PATH
@@ -98,9 +98,9 @@ def cmd_seal_key(ctx: CliContext) -> int:
 
 
 def cmd_show(ctx: CliContext) -> int:
-    from kiosk.ins import MatriculeError, parse_matricule
-    from kiosk.service.audit import audit_dir, has_entries, patient_ref, read_entries
-    from kiosk.service.auditkey import load_key
+    from kiosk.appliance.service.audit import audit_dir, has_entries, patient_ref, read_entries
+    from kiosk.appliance.service.auditkey import load_key
+    from kiosk.domain.ins import MatriculeError, parse_matricule
 
     directory = audit_dir(ctx.config)
     patient = None

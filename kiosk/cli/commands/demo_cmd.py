@@ -27,7 +27,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(ctx: CliContext) -> int:
-    from kiosk.service.demo import DemoWorld
+    from kiosk.appliance.service.demo import DemoWorld
 
     _exit_on_signals()
     ctx.say("Démarrage des simulateurs (INSi, DMP, param-lps, Web PS) et des lecteurs virtuels…")
@@ -50,8 +50,8 @@ def _exit_on_signals() -> None:
 
 
 def _headless(ctx: CliContext, world: Any) -> int:
-    from kiosk.service.eventlog import JsonLines
-    from kiosk.service.morning import play_morning
+    from kiosk.appliance.service.eventlog import JsonLines
+    from kiosk.appliance.service.morning import play_morning
     from ui.narrator import Narrator
 
     if ctx.json:
@@ -67,7 +67,7 @@ def _headless(ctx: CliContext, world: Any) -> int:
 
 
 def _tui(world: Any) -> int:
-    from kiosk.service.demo import DemoHands
+    from kiosk.appliance.service.demo import DemoHands
     from ui.app import DeskApp, pick_theme
 
     config = world.config

@@ -11,7 +11,7 @@ from typing import Any
 
 from kiosk import exitcodes
 from kiosk.cli.context import CliContext
-from kiosk.states import DmpState
+from kiosk.domain.states import DmpState
 
 ORDER = 31
 
@@ -40,7 +40,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_exists(ctx: CliContext) -> int:
-    from kiosk.ins import InsOid, MatriculeError, parse_matricule
+    from kiosk.domain.ins import InsOid, MatriculeError, parse_matricule
     from kiosk.sim.teleservices import open_teleservices_or_simulators
 
     try:

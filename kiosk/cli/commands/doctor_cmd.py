@@ -1,4 +1,4 @@
-"""`kiosk doctor [--json] [--only NAME]`: the technician's on-site checks (see `kiosk.doctor`)."""
+"""`kiosk doctor [--json] [--only NAME]`: the technician's on-site checks (see `kiosk.appliance.doctor`)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_doctor(ctx: CliContext) -> int:
-    from kiosk import doctor
+    from kiosk.appliance import doctor
 
     if ctx.args.plugin:
         return _plugin(ctx)
@@ -86,7 +86,7 @@ def _plugin(ctx: CliContext) -> int:
     """`--plugin`: whatever happens, one status line on stdout and a monitoring-plugin exit code."""
     import signal
 
-    from kiosk.doctor import plugin
+    from kiosk.appliance.doctor import plugin
 
     a = ctx.args
     try:
@@ -108,7 +108,7 @@ def _plugin(ctx: CliContext) -> int:
     previous = signal.signal(signal.SIGALRM, expired)
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout)
-        from kiosk import doctor
+        from kiosk.appliance import doctor
 
         doctor.discover()
         unknown_checks = set(a.only or []) | set(a.skip or [])

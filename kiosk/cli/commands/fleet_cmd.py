@@ -51,8 +51,8 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 def _workspace(ctx: CliContext) -> Any:
     from pathlib import Path
 
+    from kiosk.appliance.fleet.publisher import Workspace
     from kiosk.errors import ConfigError
-    from kiosk.fleet.publisher import Workspace
 
     passphrase = None
     if ctx.args.passphrase_file:
@@ -76,7 +76,7 @@ def _published(ctx: CliContext, report: Any, head: str) -> int:
 
 
 def cmd_init(ctx: CliContext) -> int:
-    from kiosk.fleet.publisher import init
+    from kiosk.appliance.fleet.publisher import init
 
     ws = _workspace(ctx)
     report = init(ws.root, root_keys=ctx.args.root_keys, root_threshold=ctx.args.root_threshold,
@@ -89,7 +89,7 @@ def cmd_init(ctx: CliContext) -> int:
 
 
 def cmd_add_site(ctx: CliContext) -> int:
-    from kiosk.fleet.publisher import add_site
+    from kiosk.appliance.fleet.publisher import add_site
 
     path = add_site(_workspace(ctx), ctx.args.site)
     ctx.emit({"ok": True, "path": str(path)}, f"site créé : {path} (publiez avec `kiosk fleet publish`)")
@@ -97,7 +97,7 @@ def cmd_add_site(ctx: CliContext) -> int:
 
 
 def cmd_set(ctx: CliContext) -> int:
-    from kiosk.fleet.publisher import set_layer_value
+    from kiosk.appliance.fleet.publisher import set_layer_value
 
     path = set_layer_value(_workspace(ctx), ctx.args.key, ctx.args.value, ctx.args.site, ctx.args.device)
     ctx.emit({"ok": True, "path": str(path), "key": ctx.args.key},
@@ -106,14 +106,14 @@ def cmd_set(ctx: CliContext) -> int:
 
 
 def cmd_publish(ctx: CliContext) -> int:
-    from kiosk.fleet.publisher import publish
+    from kiosk.appliance.fleet.publisher import publish
 
     ws = _workspace(ctx)
     return _published(ctx, publish(ws), f"publié : {ws.root / 'repository'}")
 
 
 def cmd_rotate(ctx: CliContext) -> int:
-    from kiosk.fleet.publisher import rotate
+    from kiosk.appliance.fleet.publisher import rotate
 
     ws = _workspace(ctx)
     report, retired = rotate(ws, ctx.args.role)

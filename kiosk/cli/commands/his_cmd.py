@@ -29,7 +29,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_ping(ctx: CliContext) -> int:
-    from kiosk.his import AckCode, open_his
+    from kiosk.teleservices.his import AckCode, open_his
 
     config = ctx.config
     endpoint = ctx.args.endpoint or config.his.endpoint

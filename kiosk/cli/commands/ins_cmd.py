@@ -20,7 +20,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_check(ctx: CliContext) -> int:
-    from kiosk.ins import MatriculeError, parse_matricule
+    from kiosk.domain.ins import MatriculeError, parse_matricule
 
     try:
         matricule = parse_matricule(ctx.args.matricule, strict=False)

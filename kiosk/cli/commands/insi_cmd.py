@@ -41,7 +41,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def _result_lines(result: Any, reveal: bool, indent: str = "") -> list[str]:
-    from kiosk.insi.model import CR_LABELS
+    from kiosk.teleservices.insi.model import CR_LABELS
 
     lines = [f"{indent}CR {result.code.value} : {CR_LABELS[result.code]} ({result.label})"]
     identity = result.identity
@@ -62,8 +62,8 @@ def _result_lines(result: Any, reveal: bool, indent: str = "") -> list[str]:
 
 
 def cmd_traits(ctx: CliContext) -> int:
-    from kiosk.insi import InvalidTraitsError, Traits
     from kiosk.sim.teleservices import open_teleservices_or_simulators
+    from kiosk.teleservices.insi import InvalidTraitsError, Traits
 
     args = ctx.args
     try:
@@ -81,11 +81,11 @@ def cmd_traits(ctx: CliContext) -> int:
 
 def cmd_vitale(ctx: CliContext) -> int:
     from drivers.manager import ReaderManager
-    from kiosk.cards import read_vitale
-    from kiosk.patient import QUALITES
-    from kiosk.pipeline import Stage, check_beneficiaries
-    from kiosk.privacy import mask_name
+    from kiosk.domain.card_reads import read_vitale
+    from kiosk.domain.patient import QUALITES
+    from kiosk.domain.privacy import mask_name
     from kiosk.sim.teleservices import open_teleservices_or_simulators
+    from kiosk.teleservices.pipeline import Stage, check_beneficiaries
 
     args = ctx.args
     with ReaderManager(ctx.config.readers) as manager:

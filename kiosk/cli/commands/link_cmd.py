@@ -39,7 +39,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_link(ctx: CliContext) -> int:
-    from kiosk.webps import BrowserError, LinkError, open_page, printable_link, render_xhtml, resolve_link
+    from kiosk.teleservices.webps import BrowserError, LinkError, open_page, printable_link, render_xhtml, resolve_link
 
     args = ctx.args
     if args.psc and args.cpx:
@@ -92,8 +92,8 @@ def cmd_link(ctx: CliContext) -> int:
 
 
 def _print(ctx: CliContext, link: Any) -> int:
-    from kiosk.printing import PrinterError, PrintFailure, link_job, print_job
-    from kiosk.webps import printable_link
+    from kiosk.appliance.printing import PrinterError, PrintFailure, link_job, print_job
+    from kiosk.teleservices.webps import printable_link
 
     printable = printable_link(ctx.config, link)
     printer = ctx.config.printer

@@ -38,8 +38,8 @@ def _age(seconds: float | None) -> str:
 
 
 def cmd_sync(ctx: CliContext) -> int:
-    from kiosk.params import sync
     from kiosk.sim.paramlps import simulator_for_default_url
+    from kiosk.teleservices.params import sync
 
     ctx.say(f"téléchargement de param-lps : {ctx.args.url or ctx.config.params.url}")
     with simulator_for_default_url(ctx.config, ctx.args.url) as source:  # demo: the embedded simulator
@@ -58,8 +58,8 @@ def cmd_sync(ctx: CliContext) -> int:
 
 
 def cmd_show(ctx: CliContext) -> int:
-    from kiosk.params import current_settings
-    from kiosk.params.store import utcnow
+    from kiosk.teleservices.params import current_settings
+    from kiosk.teleservices.params.store import utcnow
 
     now = utcnow()
     effective = current_settings(ctx.config, config_path=ctx.config_path)

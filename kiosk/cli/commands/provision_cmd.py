@@ -1,5 +1,5 @@
 """`kiosk provision [--from FILE] [--remove-source] [--dry-run]`: install the site's configuration and
-certificates (see `kiosk.provision` for the provisioning file). Without --from, asks in French."""
+certificates (see `kiosk.appliance.provision` for the provisioning file). Without --from, asks in French."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def cmd_provision(ctx: CliContext) -> int:
     import tomllib
     from pathlib import Path
 
-    from kiosk import provision
+    from kiosk.appliance import provision
     from kiosk.errors import ConfigError
 
     target = ctx.config_path

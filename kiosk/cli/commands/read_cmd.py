@@ -37,8 +37,8 @@ def _matricule(m: Any, reveal: bool) -> str | None:
 
 
 def vitale_dict(read: Any, reveal: bool) -> dict[str, Any]:
-    from kiosk.patient import QUALITES
-    from kiosk.privacy import mask_date, mask_name
+    from kiosk.domain.patient import QUALITES
+    from kiosk.domain.privacy import mask_date, mask_name
 
     def person(b: Any) -> dict[str, Any]:
         show = (lambda v: v) if reveal else mask_name
@@ -79,7 +79,7 @@ def cmd_read(ctx: CliContext) -> int:
     from drivers.atr import CardKind
     from drivers.errors import ReaderError
     from drivers.manager import ReaderManager
-    from kiosk.cards import read_cpx, read_vitale
+    from kiosk.domain.card_reads import read_cpx, read_vitale
 
     args = ctx.args
     with ReaderManager(ctx.config.readers) as manager:

@@ -49,8 +49,8 @@ def _params_source(config: Config) -> AbstractContextManager[Any]:
 
 
 def cmd_run(ctx: CliContext) -> int:
-    from kiosk.service.runtime import DeskRuntime
-    from kiosk.service.wiring import LivePorts
+    from kiosk.appliance.service.runtime import DeskRuntime
+    from kiosk.appliance.service.wiring import LivePorts
 
     config = ctx.config  # ConfigError -> exit 2 before anything starts
     path = ctx.config_path
@@ -66,18 +66,18 @@ def cmd_run(ctx: CliContext) -> int:
     )
     with contextlib.ExitStack() as stack:
         if metrics is not None:
-            from kiosk.metrics.exposition import serve_metrics
+            from kiosk.appliance.metrics.exposition import serve_metrics
 
             stack.enter_context(serve_metrics(metrics, runtime))  # an address in use: exit 3 before READY
         return _run(ctx, runtime)
 
 
 def _metrics(config: Config) -> Any:
-    from kiosk.metrics import enabled
+    from kiosk.appliance.metrics import enabled
 
     if not enabled(config):
         return None
-    from kiosk.metrics.desk import KioskMetrics
+    from kiosk.appliance.metrics.desk import KioskMetrics
 
     return KioskMetrics(config)
 
@@ -85,8 +85,8 @@ def _metrics(config: Config) -> Any:
 def _run(ctx: CliContext, runtime: Any) -> int:
     config = runtime.config
     if ctx.args.headless:
-        from kiosk.service.api import default_socket_path
-        from kiosk.service.headless import run_headless
+        from kiosk.appliance.service.api import default_socket_path
+        from kiosk.appliance.service.headless import run_headless
 
         api = None if ctx.args.no_api else Path(ctx.args.api_socket) if ctx.args.api_socket else default_socket_path()
         return run_headless(runtime, stdout=ctx.stdout, api_path=api, api_limits=config.api.limits())

@@ -60,7 +60,7 @@ def cmd_sim_his(ctx: CliContext) -> int:
     if args.tls:
         from drivers.sim.pki import generate_pki
         from kiosk.sim.his_server import server_tls_context
-        from kiosk.teleservices import private_tmpdir
+        from kiosk.teleservices.clients import private_tmpdir
 
         workdir = Path(args.workdir) if args.workdir else private_tmpdir("kiosk-sim-his-")
         pki = generate_pki(workdir)

@@ -72,7 +72,7 @@ def cmd_teleservices(ctx: CliContext) -> int:
 
     from kiosk.atomicfile import atomic_write
     from kiosk.sim.teleservices import start_simulators
-    from kiosk.teleservices import private_tmpdir
+    from kiosk.teleservices.clients import private_tmpdir
 
     args = ctx.args
     workdir = Path(args.workdir) if args.workdir else private_tmpdir("kiosk-sim-")

@@ -30,7 +30,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def cmd_sync(ctx: CliContext) -> int:
-    from kiosk.fleet.state import fleet_status
+    from kiosk.appliance.fleet.state import fleet_status
 
     if ctx.args.status:
         status = fleet_status(ctx.config)
@@ -43,7 +43,7 @@ def cmd_sync(ctx: CliContext) -> int:
         ctx.emit(status.to_dict(), "\n".join(lines))
         return exitcodes.NEGATIVE if status.level == "warning" else exitcodes.OK
 
-    from kiosk.fleet.client import SyncError, sync
+    from kiosk.appliance.fleet.client import SyncError, sync
 
     ctx.say("synchronisation de la configuration de flotte…")
     try:
@@ -82,9 +82,9 @@ def cmd_sync(ctx: CliContext) -> int:
 
 def _fleet_metrics(config: Config) -> None:
     """`[metrics] textfile`: the sync's timestamps for node_exporter, written by the process that knows them."""
-    from kiosk.metrics import enabled
+    from kiosk.appliance.metrics import enabled
 
     if enabled(config):
-        from kiosk.metrics.exposition import write_fleet_textfile
+        from kiosk.appliance.metrics.exposition import write_fleet_textfile
 
         write_fleet_textfile(config)
