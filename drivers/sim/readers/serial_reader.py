@@ -52,6 +52,7 @@ T0_PARAMETERS = bytes((0x11, 0x00, 0x00, 0x0A, 0x00))  # Fi/Di, TCCKS, guard tim
 ICC_MUTE = 0xFE
 CMD_NOT_SUPPORTED = 0x00
 BAD_SLOT = 0x05  # bError: offset of the bad field (bSlot)
+COMMANDS = frozenset(ccid.Command)  # the message types the reader knows (IntEnum: `kind in COMMANDS` for a byte)
 
 
 @dataclass
@@ -199,7 +200,7 @@ class SimulatedSerialReader(LineSimulator):
         """The reader's CCID answer to one host message (unframed), as it would go on the line."""
         kind, slot, seq = message[0], message[5], message[6]
         data = message[10:]
-        expected = ccid.ANSWER_TO.get(ccid.Command(kind)) if kind in ccid.Command._value2member_map_ else None
+        expected = ccid.ANSWER_TO.get(ccid.Command(kind)) if kind in COMMANDS else None
         if slot != 0:
             return self._reply(expected or ccid.ResponseType.SLOT_STATUS, seq, 0x40 | self._icc(), BAD_SLOT)
         if kind == ccid.Command.POWER_ON:
