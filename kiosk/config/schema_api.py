@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from kiosk.config.binding import doc
 
-if TYPE_CHECKING:
-    from kiosk.appliance.service.api import ApiLimits
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """What the API server obeys (kiosk/appliance/service/api.py): defined here, below the service, so that the
+    configuration builds it without importing upwards."""
+
+    max_clients: int = 32  # connections served at once
+    idle_timeout_s: float = 60.0  # a connection with no request this long is closed
+    request_timeout_s: float = 5.0  # a started request line must be whole within this; an answer taken within this
+    pin_interval_s: float = 10.0  # at most one PIN attempt through the API per interval, all clients together
+    unhealthy_after_s: float = 30.0  # accept() failing this long: stop the watchdog pings (systemd restarts us)
 
 
 @dataclass(frozen=True)
@@ -27,8 +35,6 @@ class ApiConfig:
     )
 
     def limits(self) -> ApiLimits:
-        from kiosk.appliance.service.api import ApiLimits
-
         return ApiLimits(max_clients=self.max_clients, idle_timeout_s=self.idle_timeout_s,
                          request_timeout_s=self.request_timeout_s, pin_interval_s=self.pin_interval_s,
                          unhealthy_after_s=self.unhealthy_after_s)

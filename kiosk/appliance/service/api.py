@@ -33,12 +33,12 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kiosk.appliance.service.controller import DeskController
 from kiosk.appliance.service.eventlog import summary
+from kiosk.config.schema_api import ApiLimits
 from kiosk.desk import CardChangedError, DeskStateError, IdDocument, PatientRow, UntraceableError
 from kiosk.desk.texts import dmp_words, insi_words
 from kiosk.errors import ConfigError, KioskError
@@ -49,15 +49,6 @@ log = logging.getLogger(__name__)
 API_VERSION = 2
 MAX_REQUEST = 64 * 1024  # bytes per request line
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
-
-
-@dataclass(frozen=True)
-class ApiLimits:
-    max_clients: int = 32  # connections served at once
-    idle_timeout_s: float = 60.0  # a connection with no request this long is closed
-    request_timeout_s: float = 5.0  # a started request line must be whole within this; an answer taken within this
-    pin_interval_s: float = 10.0  # at most one PIN attempt through the API per interval, all clients together
-    unhealthy_after_s: float = 30.0  # accept() failing this long: stop the watchdog pings (systemd restarts us)
 
 
 def default_socket_path() -> Path:
