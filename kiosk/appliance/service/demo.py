@@ -83,6 +83,7 @@ class DemoWorld:
                 self.config,
                 lambda c: LivePorts(c, backends=None if self.pcsc_readers else [self.backend],
                                     skip_checks=DEMO_SKIPPED_CHECKS, metrics=self.metrics),
+                anchor_journal=False,
             )
             self.runtime.start()
             stack.callback(self.runtime.stop)

@@ -43,6 +43,7 @@ class DeskRuntime:
         refresh_params: bool = True,
         on_config: Callable[[Config], None] | None = None,
         params_source: SourceOpener | None = None,
+        anchor_journal: bool = True,
     ) -> None:
         self.config = config
         self.config_path = config_path
@@ -52,7 +53,8 @@ class DeskRuntime:
         self._params_source = params_source  # where param-lps comes from, when not the configuration (the demo)
         from kiosk.appliance.service.anchor import Anchors, JournalAnchor, SyslogAnchor
 
-        targets: list[JournalAnchor | SyslogAnchor] = [JournalAnchor()]
+        # The demo's journal lives in a folder deleted at exit: its heads have no business in the system journal
+        targets: list[JournalAnchor | SyslogAnchor] = [JournalAnchor()] if anchor_journal else []
         if config.ui.audit_syslog:
             targets.append(SyslogAnchor(config.ui.audit_syslog, config.ui.audit_syslog_ca))
         self.audit = AuditJournal(audit_dir(config), config.ui.audit_retention_days, anchor=Anchors(*targets))
