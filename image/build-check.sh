@@ -70,7 +70,8 @@ cleanup() {
 	if [ "${KEEP}" = 0 ] && [ -d "${ROOTFS_DIR}" ]; then rm -rf --one-file-system "${ROOTFS_DIR}"; fi
 	# A folder it made itself goes too, unless a report was written there
 	if [ "${KEEP}" = 0 ] && [ "${OWN_WORKDIR}" = 1 ]; then
-		rm -rf "${WORKDIR}/tarball"; rm -f "${WORKDIR}/debootstrap.log"; rmdir "${WORKDIR}" 2>/dev/null || true
+		find "${WORKDIR}" -mindepth 1 -maxdepth 1 ! -name report.json -exec rm -rf --one-file-system {} +
+		rmdir "${WORKDIR}" 2>/dev/null || true
 	fi
 }
 trap cleanup EXIT
@@ -128,7 +129,9 @@ if [ "${FETCH_ONLY}" = 1 ]; then
 fi
 say "kiosk wheel from ${SRC}"
 rm -rf "${WORKDIR}/dist"
-"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-index --find-links "${WHEELS}" -w "${WORKDIR}/dist" "${SRC}"
+clean_source "${SRC}" "${WORKDIR}/src"
+"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-index --find-links "${WHEELS}" -w "${WORKDIR}/dist" \
+	"${WORKDIR}/src"
 KIOSK_WHEEL="$(ls "${WORKDIR}"/dist/kiosk_accueil-*.whl)"
 
 # -- apply the stage as pi-gen does --------------------------------------------------------------------
@@ -166,6 +169,17 @@ units=(kiosk.service kiosk-desk.service kiosk-params.service kiosk-params.timer 
 	verify_out=$(systemd-analyze verify --root="${ROOTFS_DIR}" --man=no "${ours[@]}" 2>&1; echo "rc=$?")
 	printf '"verify": %s,\n' "$("${PY}" -c 'import json,sys; print(json.dumps(sys.stdin.read()))' <<<"${verify_out}")"
 	printf '"security": %s,\n' "$("${PY}" -c 'import json,sys; print(json.dumps(sys.stdin.read()))' <<<"$(systemd-analyze security --offline=true --root="${ROOTFS_DIR}" kiosk.service 2>&1 | tail -1)")"
+	# Python files installed under /opt/kiosk for our packages that the source tree does not have (a stale build)
+	printf '"stale_modules": %s,\n' "$("${PY}" - "${ROOTFS_DIR}" "${WORKDIR}/src" <<'PYEOF'
+import json, sys
+from pathlib import Path
+root, src = Path(sys.argv[1]), Path(sys.argv[2])
+site = next((root / "opt/kiosk/lib").glob("python3*/site-packages"))
+stale = sorted(str(f.relative_to(site)) for pkg in ("kiosk", "drivers", "ui") for f in (site / pkg).rglob("*.py")
+               if not (src / f.relative_to(site)).exists())
+print(json.dumps(stale))
+PYEOF
+)"
 	printf '"kiosk_user": "%s",\n' "$(chroot "${ROOTFS_DIR}" id kiosk 2>&1)"
 	printf '"shadow": %s,\n' "$("${PY}" -c 'import json,sys; print(json.dumps([l.split(":")[0] for l in sys.stdin.read().splitlines() if not l.split(":")[1].startswith(("!", "*"))]))' < "${ROOTFS_DIR}/etc/shadow")"
 	mkdir -p "${ROOTFS_DIR}/run/sshd"

@@ -104,7 +104,8 @@ debstrap() {
 if [ ! -e "${WHEELS}/.complete" ] && [ "$(ls "${WHEELS}"/sdist 2>/dev/null | wc -l)" -lt "$(echo ${NATIVE} | wc -w)" ]; then
 	rm -rf "${WHEELS}" && mkdir -p "${WHEELS}/sdist"
 	say "wheelhouse: the kiosk's dependencies for ${ARCH} (CPython 3.11, bookworm's Python)"
-	"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${WORKDIR}/dist" "${SRC}"
+	clean_source "${SRC}" "${WORKDIR}/src"
+	"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${WORKDIR}/dist" "${WORKDIR}/src"
 	# Runtime requirements of the kiosk's wheel, minus those PyPI has no arm64 wheel for (compiled below)
 	"${PY}" - "${WORKDIR}"/dist/kiosk_accueil-*.whl > "${WORKDIR}/requirements.txt" <<'PYEOF'
 import sys, zipfile
@@ -175,7 +176,8 @@ fi
 
 say "kiosk wheel from ${SRC}"
 rm -rf "${WORKDIR}/dist"
-"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${WORKDIR}/dist" "${SRC}"
+clean_source "${SRC}" "${WORKDIR}/src"
+"${PY}" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "${WORKDIR}/dist" "${WORKDIR}/src"
 KIOSK_WHEEL="$(ls "${WORKDIR}"/dist/kiosk_accueil-*.whl)"
 export KIOSK_SRC="${SRC}" KIOSK_WHEEL KIOSK_WHEELHOUSE="${WHEELS}" KIOSK_MODE="${KIOSK_MODE:-headless}"
 export FIRST_USER_NAME="${FIRST_USER_NAME:-technicien}"

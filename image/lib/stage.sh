@@ -14,6 +14,21 @@ stage_packages() {
 
 on_chroot() { chroot "${ROOTFS_DIR}" /bin/bash -e "$@"; }
 
+# A clean copy of the source tree to build the kiosk's wheel from (clean_source SRC DEST): pip builds in the tree,
+# and setuptools reuses its build/lib, whose modules from an older layout then ship beside the new ones (seen: the
+# arm64 desk image had kiosk/doctor.py and kiosk/cards.py beside the regrouped packages). The copy holds what git
+# tracks or would track (uncommitted changes included); outside a git checkout, everything but build/ and .venv/.
+clean_source() {
+	local src="$1" dest="$2"
+	rm -rf "${dest}" && mkdir -p "${dest}"
+	if git -C "${src}" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "${src}" && git ls-files -z --cached --others --exclude-standard \
+			| tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "${dest}"
+	else
+		(cd "${src}" && tar --exclude=./build --exclude=./.venv --exclude='*.egg-info' -cf - .) | tar -xf - -C "${dest}"
+	fi
+}
+
 apply_stages() {
 	local stage sub i kind flags
 	export ROOTFS_DIR

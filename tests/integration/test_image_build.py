@@ -46,8 +46,18 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     if reason:
         pytest.skip(reason)
     workdir = Path(tmp_path_factory.mktemp("image"))
-    done = subprocess.run([str(SCRIPT), "--workdir", str(workdir), "--keep"], capture_output=True, text=True,
-                          timeout=1200, env=dict(os.environ, KIOSK_BUILD_OFFLINE="1"), check=False)
+    # A developer's tree has setuptools' build/lib from earlier builds: a module of an older layout left there
+    # must not reach the image (it did, before the wheel was built from a clean copy of the tree)
+    stale = ROOT / "build" / "lib" / "kiosk" / "stale_from_an_older_layout.py"
+    planted = not stale.exists()
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("raise ImportError('a module of an older layout')\n")
+    try:
+        done = subprocess.run([str(SCRIPT), "--workdir", str(workdir), "--keep"], capture_output=True, text=True,
+                              timeout=1200, env=dict(os.environ, KIOSK_BUILD_OFFLINE="1"), check=False)
+    finally:
+        if planted:
+            stale.unlink()
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads((workdir / "report.json").read_text())
     yield workdir / "rootfs", report, done.stdout
@@ -62,6 +72,7 @@ def test_kiosk_installed_in_its_venv_with_pcscd_and_libccid(built):
     assert report["kiosk_version"].startswith("kiosk ")
     assert (rootfs / "opt/kiosk/bin/python").exists() and (rootfs / "opt/kiosk/pyvenv.cfg").exists()
     assert (rootfs / "etc/polkit-1/rules.d/50-kiosk-pcscd.rules").exists()
+    assert report["stale_modules"] == []  # only the tree's own modules, whatever build/ holds
 
 
 def test_units_enabled_and_verified_inside_the_tree(built):
