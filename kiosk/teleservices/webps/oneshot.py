@@ -27,11 +27,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        body = self.server.owner.take(self.path)
+        owner = self.server.owner
+        body = owner.take(self.path)
         if body is None:
             self._reply(404, b"Page expir\xc3\xa9e ou d\xc3\xa9j\xc3\xa0 ouverte.\n", "text/plain; charset=utf-8")
-        else:
-            self._reply(200, body, self.server.owner.content_type)
+            return
+        try:
+            self._reply(200, body, owner.content_type)
+        finally:
+            # Served only once the page is written: `kiosk link --open` exits when it sees `served`, and under load
+            # it had exited mid-answer, leaving the browser a cut page that never posted (seen beside a CPU hog)
+            owner.delivered()
 
     def _reply(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -68,6 +74,7 @@ class OneShotPage:
         self.token = secrets.token_urlsafe(32)
         self._lock = threading.Lock()
         self._served = threading.Event()
+        self._taken = False  # the browser asked for the page with the right token (served once written)
         self._deadline = 0.0
         self._httpd: _Server | None = None
         self._url = ""
@@ -95,7 +102,7 @@ class OneShotPage:
 
     @property
     def expired(self) -> bool:
-        return self._body is None and not self.served
+        return self._body is None and not self._taken
 
     def take(self, path: str) -> bytes | None:
         """The page, once, for the right token before the deadline; None otherwise."""
@@ -106,9 +113,13 @@ class OneShotPage:
             if not hmac.compare_digest(path.encode(), f"/{self.token}".encode()):
                 return None
             body, self._body = self._body, None
+            self._taken = True
+        return body
+
+    def delivered(self) -> None:
+        """The page went to the browser (or the browser left): the launcher goes, then `served` is seen."""
         self._clean()  # before `served` is seen: whoever waits for it finds the launcher gone
         self._served.set()
-        return body
 
     def start(self) -> Self:
         httpd = _Server(("127.0.0.1", 0), _Handler)
