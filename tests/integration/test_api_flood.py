@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.integration.test_service_headless import CONFIG, event_lines, next_event
+from tests.support.patience import wait_until
 
 FLOOD = 2000
 
@@ -60,13 +61,6 @@ def start_service(tmp_path: Path, nofile: int, extra: str = "",
 
 def descriptors(proc: subprocess.Popen) -> int:
     return len(os.listdir(f"/proc/{proc.pid}/fd"))
-
-
-def wait_for(condition, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def flood(api: Path, count: int) -> list[socket.socket]:
@@ -112,23 +106,22 @@ def test_a_connection_flood_is_survived(tmp_path, many_descriptors, case) -> Non
         baseline = descriptors(proc)
         held = flood(api, FLOOD)
         # Hold the flood until the server is full: its client cap reached, or (starved) out of descriptors.
-        wait_for(lambda: descriptors(proc) >= min(baseline + 32, 90), "the server never took the flood")
+        wait_until(lambda: descriptors(proc) >= min(baseline + 32, 90), 120, 0.1, "the server never took the flood")
         if case == "starved":
             logged: list[str] = []
-            wait_for(lambda: any("ressources épuisées" in line for line in _drain(err, logged)), "no EMFILE logged")
+            wait_until(lambda: any("ressources épuisées" in line for line in _drain(err, logged)), 120, 0.1,
+                       "no EMFILE logged")
         assert proc.poll() is None
         for s in held:
             s.close()
-        deadline = time.monotonic() + 120
-        while True:  # condition-based: the server frees its side as it notices the closed clients
+        def status() -> dict:  # the server frees its side as it notices the closed clients
             try:
                 answer = _ask(api, {"op": "status"}, timeout=10)
-                if answer.get("ok"):
-                    break
             except OSError:
-                pass
-            assert time.monotonic() < deadline, "the API did not answer after the flood"
-            time.sleep(0.2)
+                return {}
+            return answer if answer.get("ok") else {}
+
+        answer = wait_until(status, 120, 0.2, "the API did not answer after the flood")
         assert answer["api_version"] == 2
     finally:
         if proc.poll() is None:

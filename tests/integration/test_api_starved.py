@@ -7,18 +7,11 @@ import json
 import os
 import resource
 import socket
-import time
 import types
 
 from kiosk.appliance.service.api import ApiLimits, ApiServer
 from kiosk.desk import DeskSession
-
-
-def _wait(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
+from tests.support.patience import wait_until
 
 
 def test_accept_backs_off_on_emfile_turns_unhealthy_and_recovers(tmp_path) -> None:
@@ -39,7 +32,7 @@ def test_accept_backs_off_on_emfile_turns_unhealthy_and_recovers(tmp_path) -> No
         for c in clients:
             c.settimeout(60)
             c.connect(str(api.path))  # queued in the backlog: needs no new descriptor on our side
-        _wait(lambda: api.accept_failing, "accept() never failed")
+        wait_until(lambda: api.accept_failing, interval=0.02, message="accept() never failed")
         assert api.healthy
         now[0] += 31
         assert not api.healthy  # the headless loop stops pinging the watchdog now

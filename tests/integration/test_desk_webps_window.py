@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from drivers.sim.virtual_cards import catalogue as cards
 from kiosk.appliance.service.audit import audit_dir, read_entries
 from kiosk.appliance.service.demo import DEMO_PIN, STAFF_READER, VITALE_READER, DemoWorld
 from kiosk.desk.events import EventKind, Reason
+from tests.support.patience import wait_until
 
 # The desk hands the browser a private launcher page that forwards to the one-shot URL (as Chromium follows it).
 FETCH_THEN_STAY = (
@@ -31,12 +31,6 @@ FETCH_THEN_STAY = (
 EXIT_NOW = "import sys; sys.exit({code})"
 
 
-def _until(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not reached: {what}"
-        time.sleep(0.05)
-
 
 @pytest.fixture
 def desk(tmp_path: Path):
@@ -45,11 +39,12 @@ def desk(tmp_path: Path):
         events: list = []
         c.add_listener(lambda view, event: events.append(event))
         world.backend.insert(STAFF_READER, cards.demo_cpe())
-        _until(lambda: c.view().staff_phase.value == "pin_required", "PIN asked")
+        wait_until(lambda: c.view().staff_phase.value == "pin_required", message="not reached: PIN asked")
         c.submit_pin(DEMO_PIN)
-        _until(lambda: c.view().is_open, "desk open")
+        wait_until(lambda: c.view().is_open, message="not reached: desk open")
         world.backend.insert(VITALE_READER, cards.demo_vitale_child())
-        _until(lambda: bool(c.view().rows) and all(r.settled for r in c.view().rows), "answers")
+        wait_until(lambda: bool(c.view().rows) and all(r.settled for r in c.view().rows),
+                   message="not reached: answers")
         c.wait_idle(60)
         yield world, c, events, tmp_path
 
@@ -91,7 +86,7 @@ def test_page_opened_only_once_fetched_then_closed_when_the_desk_locks(desk) -> 
     ]
     assert _journal(world, "page_opened") == ["ok"] and _alive(pidfile)
     c.lock()  # V: the window goes with the patient's data
-    _until(lambda: not _alive(pidfile), "browser closed")
+    wait_until(lambda: not _alive(pidfile), message="not reached: browser closed")
     assert EventKind.PAGE_CLOSED in [e.kind for e in events] and _journal(world, "page_closed") == ["ok"]
 
 
@@ -103,7 +98,7 @@ def test_the_window_closes_when_a_card_leaves(desk, leaves) -> None:
     c.wait_idle(60)
     assert _alive(pidfile)
     world.backend.remove(VITALE_READER if leaves == "vitale" else STAFF_READER)
-    _until(lambda: not _alive(pidfile), "browser closed")
+    wait_until(lambda: not _alive(pidfile), message="not reached: browser closed")
     assert EventKind.PAGE_CLOSED in [e.kind for e in events]
 
 
