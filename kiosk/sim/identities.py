@@ -1,7 +1,7 @@
 """The simulators' people: the public CNDA test identities (teleservices.md) and scenario identities.
 
 The CNDA entries are public test data, reproduced as the recorded CNDA answers show them (padoa/tlsi-ins
-fixtures, tests/peers/insi/cnda-answers): HERMANN's active INS keeps its key 60, which fails the mod-97
+fixtures, ../shared/peers/insi/cnda-answers): HERMANN's active INS keeps its key 60, which fails the mod-97
 rule; ECETINSI has two former INS and no `Prenom` in its TIQ (only `ListePrenom`); CORSE lists his own INS
 as a former one; PROVISOIRE MATRICULE is a NIA (OID .9) whose matricule starts with 1. The scenario identities (birth
 names in capitals

@@ -1,7 +1,7 @@
 """The INSi wire against the official artifacts: every request part the simulator receives validates against
-the official XSDs (read from ../shared/peers/insi, the CNAM files as padoa/tlsi-ins ships them, MIT; the test
-skips where they are absent), and every recorded CNDA answer and fault (tests/peers/insi, published sample
-answers used as test data, sources in its README) is read by the kiosk's reader."""
+the official XSDs, and every CNDA test answer is read by the kiosk's reader (both from ../shared/peers/insi, the
+CNAM files and CNDA answers as padoa/tlsi-ins ships them, MIT; those tests skip where they are absent); the two
+recorded faults (tests/peers/insi/faults, transcribed from padoa/tlsi-ins's tests, sources in its README) too."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators
 
 ROOT = Path(__file__).resolve().parents[2]
-ANSWERS = ROOT / "tests" / "peers" / "insi"
+FAULTS = ROOT / "tests" / "peers" / "insi" / "faults"
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 CTXLPS, CTXBAM = "urn:siram:lps:ctxlps", "urn:siram:bam:ctxbam"
 RECVIT, RECSANS = "http://www.cnamts.fr/INSiRecVit", "http://www.cnamts.fr/INSiRecSans"
@@ -35,19 +35,26 @@ SCHEMA_FILES = {
 }
 
 
-def _official_dir() -> Path | None:
-    """The official schemas stay outside the project: $KIOSK_INSI_PEERS, or ../shared/peers/insi above the repo."""
+def _official(*names: str) -> Path:
+    """The official files stay outside the project: $KIOSK_INSI_PEERS, or ../shared/peers/insi above the repo;
+    the test skips where they are absent (a CI clone)."""
     env = os.environ.get("KIOSK_INSI_PEERS")
     candidates = [Path(env)] if env else [up / "shared" / "peers" / "insi" for up in ROOT.parents]
-    return next((c for c in candidates if all((c / name).exists() for name in SCHEMA_FILES.values())), None)
+    found = next((c for c in candidates if all((c / name).exists() for name in names)), None)
+    if found is None:
+        pytest.skip("the official INSi files (../shared/peers/insi or $KIOSK_INSI_PEERS) are not on this machine")
+    return found
 
 
 @functools.cache
 def _schemas() -> dict[str, etree.XMLSchema]:
-    official = _official_dir()
-    if official is None:
-        pytest.skip("the official INSi XSDs (../shared/peers/insi or $KIOSK_INSI_PEERS) are not on this machine")
+    official = _official(*SCHEMA_FILES.values())
     return {tag: etree.XMLSchema(etree.parse(str(official / name))) for tag, name in SCHEMA_FILES.items()}
+
+
+def _cnda(name: str) -> bytes:
+    """A CNDA test answer as padoa/tlsi-ins publishes it (src/ins/fixtures, MIT), read from the peers folder."""
+    return (_official(f"cnda-answers/{name}") / "cnda-answers" / name).read_bytes()
 
 
 def _validate_request(body: bytes) -> list[str]:
@@ -131,7 +138,7 @@ def test_every_request_part_validates_against_the_official_schemas(make_insi, si
 
 
 def _answer(name: str) -> InsiResult:
-    return parse_insi_reply(200, "application/soap+xml", (ANSWERS / "cnda-answers" / name).read_bytes())
+    return parse_insi_reply(200, "application/soap+xml", _cnda(name))
 
 
 def test_cnda_cr01() -> None:
@@ -166,14 +173,14 @@ def test_cnda_hermann_key_60_kept_and_flagged() -> None:
 
 
 def test_an_answer_without_cle_gets_the_computed_key_and_says_so() -> None:
-    data = (ANSWERS / "cnda-answers" / "TEST_2.08_cas1.xml").read_bytes().replace(b"<Cle>23</Cle>", b"", 1)
+    data = _cnda("TEST_2.08_cas1.xml").replace(b"<Cle>23</Cle>", b"", 1)
     active = parse_insi_reply(200, "application/soap+xml", data).identity.active
     assert active.matricule.value == "180032B02040123" and not active.key_received
 
 
 def test_recorded_siram_40_fault_says_try_again_not_refused() -> None:
     with pytest.raises(InsiFaultError) as info:
-        parse_insi_reply(500, "application/soap+xml", (ANSWERS / "faults" / "siram_40-insi_102.xml").read_bytes())
+        parse_insi_reply(500, "application/soap+xml", (FAULTS / "siram_40-insi_102.xml").read_bytes())
     error = info.value
     assert (error.code, error.severity, error.subcode, error.fault_code) == (
         "insi_102",
@@ -187,7 +194,7 @@ def test_recorded_siram_40_fault_says_try_again_not_refused() -> None:
 
 def test_recorded_desir_550_fault_names_the_setting_to_fix() -> None:
     with pytest.raises(InsiFaultError) as info:
-        parse_insi_reply(500, "application/soap+xml", (ANSWERS / "faults" / "siram_100-desir_550.xml").read_bytes())
+        parse_insi_reply(500, "application/soap+xml", (FAULTS / "siram_100-desir_550.xml").read_bytes())
     error = info.value
     assert not error.transient and error.code == "desir_550"
     assert "refusé" in str(error) and "lps.insi_idam" in str(error)
