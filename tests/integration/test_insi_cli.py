@@ -13,6 +13,8 @@ from tests.support import teleservice_fixtures
 sims = teleservice_fixtures.sims
 simulators = teleservice_fixtures.simulators
 
+CORSE = ("insi", "traits", "--nom", "CORSE", "--prenom", "ANTHONY", "--sexe", "M", "--naissance", "1980-03-02")
+
 
 def test_traits_on_the_embedded_demo_simulator(run_kiosk) -> None:
     done = run_kiosk("insi", "traits", "--nom", "ecetinsi", "--prenom", "pierre-alain", "--sexe", "M",
@@ -57,22 +59,7 @@ def test_cnda_answers_through_the_cli(run_kiosk) -> None:
     assert "(NIA, OID 1.2.250.1.213.1.4.9)" in human.stdout
     link = run_kiosk("link", "DossierPatient", "--ins", "109076322088835", "--oid", "1.2.250.1.213.1.4.9")
     assert link.returncode == 0 and 'value="1.2.250.1.213.1.4.9"' in link.stdout.replace("'", '"')
-    corsica = run_kiosk(
-        "insi",
-        "traits",
-        "--nom",
-        "CORSE",
-        "--prenom",
-        "ANTHONY",
-        "--sexe",
-        "M",
-        "--naissance",
-        "1980-03-02",
-        "--lieu",
-        "2B020",
-        "--json",
-        "--reveal",
-    )
+    corsica = run_kiosk(*CORSE, "--lieu", "2B020", "--json", "--reveal")
     data = json.loads(corsica.stdout)
     assert data["ins_actif"]["ins"] == "180032B02040123" and data["traits"]["lieu_naissance"] == "2B020"
     ecetinsi = run_kiosk(
@@ -132,37 +119,12 @@ def test_traits_against_configured_simulators(run_kiosk, sims, tmp_path: Path) -
     config = tmp_path / "kiosk.toml"
     config.write_text('environment = "demo"\n' + sims.config_toml())
     before = sims.insi.count
-    done = run_kiosk(
-        "insi",
-        "traits",
-        "--nom",
-        "CORSE",
-        "--prenom",
-        "ANTHONY",
-        "--sexe",
-        "M",
-        "--naissance",
-        "1980-03-02",
-        "--json",
-        config=config,
-    )
+    done = run_kiosk(*CORSE, "--json", config=config)
     assert done.returncode == 0, done.stderr
     assert sims.insi.count == before + 1  # it used the configured server, not an embedded one
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(config.read_text().replace(str(sims.auth_password_file), str(tmp_path / "absent")))
-    done = run_kiosk(
-        "insi",
-        "traits",
-        "--nom",
-        "CORSE",
-        "--prenom",
-        "ANTHONY",
-        "--sexe",
-        "M",
-        "--naissance",
-        "1980-03-02",
-        config=wrong,
-    )
+    done = run_kiosk(*CORSE, config=wrong)
     assert done.returncode == 2 and "mot de passe" in done.stderr
 
 
