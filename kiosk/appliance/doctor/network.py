@@ -42,14 +42,7 @@ def tls_probe(url: str, ca_bundle: str, timeout: float = NET_TIMEOUT_S) -> tuple
     try:
         with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw, \
                 context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
-            request = f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
-            tls.sendall(request.encode("ascii", "replace"))
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = tls.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
+            head = read_head(tls, url)
     except ssl.SSLCertVerificationError as e:
         return f"certificat du serveur refusé ({e.verify_message})", None
     except ssl.SSLError as e:
@@ -60,13 +53,33 @@ def tls_probe(url: str, ca_bundle: str, timeout: float = NET_TIMEOUT_S) -> tuple
         return "délai dépassé", None
     except OSError as e:
         return f"injoignable ({e.strerror or e})", None
+    return None, server_date(head)
+
+
+def read_head(tls: ssl.SSLSocket, url: str, head: bytearray | None = None) -> bytes:
+    """HEAD `url` on an open TLS connection; the answer's status line and headers (b"" if closed at once).
+    `head` keeps what arrived when the read fails half-way (a caller tells a cut answer from none)."""
+    parts = urlsplit(url)
+    head = bytearray() if head is None else head
+    tls.sendall(f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+                .encode("ascii", "replace"))
+    while b"\r\n\r\n" not in head and len(head) < 65536:
+        chunk = tls.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return bytes(head)
+
+
+def server_date(head: bytes) -> datetime | None:
+    """The server's clock from an answer's Date header, or None."""
     for line in head.decode("latin-1").split("\r\n"):
         if line.lower().startswith("date:"):
             try:
-                return None, parsedate_to_datetime(line[5:].strip())
+                return parsedate_to_datetime(line[5:].strip())
             except (TypeError, ValueError):
-                break
-    return None, None
+                return None
+    return None
 
 
 @check("endpoints", "Téléservices joignables (TLS)", order=50)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import socket
 import ssl
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from cryptography.x509.oid import NameOID
 
+from kiosk.appliance.doctor.network import read_head, server_date
 from kiosk.appliance.doctor.registry import NET_TIMEOUT_S, DoctorContext, Finding, check, fail, ok
 from kiosk.config import Config
 from kiosk.config.schema_teleservices import DmpConfig, InsiConfig
@@ -52,7 +52,7 @@ def mtls_probe(
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         return f"URL https:// attendue ({url})", False, None
-    head = b""
+    head = bytearray()
     handshake_done = False
     try:
         with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout) as raw, \
@@ -60,14 +60,7 @@ def mtls_probe(
             handshake_done = True
             # With TLS 1.3 the server judges our certificate after the handshake: its refusal comes on first read,
             # as an alert or, when the alert is lost, as the connection closing before any answer.
-            tls.sendall(
-                f"HEAD {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
-            )
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                chunk = tls.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
+            read_head(tls, url, head)
     except ssl.SSLCertVerificationError as e:
         return f"certificat du serveur refusé ({e.verify_message})", False, None
     except ssl.SSLError as e:
@@ -89,13 +82,7 @@ def mtls_probe(
         return f"injoignable ({e.strerror or e})", False, None
     if not head:
         return "connexion fermée par le serveur sans réponse (certificat refusé)", True, None
-    for line in head.decode("latin-1").split("\r\n"):
-        if line.lower().startswith("date:"):
-            try:
-                return None, False, parsedate_to_datetime(line[5:].strip())
-            except (TypeError, ValueError):
-                break
-    return None, False, None
+    return None, False, server_date(bytes(head))
 
 
 @check("teleservices", "INSi et DMP en TLS mutuel (certificat d'organisation)", order=51)
