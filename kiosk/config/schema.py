@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from kiosk import __version__
 from kiosk.config.binding import doc
+from kiosk.config.printer_targets import target_problem
 from kiosk.config.schema_api import ApiConfig
 from kiosk.config.schema_his import HisConfig
 from kiosk.config.schema_metrics import MetricsConfig
@@ -110,8 +111,6 @@ class PrinterConfig:
         if self.kind != "none" and not self.target:
             yield ("target",), f"cible obligatoire pour une imprimante de type {self.kind!r}"
         elif self.kind != "none":
-            from kiosk.appliance.printing.targets import target_problem
-
             problem = target_problem(self.kind, self.target)
             if problem:
                 yield ("target",), problem

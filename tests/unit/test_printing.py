@@ -6,22 +6,22 @@ from __future__ import annotations
 import pytest
 
 from kiosk.appliance.printing import PrinterError, PrintFailure, PrintJob, link_job, print_job
-from kiosk.appliance.printing.cups import CupsTarget, parse_target
-from kiosk.appliance.printing.escpos import parse_hostport, parse_usb_id
 from kiosk.appliance.printing.job import fold
-from kiosk.appliance.printing.targets import target_problem
+from kiosk.config.printer_targets import CupsTarget, parse_cups_target, parse_hostport, parse_usb_id, target_problem
 from kiosk.config.schema import PrinterConfig
 
 
 def test_cups_targets() -> None:
-    assert parse_target("accueil") == CupsTarget("accueil")
-    assert parse_target("ipp://print.chu.example:8631/printers/accueil-2") == CupsTarget(
+    assert parse_cups_target("accueil") == CupsTarget("accueil")
+    assert parse_cups_target("ipp://print.chu.example:8631/printers/accueil-2") == CupsTarget(
         "accueil-2", "print.chu.example", 8631
     )
-    assert parse_target("ipps://print.chu.example/printers/q") == CupsTarget("q", "print.chu.example", 631, tls=True)
+    assert parse_cups_target("ipps://print.chu.example/printers/q") == CupsTarget(
+        "q", "print.chu.example", 631, tls=True
+    )
     for bad in ("", "a/b", "http://h/printers/q", "ipp://h/classes/q", "ipp:///printers/q", "ipp://h:99999/printers/q"):
         with pytest.raises(ValueError):
-            parse_target(bad)
+            parse_cups_target(bad)
 
 
 def test_escpos_targets() -> None:

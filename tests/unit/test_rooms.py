@@ -1,5 +1,6 @@
-"""The rooms of kiosk/ and their one direction, `appliance -> teleservices -> desk -> domain`, read from the
-sources' import statements (README, Folders). config/ stands beside them (a few checks import what they check)."""
+"""The rooms of kiosk/ and their one direction, `appliance -> teleservices -> config -> desk -> domain`, read from
+the sources' import statements at any depth, function-level ones included (README, Folders). The configuration
+sits under the teleservices and the appliance that read it, above the desk whose text ids it checks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ABOVE = {  # room: the kiosk packages it may not import
     "kiosk/domain": ("teleservices", "desk", "appliance", "cli", "sim", "config"),
     "kiosk/desk": ("teleservices", "appliance", "cli", "sim", "config"),
+    "kiosk/config": ("teleservices", "appliance", "cli", "sim"),
     "kiosk/teleservices": ("appliance", "cli", "sim"),
     "kiosk/appliance": ("cli",),
 }

@@ -59,10 +59,10 @@ def check_print_privacy(ctx: DoctorContext) -> Finding:
                     "type `file` réservé aux essais : choisir escpos-usb, escpos-serial, escpos-network ou cups")
     if printer.kind != "cups":
         return ok(f"imprimante {printer.kind} : rien n'est écrit sur la borne")
-    from kiosk.appliance.printing.cups import parse_target
+    from kiosk.config.printer_targets import parse_cups_target
 
     try:
-        host = parse_target(printer.target).host
+        host = parse_cups_target(printer.target).host
     except ValueError:
         return ok("cible CUPS invalide : voir le contrôle de la configuration")
     if host not in LOOPBACK or not CUPSD_CONF.exists():

@@ -16,13 +16,12 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from kiosk.appliance.printing.errors import PrinterError, PrintFailure
+from kiosk.config.printer_targets import CupsTarget, parse_cups_target
 
-__all__ = ["CupsTarget", "parse_target", "print_pdf", "queue_status"]
+__all__ = ["print_pdf", "queue_status"]
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +32,6 @@ JOB_PENDING, JOB_HELD, JOB_PROCESSING, JOB_STOPPED, JOB_CANCELED, JOB_ABORTED, J
 PRINTER_STOPPED = 5
 IPP_NOT_FOUND = 0x0406
 IPP_NOT_ACCEPTING = 0x0506
-
-
-@dataclass(frozen=True)
-class CupsTarget:
-    queue: str
-    host: str = ""  # "" = libcups' default server; "/path" = a domain socket
-    port: int = 631
-    tls: bool = False
-
-    def describe(self) -> str:
-        return f"file « {self.queue} »" + (f" sur {self.host}:{self.port}" if self.host else "")
-
-
-def parse_target(target: str) -> CupsTarget:
-    """`QUEUE` or `ipp[s]://HOST[:PORT]/printers/QUEUE`; ValueError (French) otherwise."""
-    if "://" not in target:
-        if not target or any(c in target for c in "/@# \t"):
-            raise ValueError("nom de file CUPS attendu, ou ipp://HÔTE[:PORT]/printers/FILE")
-        return CupsTarget(target)
-    url = urlsplit(target)
-    parts = url.path.strip("/").split("/")
-    if (
-        url.scheme not in ("ipp", "ipps")
-        or not url.hostname
-        or len(parts) != 2
-        or parts[0] != "printers"
-        or not parts[1]
-    ):
-        raise ValueError("URL attendue de la forme ipp://HÔTE[:PORT]/printers/FILE (ou ipps://)")
-    try:
-        port = url.port or 631
-    except ValueError:
-        raise ValueError("port invalide dans l'URL de la file CUPS") from None
-    return CupsTarget(parts[1], url.hostname, port, url.scheme == "ipps")
 
 
 def print_pdf(target: str, pdf: bytes, title: str, timeout_s: float) -> int:
@@ -121,7 +86,7 @@ def _connect(where: CupsTarget, timeout_s: float, cups: Any) -> Any:
 
 def _parse(target: str) -> CupsTarget:
     try:
-        return parse_target(target)
+        return parse_cups_target(target)
     except ValueError as e:
         raise PrinterError(PrintFailure.BAD_TARGET, str(e)) from None
 

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from kiosk.appliance.printing.errors import PrinterError, PrintFailure
 from kiosk.appliance.printing.job import PrintJob, fold
+from kiosk.config.printer_targets import parse_hostport, parse_usb_id
 
 __all__ = ["escpos_bytes", "print_escpos", "printer_status"]
 
@@ -251,31 +252,6 @@ def _usb(target: str, timeout_s: float) -> Any:
     if printer.device is None:
         raise PrinterError(PrintFailure.UNREACHABLE, f"aucune imprimante USB {target} branchée")
     return printer
-
-
-def parse_hostport(target: str) -> tuple[str, int]:
-    """`HOST[:PORT]` or `[IPV6][:PORT]`, port 9100 by default; ValueError (French) otherwise."""
-    host, port = target, "9100"
-    if target.startswith("["):
-        host, _, rest = target[1:].partition("]")
-        if rest:
-            port = rest.removeprefix(":")
-    elif target.count(":") == 1:
-        host, port = target.split(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("HÔTE[:PORT] attendu (port 9100 par défaut)")
-    return host, int(port)
-
-
-def parse_usb_id(target: str) -> tuple[int, int]:
-    """`VID:PID` in hex (as `lsusb` shows them); ValueError (French) otherwise."""
-    vid, sep, pid = target.partition(":")
-    try:
-        if not sep or len(vid) != 4 or len(pid) != 4:
-            raise ValueError
-        return int(vid, 16), int(pid, 16)
-    except ValueError:
-        raise ValueError("identifiant USB VID:PID attendu en hexadécimal (ex. 04b8:0e15, voir lsusb)") from None
 
 
 def _why(e: BaseException) -> str:
