@@ -284,7 +284,8 @@ def test_the_headless_service_on_pcscd_is_scraped(stack: dict[str, Any], pcscd: 
     try:
         until("ready")
         wait_for("headless scraped", lambda: api.value(f'up{{{one}}}') == 1)
-        assert api.value(f'kiosk_readers_present{{{one}, role="patient"}}') == 1  # pcscd's reader, bound
+        # pcscd's reader, bound: the backend reports its readers from its own thread, so after READY, not before
+        wait_for("patient reader bound", lambda: api.value(f'kiosk_readers_present{{{one}, role="patient"}}') == 1)
         staff.insert()
         until("staff_card_read")
         assert ask({"op": "pin", "pin": DEMO_PIN})["ok"]

@@ -1,7 +1,9 @@
 """`kiosk run --headless`: the desk without a screen, as systemd runs it.
 
 Desk events go to stdout as JSON lines (masked), the hospital's software uses the local API, systemd hears
-READY=1 once the readers and the configuration are up, WATCHDOG=1 from this loop, STATUS= on each change.
+READY=1 once the configuration is loaded and the reader watchers run (each backend reports its readers and cards
+from its own thread, so a reader may be bound just after READY; a card already in is reported then, not lost),
+WATCHDOG=1 from this loop, STATUS= on each change.
 The loop sleeps until the next duty or watchdog ping: nothing wakes it when the desk is idle otherwise.
 """
 
