@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.patience import PATIENCE_S
+from tests.support.patience import PATIENCE_S, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux absent (apt-get install tmux)")
 
@@ -87,9 +87,8 @@ def test_kiosk_run_tui_starts_on_configured_readers(tmp_path) -> None:
         t.keys("Escape")
         t.wait("Badgez ici")
         t.keys("C-q")
-        deadline = time.monotonic() + 30
-        while subprocess.run(["tmux", "-L", t.socket, "has-session"], capture_output=True, check=False).returncode == 0:
-            assert time.monotonic() < deadline, "Ctrl+Q did not quit"
-            time.sleep(0.1)
+        has_session = ["tmux", "-L", t.socket, "has-session"]
+        wait_until(lambda: subprocess.run(has_session, capture_output=True, check=False).returncode, 30, 0.1,
+                   "Ctrl+Q did not quit")
     finally:
         t.close()
